@@ -1,0 +1,66 @@
+"""The validated, normalised form of a scenario: what every backend consumes.
+
+All times are integer grid steps (step S means time S * resolution); the loader in ``scenario.py``
+has already rejected anything off the grid, so no backend ever rounds a time.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+RECEPTOR_TYPES = {"AMPA": 1, "GABA": 2, "NMDA": 3}
+RECORDABLES = ("V_m", "s_AMPA", "s_GABA", "s_NMDA", "I_AMPA", "I_GABA", "I_NMDA")
+
+
+@dataclass(frozen=True)
+class SpikeInput:
+    """One spike_generator (explicit or expanded from poisson_spikes) and its connection."""
+
+    device: str  # "spike_generator" | "poisson_spikes"
+    receptor: str  # "AMPA" | "GABA" | "NMDA"
+    weight: float  # nS
+    delay_steps: int
+    spike_steps: np.ndarray  # int64, non-decreasing, each >= 1 (spike time = S * resolution)
+    multiplicities: np.ndarray  # int64, same length, each >= 1
+
+
+@dataclass(frozen=True)
+class CurrentInput:
+    """A dc_generator or step_current_generator and its connection (weight multiplies the amplitude)."""
+
+    device: str  # "dc_generator" | "step_current_generator"
+    weight: float
+    delay_steps: int
+    start_steps: int  # NEST's `start`, in steps (default 0)
+    stop_steps: int | None  # NEST's `stop`, in steps; None means never
+    amplitude: float = 0.0  # dc_generator, pA
+    amplitude_steps: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # step_current
+    amplitude_values: np.ndarray = field(default_factory=lambda: np.zeros(0))  # step_current, pA
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    description: str
+    path: str
+    model: str
+    resolution: float  # ms, as written in the file
+    tics_per_step: int
+    n_steps: int  # duration / resolution
+    chunk_steps: tuple[int, ...]  # one Simulate call per entry; sums to n_steps
+    params: dict  # every iaf_bw_2001_exact parameter, NEST defaults filled in
+    initial: dict  # V_m, s_AMPA, s_GABA
+    inputs: tuple  # SpikeInput | CurrentInput, in file order (= NEST creation/connection order)
+    record: tuple[str, ...]
+    content_hash: str  # sha256 of the parsed YAML, canonical JSON
+    tolerances: dict = field(default_factory=dict)  # raw `tolerances:` block, used by the comparator
+
+    @property
+    def duration(self) -> float:
+        return self.n_steps * self.resolution
+
+    @property
+    def nmda_inputs(self) -> list:
+        """NMDA inputs in connection order: index j is NMDA port j (rport 3 + j)."""
+        return [i for i in self.inputs if isinstance(i, SpikeInput) and i.receptor == "NMDA"]
