@@ -1,0 +1,20 @@
+"""A standalone NumPy reimplementation of NEST 3.10's ``iaf_bw_2001_exact`` that is bit-identical to NEST.
+
+No NEST is needed. Typical use::
+
+    from harness.model import Population
+    pop = Population(100, resolution=0.1, params={"g_L": 25.0}, V_m=-65.0)
+    pop.add_nmda_port(weight=5.0)                    # port 0 of every neuron
+    rec = pop.run(1000, ampa=ampa_slots, nmda=nmda_slots, current=current_slots)
+    rec.traces["V_m"]                                # (1000, 100)
+
+Modules, one concept each: ``parameters`` (names, defaults, NEST's validation), ``libm`` (glibc-exact exp and
+pow for arrays), ``rhs`` (the right-hand side), ``rkf45`` (GSL's tableau and one try), ``control`` (GSL's
+step-size control), ``evolve`` (GSL's evolve_apply and NEST's sub-step loop, per neuron), ``neuron`` (NEST's
+per-step update order), ``population`` (the public API).
+"""
+from .parameters import DEFAULTS, INITIAL_STATE, PARAMETER_NAMES
+from .population import RECORDABLES, Population, PortsFrozenError, Recording
+
+__all__ = ["DEFAULTS", "INITIAL_STATE", "PARAMETER_NAMES", "Population", "PortsFrozenError", "RECORDABLES",
+           "Recording"]

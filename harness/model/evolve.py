@@ -1,0 +1,75 @@
+"""GSL's ``evolve_apply`` and NEST's sub-step loop, for many neurons at once.
+
+NEST integrates each simulation step (0, step] with::
+
+    t = 0.0
+    while t < step:  gsl_odeiv_evolve_apply(evolve, control, rkf45, system, &t, step, &h, y)
+
+and each neuron keeps its own adaptive ``h``. Here all neurons advance together, one RKF45 *try* per
+loop pass for every neuron that is not yet done, so neurons may use different numbers of sub-steps and
+rejections; boolean masks and index arrays keep track of which neuron is where. One ``evolve_apply``
+call of a neuron maps onto consecutive passes as follows:
+
+* entry: ``y0 = y`` and ``dydt_in = f(y)`` (a fresh RHS call);
+* each try: clip ``h0`` to the remaining time when ``h0 > rem`` (strictly), try from ``y0`` with the same
+  ``dydt_in``, ask the control for a new h based on the h actually used;
+* DECREASE with a real decrease that still moves ``t`` by at least one ulp: reject, retry from ``y0``
+  with the proposal; any other outcome: accept, ``t`` becomes ``step`` (clipped) or ``t0 + h0``, and the
+  proposal is the neuron's ``h`` from now on (also after a clipped final try, which is why a tiny final
+  remainder can shrink the next step's first try).
+
+An accepted neuron that is not done enters its next ``evolve_apply`` with ``dydt_in = f(y_new)``. That
+RHS call has exactly the arguments of the try's ``dydt_out`` call, so ``dydt_out`` is reused bit for bit.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from .control import DECREASE, adjust_step
+from .rkf45 import rkf45_try
+
+# rhs_for(index) returns f(y) for the neurons `index` (None: all neurons, in order).
+RhsFactory = Callable[[np.ndarray | None], Callable[[np.ndarray], np.ndarray]]
+
+
+class TryOutcome:
+    """What one RKF45 try plus control decided for a group of neurons (all arrays per neuron)."""
+
+    def __init__(self, y0, t0, h0, dydt_in, step, f, eps_abs):
+        rem = step - t0
+        final = (rem >= 0.0) & (h0 > rem)  # GSL clips only when h0 is strictly larger
+        h_used = np.where(final, rem, h0)
+        self.y, yerr, self.dydt = rkf45_try(f, y0, h_used, dydt_in)
+        self.t = np.where(final, step, t0 + h_used)
+        status, h_next = adjust_step(yerr, h_used, eps_abs)
+        shrink = status == DECREASE
+        # Retry only if the step really shrank and the new step still moves time by at least one ulp.
+        self.rejected = shrink & (np.abs(h_next) < np.abs(h_used)) & (self.t + h_next != self.t)
+        # A DECREASE that is not retried keeps the step that was used.
+        self.h = np.where(shrink & ~self.rejected, h_used, h_next)
+
+
+def advance(y: np.ndarray, h: np.ndarray, step: float, rhs_for: RhsFactory, eps_abs: np.ndarray) -> None:
+    """Integrate every row of y over (0, step] in place; h (per neuron) is read and written back."""
+    n = y.shape[0]
+    t = np.zeros(n)
+    dydt_in = rhs_for(None)(y)
+    busy = np.arange(n)  # neurons with t < step, i.e. still inside NEST's while loop
+    while busy.size:
+        if busy.size == n:  # everyone active: no gathering
+            out = TryOutcome(y, t, h, dydt_in, step, rhs_for(None), eps_abs)
+            if not (out.rejected.any() or (out.t < step).any()):  # all done in one try: the usual case
+                y[...] = out.y
+                h[...] = out.h
+                return
+        else:
+            out = TryOutcome(y[busy], t[busy], h[busy], dydt_in[busy], step, rhs_for(busy), eps_abs[busy])
+        h[busy] = out.h  # rejected: the h of the retry; accepted: the h proposed for what follows
+        accepted = ~out.rejected
+        moved = busy[accepted]
+        y[moved] = out.y[accepted]
+        t[moved] = out.t[accepted]
+        dydt_in[moved] = out.dydt[accepted]
+        busy = busy[out.rejected | (accepted & (out.t < step))]

@@ -1,0 +1,112 @@
+"""The right-hand side of iaf_bw_2001_exact, vectorised over neurons.
+
+State layout, one row per neuron:
+
+    y[:, 0] = V_m     y[:, 1] = s_AMPA     y[:, 2] = s_GABA
+    y[:, 3 : 3+P]    = x_0 ... x_{P-1}   (NMDA rise variables, port order)
+    y[:, 3+P : 3+2P] = s_0 ... s_{P-1}   (NMDA gating variables, port order)
+
+NEST interleaves (x_j, s_j); the blocked layout keeps each block contiguous (faster) and changes no bit:
+the RK stages and the error control act component by component, the error control's maximum does not
+depend on the order, and the weighted sum S still runs over the ports in port order.
+
+Every expression is written exactly as NEST evaluates it, operation by operation and with the parentheses
+of the C++ source, because a single re-association or a ``1/tau`` reciprocal already changes the last
+bits. NumPy's elementwise + - * / on float64 are correctly rounded, so they equal the C++ scalar operations
+(also when done in place); only ``exp`` needs care (see ``libm``).
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from . import libm
+from .parameters import Parameters
+
+N_FIXED = 3  # V_m, s_AMPA, s_GABA; the NMDA blocks follow
+
+
+def nmda_blocks(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Views (x, s) of the NMDA rise and gating blocks, each (n, P)."""
+    P = (y.shape[1] - N_FIXED) // 2
+    return y[:, N_FIXED:N_FIXED + P], y[:, N_FIXED + P:]
+
+
+class Coefficients:
+    """Per-neuron constants of the RHS: parameters and NMDA port weights.
+
+    Column vectors ([:, None]) are prepared once so the (n, P) NMDA expressions broadcast without
+    re-slicing in every call. ``neg_g_L`` is NEST's ``-g_L`` (negation is exact).
+    """
+
+    def __init__(self, p: Parameters, weights: np.ndarray):
+        self.E_L, self.E_ex, self.E_in = p.E_L, p.E_ex, p.E_in
+        self.neg_g_L, self.C_m, self.conc_Mg2 = -p.g_L, p.C_m, p.conc_Mg2
+        self.tau_AMPA, self.tau_GABA = p.tau_AMPA, p.tau_GABA
+        self.tau_rise = p.tau_rise_NMDA[:, None]
+        self.tau_decay = p.tau_decay_NMDA[:, None]
+        self.alpha = p.alpha[:, None]
+        self.weights = weights
+
+    def take(self, index: np.ndarray) -> "Coefficients":
+        subset = Coefficients.__new__(Coefficients)
+        subset.__dict__ = {name: value[index] for name, value in self.__dict__.items()}
+        return subset
+
+
+class SynapticCurrents(NamedTuple):
+    """The RHS side effects NEST records: I_AMPA, I_GABA, I_NMDA and s_NMDA (= weighted sum S)."""
+
+    I_AMPA: np.ndarray
+    I_GABA: np.ndarray
+    I_NMDA: np.ndarray
+    s_NMDA: np.ndarray
+
+
+def nmda_weighted_sum(s: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """NEST's ``S = 0.0; for j in ports: S = S + s_j * w_j``, per neuron, in port order.
+
+    ``np.add.accumulate`` adds strictly left to right (unlike ``np.sum``, which adds pairwise), so its last
+    column is ``((p_0 + p_1) + p_2) + ...``. NEST's sum starts from ``+0.0``; ``0.0 + p_0`` equals ``p_0``
+    except that it turns ``-0.0`` into ``+0.0``, and the two running sums can only differ in the sign of a
+    zero while every term so far was a zero. So adding ``0.0`` once at the end gives NEST's result exactly.
+    Zero-weight padding ports add ``+-0.0`` terms and therefore change nothing.
+    """
+    if s.shape[1] == 0:
+        return np.zeros(s.shape[0])
+    return np.add.accumulate(s * w, axis=1)[:, -1] + 0.0
+
+
+def synaptic_currents(y: np.ndarray, c: Coefficients) -> SynapticCurrents:
+    V = y[:, 0]
+    V_minus_E_ex = V - c.E_ex  # NEST computes this twice; same operands, same bits
+    I_AMPA = V_minus_E_ex * y[:, 1]
+    I_GABA = (V - c.E_in) * y[:, 2]
+    S = nmda_weighted_sum(nmda_blocks(y)[1], c.weights)
+    # The negative literal -0.062 and the division by 3.57 *after* the multiplication by conc_Mg2 are NEST's.
+    I_NMDA = (V_minus_E_ex / (1 + ((c.conc_Mg2 * libm.exp((-0.062) * V)) / 3.57))) * S
+    return SynapticCurrents(I_AMPA, I_GABA, I_NMDA, S)
+
+
+def derivative(y: np.ndarray, c: Coefficients, I_stim: np.ndarray) -> np.ndarray:
+    """dy/dt for every neuron; I_stim is the stimulus current of the step (constant within it)."""
+    I_AMPA, I_GABA, I_NMDA, _ = synaptic_currents(y, c)
+    V = y[:, 0]
+    I_syn = (I_AMPA + I_GABA) + I_NMDA
+    f = np.empty_like(y)
+    f[:, 0] = (((c.neg_g_L * (V - c.E_L)) - I_syn) + I_stim) / c.C_m
+    np.divide(-y[:, 1], c.tau_AMPA, out=f[:, 1])  # a true division: s * (1/tau) differs by ~1e-14
+    np.divide(-y[:, 2], c.tau_GABA, out=f[:, 2])
+    x, s = nmda_blocks(y)
+    fx, fs = nmda_blocks(f)
+    # f_s = ((-s) / tau_decay) + ((alpha * x) * (1 - s)), evaluated in place, same operations.
+    np.negative(s, out=fs)
+    fs /= c.tau_decay
+    gating = c.alpha * x
+    gating *= 1 - s
+    fs += gating
+    # f_x = (-x) / tau_rise
+    np.negative(x, out=fx)
+    fx /= c.tau_rise
+    return f

@@ -1,0 +1,100 @@
+"""Runs a scenario in real NEST 3.10 and records every step of the seven recordables and the spikes.
+
+Each run starts from ResetKernel with one thread, so nothing leaks between scenarios. Two NEST pitfalls
+are handled here (spec §4, §7): the multimeter receives the last min_delay slice of a Simulate call
+only during the next call, so one extra min_delay is simulated and cut off; and nothing is SetStatus'ed
+after the first Simulate, because on a neuron with NMDA ports that corrupts its state.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from . import grid
+from .provenance import base_provenance, gsl_version
+from .scenario_types import RECEPTOR_TYPES, RECORDABLES, CurrentInput, Scenario, SpikeInput
+from .traces import Traces
+
+_nest = None
+
+
+def nest_module():
+    """Import NEST once, quietly (its banner and info messages would bury the harness's output)."""
+    global _nest
+    if _nest is None:
+        os.environ.setdefault("PYNEST_QUIET", "1")
+        import nest
+
+        nest.verbosity = nest.VerbosityLevel.ERROR
+        _nest = nest
+    return _nest
+
+
+def nest_version() -> str:
+    return nest_module().__version__
+
+
+def run_nest(scenario: Scenario) -> Traces:
+    nest = nest_module()
+    nest.ResetKernel()
+    nest.SetKernelStatus({"resolution": grid.step_length_ms(scenario.tics_per_step), "local_num_threads": 1})
+    neuron = nest.Create(scenario.model, params={**scenario.params, **scenario.initial})
+    for item in scenario.inputs:
+        _connect_input(nest, scenario, item, neuron)
+    multimeter = nest.Create("multimeter", params={
+        "interval": grid.step_length_ms(scenario.tics_per_step), "record_from": list(RECORDABLES),
+        "time_in_steps": True})
+    spike_recorder = nest.Create("spike_recorder", params={"time_in_steps": True})
+    nest.Connect(multimeter, neuron)
+    nest.Connect(neuron, spike_recorder)
+
+    for chunk in scenario.chunk_steps:
+        nest.Simulate(grid.steps_to_ms(chunk, scenario.tics_per_step))
+    # Flush the multimeter's last min_delay slice; what the neuron does meanwhile is cut off below.
+    nest.Simulate(nest.min_delay)
+    return _collect(nest, scenario, multimeter, spike_recorder)
+
+
+def _connect_input(nest, scenario: Scenario, item, neuron) -> None:
+    delay = grid.steps_to_ms(item.delay_steps, scenario.tics_per_step)
+    if isinstance(item, SpikeInput):
+        times = grid.steps_to_ms(item.spike_steps, scenario.tics_per_step)
+        generator = nest.Create("spike_generator", params={
+            "spike_times": times.tolist(), "spike_multiplicities": item.multiplicities.tolist()})
+        syn = {"weight": item.weight, "delay": delay, "receptor_type": RECEPTOR_TYPES[item.receptor]}
+    elif isinstance(item, CurrentInput):
+        params = {"start": grid.steps_to_ms(item.start_steps, scenario.tics_per_step)}
+        if item.stop_steps is not None:
+            params["stop"] = grid.steps_to_ms(item.stop_steps, scenario.tics_per_step)
+        if item.device == "dc_generator":
+            params["amplitude"] = item.amplitude
+        else:
+            params["amplitude_times"] = grid.steps_to_ms(item.amplitude_steps, scenario.tics_per_step).tolist()
+            params["amplitude_values"] = item.amplitude_values.tolist()
+        generator = nest.Create(item.device, params=params)
+        syn = {"weight": item.weight, "delay": delay}
+    else:
+        raise TypeError(f"unknown input {item!r}")
+    nest.Connect(generator, neuron, syn_spec=syn)
+
+
+def _collect(nest, scenario: Scenario, multimeter, spike_recorder) -> Traces:
+    events = multimeter.events
+    stamps = np.asarray(events["times"], dtype=np.int64)
+    keep = stamps <= scenario.n_steps
+    steps = stamps[keep]
+    expected = np.arange(1, scenario.n_steps + 1, dtype=np.int64)
+    if not np.array_equal(steps, expected):
+        raise RuntimeError(f"{scenario.name}: NEST's multimeter returned {len(steps)} samples, "
+                           f"expected {scenario.n_steps} (one per step)")
+    variables = {name: np.asarray(events[name], dtype=np.float64)[keep] for name in scenario.record}
+    spikes = np.asarray(spike_recorder.events["times"], dtype=np.int64)
+    provenance = base_provenance()
+    provenance.update({
+        "backend": "nest", "nest_version": nest.__version__, "gsl_version": gsl_version(),
+        "scenario_path": scenario.path, "scenario_hash": scenario.content_hash,
+        "min_delay_ms": nest.min_delay,
+    })
+    return Traces(scenario=scenario.name, tics_per_step=scenario.tics_per_step, steps=steps,
+                  variables=variables, spike_steps=spikes[spikes <= scenario.n_steps], provenance=provenance)

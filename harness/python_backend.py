@@ -1,0 +1,151 @@
+"""The Python backend: a normalised Scenario run through ``harness.model`` instead of NEST.
+
+The model only knows "the value of each ring-buffer slot read in step k". This module reproduces how NEST
+fills those slots from the scenario's generators (spec §5):
+
+* spike_generator: a spike stamped S (time S·dt) is sent in update step S-1 and read in step k = S + D - 1;
+  AMPA/GABA slots get ``weight * multiplicity``, an NMDA port gets the multiplicity only (its weight
+  multiplies s_j inside the right-hand side). NMDA ports are numbered in connection order.
+* dc/step_current_generator: generator step s is active iff ``start < s + 2 <= stop``; it sends in step s,
+  the neuron reads ``weight * amplitude`` in step k = s + D and uses it as I_stim in step k + 1. A
+  step_current_generator switches to a_i at the step s with s + 1 == S_i and sends its current amplitude
+  (0 before the first switch).
+* A slot is summed as ``0.0 + v1 + v2 + ...`` in the order NEST adds events: the update call (a min_delay
+  slice, further cut where a Simulate chunk ends) containing the send step, then the generator's creation
+  order, then the send step, then the position in the generator's list.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import grid
+from .model import Population, libm
+from .provenance import base_provenance
+from .scenario_types import CurrentInput, Scenario, SpikeInput
+from .traces import Traces
+
+RECORDER_DELAY_MS = 1.0  # multimeter and spike_recorder connections use NEST's default delay
+
+
+def run_python(scenario: Scenario) -> Traces:
+    n_steps = scenario.n_steps
+    pop = Population(1, tics_per_step=scenario.tics_per_step, params=scenario.params, **scenario.initial)
+    for nmda in scenario.nmda_inputs:
+        pop.add_nmda_port(nmda.weight)
+    slots = input_slots(scenario)
+    recording = pop.run(n_steps, ampa=slots["AMPA"], gaba=slots["GABA"], nmda=slots["NMDA"],
+                        current=slots["current"], record=scenario.record)
+    return Traces(
+        scenario=scenario.name,
+        tics_per_step=scenario.tics_per_step,
+        steps=np.arange(1, n_steps + 1, dtype=np.int64),
+        variables={name: recording.traces[name][:, 0].copy() for name in scenario.record},
+        spike_steps=recording.spike_stamps,
+        provenance={**base_provenance(), "backend": "python", "model": "harness.model",
+                    "exp_route": libm.EXP_ROUTE, "scenario_path": scenario.path,
+                    "scenario_hash": scenario.content_hash},
+    )
+
+
+# ------------------------------------------------------------------------------------------ slot filling
+class _Events:
+    """Slot contributions of all generators, with the keys that fix NEST's summation order."""
+
+    def __init__(self):
+        self.columns = {name: [] for name in ("target", "slot", "call", "generator", "send", "position", "value")}
+
+    def add(self, target: int, slot, call, generator: int, send, value) -> None:
+        slot = np.asarray(slot, dtype=np.int64)
+        size = slot.size
+        for name, column in (("target", np.full(size, target)), ("slot", slot), ("call", call),
+                             ("generator", np.full(size, generator)), ("send", send),
+                             ("position", np.arange(size)), ("value", value)):
+            self.columns[name].append(np.broadcast_to(np.asarray(column), (size,)))
+
+    def summed(self, n_targets: int, n_steps: int) -> np.ndarray:
+        """(n_targets, n_steps): each slot ``0.0 + v1 + v2 + ...`` in NEST's order, strictly sequential."""
+        if not self.columns["slot"]:
+            return np.zeros((n_targets, n_steps))
+        c = {name: np.concatenate(parts) for name, parts in self.columns.items()}
+        keep = c["slot"] < n_steps  # read after the simulation ends: never felt
+        c = {name: column[keep] for name, column in c.items()}
+        flat_slot = c["target"] * n_steps + c["slot"]
+        order = np.lexsort((c["position"], c["send"], c["generator"], c["call"], flat_slot))
+        flat_slot, values = flat_slot[order], c["value"][order].astype(np.float64)
+        slots, starts, counts = np.unique(flat_slot, return_index=True, return_counts=True)
+        acc = np.zeros(n_targets * n_steps)
+        # Round r adds the r-th event of every slot that has one: sequential per slot, vectorised across
+        # slots (np.add.reduceat would add pairwise and could change the last bit).
+        for r in range(int(counts.max(initial=0))):
+            more = counts > r
+            acc[slots[more]] = acc[slots[more]] + values[starts[more] + r]
+        return acc.reshape(n_targets, n_steps)
+
+
+def input_slots(scenario: Scenario) -> dict[str, np.ndarray]:
+    """Per-step slot values: AMPA, GABA, current (n_steps,) and NMDA (n_steps, P)."""
+    n_steps = scenario.n_steps
+    call_of = update_call_index(scenario)
+    nmda_port = {id(inp): j for j, inp in enumerate(scenario.nmda_inputs)}
+    targets = {"AMPA": 0, "GABA": 1, "current": 2}  # NMDA port j is target 3 + j
+    events = _Events()
+    for generator, inp in enumerate(scenario.inputs):
+        if isinstance(inp, SpikeInput):
+            stamps = np.asarray(inp.spike_steps, dtype=np.int64)
+            mult = np.asarray(inp.multiplicities, dtype=np.int64).astype(np.float64)
+            send = stamps - 1
+            if inp.receptor == "NMDA":
+                target, value = 3 + nmda_port[id(inp)], mult
+            else:
+                target, value = targets[inp.receptor], inp.weight * mult
+            events.add(target, stamps + inp.delay_steps - 1, call_of(send), generator, send, value)
+        elif isinstance(inp, CurrentInput):
+            send = active_generator_steps(inp, n_steps)
+            value = inp.weight * current_amplitudes(inp, send)
+            events.add(targets["current"], send + inp.delay_steps, call_of(send), generator, send, value)
+        else:
+            raise TypeError(f"unknown input type {type(inp).__name__}")
+    summed = events.summed(3 + len(scenario.nmda_inputs), n_steps)
+    return {"AMPA": summed[0], "GABA": summed[1], "current": summed[2], "NMDA": summed[3:].T.copy()}
+
+
+def active_generator_steps(inp: CurrentInput, n_steps: int) -> np.ndarray:
+    """Steps s (0 <= s < n_steps) in which a current generator sends: start < s + 2 <= stop."""
+    s = np.arange(n_steps, dtype=np.int64)
+    active = inp.start_steps < s + 2
+    if inp.stop_steps is not None:
+        active &= s + 2 <= inp.stop_steps
+    return s[active]
+
+
+def current_amplitudes(inp: CurrentInput, send: np.ndarray) -> np.ndarray:
+    """The amplitude a current generator sends in each of the steps ``send``."""
+    if inp.device == "dc_generator":
+        return np.full(send.shape, float(inp.amplitude))
+    if inp.device == "step_current_generator":
+        # At step s the amplitude becomes a_i if s + 1 == S_i: in force are all changes with S_i <= s + 1.
+        changes = np.searchsorted(np.asarray(inp.amplitude_steps, dtype=np.int64), send + 1, side="right")
+        table = np.concatenate([[0.0], np.asarray(inp.amplitude_values, dtype=np.float64)])
+        return table[changes]
+    raise ValueError(f"unknown current generator {inp.device!r}")
+
+
+def min_delay_steps(scenario: Scenario) -> int:
+    """NEST's min_delay: the smallest connection delay, recorders (1.0 ms by default) included."""
+    recorder = int(math.floor(RECORDER_DELAY_MS * (grid.TICS_PER_MS / scenario.tics_per_step) + 0.5))
+    return min([recorder] + [inp.delay_steps for inp in scenario.inputs])
+
+
+def update_call_index(scenario: Scenario):
+    """A function mapping send steps to the index of the NEST update call that contains them.
+
+    NEST updates in slices of min_delay steps starting at 0; a Simulate call that ends inside a slice cuts it,
+    and the next call resumes from the cut.
+    """
+    n_steps = scenario.n_steps
+    slice_starts = np.arange(0, n_steps + 1, min_delay_steps(scenario))
+    chunk_ends = np.cumsum(np.asarray(scenario.chunk_steps, dtype=np.int64))
+    boundaries = np.unique(np.concatenate([slice_starts, chunk_ends]))
+    return lambda steps: np.searchsorted(boundaries, np.asarray(steps), side="right")
