@@ -18,7 +18,7 @@ Semantics kept from NEST (and why):
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -42,7 +42,7 @@ class Recording:
     traces: dict  # recordable name -> (n_steps, n) float64
     spike_stamps: np.ndarray  # int64 stamps of all spikes, in time order
     spike_neurons: np.ndarray  # int64 neuron index of each spike (ascending within one stamp)
-    tics_per_step: int = field(default=100)
+    tics_per_step: int
 
     @property
     def times_ms(self) -> np.ndarray:
@@ -177,9 +177,7 @@ class Population:
 
     def spikes(self) -> tuple[np.ndarray, np.ndarray]:
         """(stamps, neurons) of every spike so far; a spike in step k has stamp k + 1."""
-        if not self._spike_stamps:
-            return np.zeros(0, np.int64), np.zeros(0, np.int64)
-        return np.concatenate(self._spike_stamps), np.concatenate(self._spike_neurons)
+        return _joined(self._spike_stamps), _joined(self._spike_neurons)
 
     # ----------------------------------------------------------------------------------- simulation
     def step(self, ampa=0.0, gaba=0.0, nmda=0.0, current=0.0) -> np.ndarray:
@@ -219,12 +217,8 @@ class Population:
             self._advance(StepInputs(ampa[k], gaba[k], nmda[k], current[k]))
             for name, trace in traces.items():
                 trace[k] = self._last[name]
-        stamps = np.arange(first, first + n_steps, dtype=np.int64)
-        new_stamps = self._spike_stamps[spikes_before:]
-        new_neurons = self._spike_neurons[spikes_before:]
-        return Recording(stamps, traces,
-                         np.concatenate(new_stamps) if new_stamps else np.zeros(0, np.int64),
-                         np.concatenate(new_neurons) if new_neurons else np.zeros(0, np.int64),
+        return Recording(np.arange(first, first + n_steps, dtype=np.int64), traces,
+                         _joined(self._spike_stamps[spikes_before:]), _joined(self._spike_neurons[spikes_before:]),
                          self.tics_per_step)
 
     # ----------------------------------------------------------------------------------- internals
@@ -277,6 +271,10 @@ class Population:
         if index.size and (index.min() < -self.n or index.max() >= self.n):
             raise IndexError(f"neuron index out of range for a population of {self.n}")
         return index % self.n
+
+
+def _joined(parts: list) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.zeros(0, np.int64)
 
 
 def _tics_per_step(resolution, tics_per_step) -> int:
