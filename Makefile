@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 SCENARIO ?= scenarios/mixed_inputs.yaml
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test compare references record clean
+.PHONY: venv test compare gate selftest references record clean
 
 venv: $(STAMP)
 
@@ -20,6 +20,15 @@ test: $(STAMP)
 
 compare: $(STAMP)
 	$(PY) -m harness compare $(SCENARIO)
+
+# Every scenario under scenarios/ (sub-folders included): NEST vs the reimplementation vs the stored references.
+# Writes reports/gate/gate.json and reports/gate/junit.xml.
+gate: $(STAMP)
+	$(PY) -m harness gate $(if $(SCENARIOS),$(SCENARIOS),scenarios)
+
+# The gate must catch deliberately broken variants of the reimplementation.
+selftest: $(STAMP)
+	$(PY) -m harness selftest
 
 references: $(STAMP)
 	$(PY) -m harness record scenarios/*.yaml $(if $(FORCE),--force,)

@@ -2,13 +2,20 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import sys
 from pathlib import Path
 
 from .errors import UsageError
+from .gate import DEFAULT_SCENARIOS
+from .selftest import VARIANTS
+from .sources import CANDIDATE_SOURCES, REFERENCE_SOURCES
+from .tolerances import PROFILE_NAMES, unknown_profile_message
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+GATE_REPORT_DIR = Path("reports") / "gate"
+EXIT_FOR_STATUS = {"pass": EXIT_OK, "fail": EXIT_FAIL, "error": EXIT_USAGE}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -33,7 +40,74 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("scenarios", nargs="+", metavar="SCENARIO")
     p.add_argument("--force", action="store_true", help="overwrite references that differ")
     p.add_argument("--dir", default="reference_traces", help="where references live (default: %(default)s)")
+
+    p = sub.add_parser("compare", help="compare a candidate's traces with a reference's, variable by variable")
+    p.add_argument("scenario", metavar="SCENARIO")
+    p.add_argument("--reference", choices=REFERENCE_SOURCES, default="nest",
+                   help="live NEST or the stored NEST output (default: %(default)s)")
+    p.add_argument("--candidate", choices=CANDIDATE_SOURCES, default="python",
+                   help="the reimplementation, the stored reference or live NEST (default: %(default)s)")
+    _add_judging_options(p)
+    p.add_argument("--json", metavar="PATH", help="write the JSON summary to PATH")
+    p.add_argument("--junit", metavar="PATH", help="write JUnit XML (one testcase per variable) to PATH")
+
+    p = sub.add_parser("gate", help="every scenario: live NEST, the reimplementation and the stored "
+                                    "references against each other (regressions and drift)")
+    p.add_argument("paths", nargs="*", metavar="SCENARIOS", default=[DEFAULT_SCENARIOS],
+                   help="scenario files, folders (searched recursively for *.yaml) or glob patterns "
+                        "(default: %(default)s)")
+    _add_judging_options(p)
+    p.add_argument("--workers", type=_positive_int, default=None,
+                   help="worker processes (default: the number of CPUs)")
+    p.add_argument("--json", metavar="PATH", default=str(GATE_REPORT_DIR / "gate.json"),
+                   help="JSON summary (default: %(default)s)")
+    p.add_argument("--junit", metavar="PATH", default=str(GATE_REPORT_DIR / "junit.xml"),
+                   help="JUnit XML (default: %(default)s)")
+
+    p = sub.add_parser("selftest", help="prove that the gate catches deliberately broken reimplementations")
+    p.add_argument("--variant", action="append", type=_variant_name, metavar="NAME",
+                   help=f"only this variant (repeatable); default: all of {', '.join(VARIANTS)}")
+    p.add_argument("--scenario", action="append", metavar="PATH",
+                   help="run the variants on these scenario files instead of their own (repeatable)")
+    p.add_argument("--catalogue", default="scenarios", metavar="DIR",
+                   help="where the variants' own scenarios live (default: %(default)s)")
+    p.add_argument("--references", default="reference_traces", metavar="DIR",
+                   help="where stored references live (default: %(default)s)")
+    p.add_argument("--workers", type=_positive_int, default=None,
+                   help="worker processes (default: the number of CPUs)")
+    p.add_argument("--json", metavar="PATH", help="write what caught each variant to PATH")
     return parser
+
+
+def _add_judging_options(p) -> None:
+    p.add_argument("--profile", type=_profile_name, default=None,
+                   help=f"tolerance profile: {', '.join(PROFILE_NAMES)} (default: the scenario's, else exact)")
+    p.add_argument("--references", default="reference_traces", metavar="DIR",
+                   help="where stored references live (default: %(default)s)")
+
+
+def _profile_name(text: str) -> str:
+    if text not in PROFILE_NAMES:
+        raise argparse.ArgumentTypeError(unknown_profile_message(text))
+    return text
+
+
+def _variant_name(text: str) -> str:
+    if text not in VARIANTS:
+        close = difflib.get_close_matches(text, list(VARIANTS), n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise argparse.ArgumentTypeError(f"unknown variant {text!r}{hint}; allowed: {', '.join(VARIANTS)}")
+    return text
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 1")
+    return value
 
 
 def main(argv=None) -> int:
@@ -116,4 +190,69 @@ def cmd_record(args) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"validate": cmd_validate, "run": cmd_run, "record": cmd_record}
+def cmd_compare(args) -> int:
+    from .comparator import compare
+    from .report import comparison_table, junit_xml, summary_json
+    from .sources import produce
+    from .tolerances import resolve_tolerances
+
+    (scenario,) = _load_all([args.scenario])
+    tolerances = resolve_tolerances(scenario, args.profile)
+    reference = produce(args.reference, scenario, Path(args.references))
+    candidate = reference if args.candidate == args.reference == "stored" else \
+        produce(args.candidate, scenario, Path(args.references))
+    result = compare(reference, candidate, tolerances, reference_name=args.reference,
+                     candidate_name=args.candidate)
+    print(comparison_table(result))
+    _write_reports(args, summary_json("compare", [result]), junit_xml("nest-parity compare", [result]))
+    if result.status == "error":
+        print(f"error: {scenario.path}: {result.error}", file=sys.stderr)
+    return EXIT_FOR_STATUS[result.status]
+
+
+def cmd_gate(args) -> int:
+    from .gate import find_scenarios, run_gate
+    from .report import gate_json, gate_table, junit_xml
+
+    scenarios = _load_all(find_scenarios(args.paths))
+    result = run_gate(scenarios, profile=args.profile, reference_dir=Path(args.references), workers=args.workers)
+    print(gate_table(result))
+    seconds = {o.scenario: o.seconds for o in result.outcomes}
+    _write_reports(args, gate_json(result), junit_xml("nest-parity gate", result.comparisons, seconds))
+    return EXIT_FOR_STATUS[result.status]
+
+
+def cmd_selftest(args) -> int:
+    from .report import write_json
+    from .selftest import run_selftest, selftest_json, selftest_table
+
+    variants = args.variant or list(VARIANTS)
+    if args.scenario:
+        catalogue, scenarios = {}, _load_all(args.scenario)
+    else:
+        needed = sorted({name for v in variants for name in VARIANTS[v].scenarios})
+        catalogue = {s.name: s for s in _load_all([Path(args.catalogue) / f"{name}.yaml" for name in needed])}
+        scenarios = None
+    result = run_selftest(catalogue, variants, scenarios, workers=args.workers, reference_dir=Path(args.references))
+    print(selftest_table(result))
+    if args.json:
+        write_json(Path(args.json), selftest_json(result))
+        print(f"wrote {args.json}")
+    if result.control.status == "error" or any(c.reason.startswith("error") for c in result.catches):
+        return EXIT_USAGE
+    return EXIT_OK if result.ok else EXIT_FAIL
+
+
+def _write_reports(args, document: dict, junit: str) -> None:
+    from .report import write_json, write_junit
+
+    if args.json:
+        write_json(Path(args.json), document)
+        print(f"wrote {args.json}")
+    if args.junit:
+        write_junit(Path(args.junit), junit)
+        print(f"wrote {args.junit}")
+
+
+COMMANDS = {"validate": cmd_validate, "run": cmd_run, "record": cmd_record, "compare": cmd_compare,
+            "gate": cmd_gate, "selftest": cmd_selftest}

@@ -22,6 +22,8 @@ def ms_to_tics(ms: float) -> int:
 
 def is_whole_tics(ms: float) -> bool:
     tics = ms * TICS_PER_MS
+    if not math.isfinite(tics):  # beyond 1.8e305 ms the tics overflow: no time NEST could represent
+        return False
     return abs(tics - ms_to_tics(ms)) <= _TIC_SLACK * max(1.0, abs(tics))
 
 

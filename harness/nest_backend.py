@@ -60,8 +60,10 @@ def _connect_input(nest, scenario: Scenario, item, neuron) -> None:
     delay = grid.steps_to_ms(item.delay_steps, scenario.tics_per_step)
     if isinstance(item, SpikeInput):
         times = grid.steps_to_ms(item.spike_steps, scenario.tics_per_step)
-        generator = nest.Create("spike_generator", params={
-            "spike_times": times.tolist(), "spike_multiplicities": item.multiplicities.tolist()})
+        params = {"spike_times": times.tolist()}
+        if len(item.multiplicities):  # NEST cannot cast an empty list to its integer vector (TypeMismatch)
+            params["spike_multiplicities"] = item.multiplicities.tolist()
+        generator = nest.Create("spike_generator", params=params)
         syn = {"weight": item.weight, "delay": delay, "receptor_type": RECEPTOR_TYPES[item.receptor]}
     elif isinstance(item, CurrentInput):
         params = {"start": grid.steps_to_ms(item.start_steps, scenario.tics_per_step)}

@@ -84,10 +84,14 @@ class _Events:
         return acc.reshape(n_targets, n_steps)
 
 
-def input_slots(scenario: Scenario) -> dict[str, np.ndarray]:
-    """Per-step slot values: AMPA, GABA, current (n_steps,) and NMDA (n_steps, P)."""
+def input_slots(scenario: Scenario, min_delay: int | None = None) -> dict[str, np.ndarray]:
+    """Per-step slot values: AMPA, GABA, current (n_steps,) and NMDA (n_steps, P).
+
+    ``min_delay`` (steps) is the kernel's min_delay when the scenario shares a kernel with others
+    (``harness.batch``); by default it is the scenario's own.
+    """
     n_steps = scenario.n_steps
-    call_of = update_call_index(scenario)
+    call_of = update_call_index(scenario, min_delay)
     nmda_port = {id(inp): j for j, inp in enumerate(scenario.nmda_inputs)}
     targets = {"AMPA": 0, "GABA": 1, "current": 2}  # NMDA port j is target 3 + j
     events = _Events()
@@ -138,14 +142,14 @@ def min_delay_steps(scenario: Scenario) -> int:
     return min([recorder] + [inp.delay_steps for inp in scenario.inputs])
 
 
-def update_call_index(scenario: Scenario):
+def update_call_index(scenario: Scenario, min_delay: int | None = None):
     """A function mapping send steps to the index of the NEST update call that contains them.
 
     NEST updates in slices of min_delay steps starting at 0; a Simulate call that ends inside a slice cuts it,
-    and the next call resumes from the cut.
+    and the next call resumes from the cut. ``min_delay`` defaults to the scenario's own.
     """
     n_steps = scenario.n_steps
-    slice_starts = np.arange(0, n_steps + 1, min_delay_steps(scenario))
+    slice_starts = np.arange(0, n_steps + 1, min_delay or min_delay_steps(scenario))
     chunk_ends = np.cumsum(np.asarray(scenario.chunk_steps, dtype=np.int64))
     boundaries = np.unique(np.concatenate([slice_starts, chunk_ends]))
     return lambda steps: np.searchsorted(boundaries, np.asarray(steps), side="right")

@@ -20,6 +20,7 @@ import yaml
 from . import grid
 from .errors import ScenarioError
 from .scenario_types import RECEPTOR_TYPES, RECORDABLES, CurrentInput, Scenario, SpikeInput
+from .tolerances import PROFILE_NAMES, unknown_profile_message
 
 MODEL = "iaf_bw_2001_exact"
 
@@ -40,7 +41,10 @@ INITIAL_DEFAULTS = {"V_m": -70.0, "s_AMPA": 0.0, "s_GABA": 0.0}
 DEFAULT_RESOLUTION = 0.1
 
 TOP_KEYS = ("name", "description", "model", "resolution", "duration", "simulate_chunks", "params",
-            "initial", "inputs", "record", "tolerances")
+            "initial", "inputs", "record", "tolerances", "expect", "expect_reason")
+# `expect: fail` declares a known finding of a port (harness.candidates.parity): the candidate whose
+# registry entry names this scenario's folder is expected to fail it, for the reason given.
+EXPECT_VALUES = ("pass", "fail")
 DEVICE_KEYS = {
     "spike_generator": ("device", "receptor", "weight", "delay", "spike_times", "spike_multiplicities"),
     "poisson_spikes": ("device", "receptor", "weight", "delay", "rate", "start", "stop", "seed"),
@@ -50,6 +54,8 @@ DEVICE_KEYS = {
 }
 TOLERANCE_KEYS = ("profile",) + RECORDABLES + ("spikes",)
 
+_INT64_MAX = 2 ** 63 - 1
+MAX_STEPS = 10 ** 7  # 1000 s at 0.1 ms; the multimeter alone then holds 7 x 80 MB
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 # YAML 1.1 reads 1e-3 (no dot) as a string; a scientist means the number, so accept exactly that form.
 _EXPONENT_ONLY = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")
@@ -78,6 +84,9 @@ def load_scenario(path: str | Path) -> Scenario:
         text = path.read_text()
     except OSError as exc:
         raise ScenarioError(str(path), [("", f"cannot read the file: {exc.strerror or exc}")]) from None
+    except UnicodeDecodeError as exc:  # a binary file, or another encoding
+        raise ScenarioError(str(path), [("", f"not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset "
+                                             f"{exc.start}); allowed: a YAML file in UTF-8")]) from None
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -112,6 +121,7 @@ def parse_scenario(raw, problems: _Problems, default_name: str = "scenario") -> 
     initial = _initial(raw, problems)
     record = _record(raw, problems)
     tolerances = _tolerances(raw, problems)
+    expect, expect_reason = _expectation(raw, problems)
     inputs = []
     if tps is not None and n_steps is not None:
         inputs = _inputs(raw, tps, resolution, n_steps, problems)
@@ -120,11 +130,18 @@ def parse_scenario(raw, problems: _Problems, default_name: str = "scenario") -> 
         name=name, description=description, path=problems.path, model=model, resolution=resolution,
         tics_per_step=tps, n_steps=n_steps, chunk_steps=tuple(chunks), params=params, initial=initial,
         inputs=tuple(inputs), record=tuple(record), content_hash=content_hash(raw), tolerances=tolerances,
+        expect=expect, expect_reason=expect_reason,
     )
 
 
 def content_hash(raw) -> str:
-    """Hash of what the file means, not how it is spelled: comments and key order do not count."""
+    """Hash of what the file means, not how it is spelled: comments and key order do not count.
+
+    A port's expectation (expect, expect_reason) is not part of the experiment: flipping it when a port is
+    fixed must not make the stored NEST reference stale.
+    """
+    if isinstance(raw, dict):
+        raw = {k: v for k, v in raw.items() if k not in ("expect", "expect_reason")}
     canonical = json.dumps(raw, sort_keys=True, separators=(",", ":"), default=str)
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -160,7 +177,12 @@ def _duration(raw, tps, res, problems):
     if not grid.on_grid(duration, tps):
         problems.add("duration", f"{duration} ms is not a multiple of the resolution {res} ms")
         return None
-    return grid.ms_to_steps(duration, tps)
+    n_steps = grid.ms_to_steps(duration, tps)
+    if n_steps > MAX_STEPS:  # every step is recorded (and Poisson inputs drawn) in memory
+        problems.add("duration", f"{duration} ms is {n_steps} steps of {res} ms; allowed: at most {MAX_STEPS} "
+                                 f"steps, since every step is recorded")
+        return None
+    return n_steps
 
 
 def _chunks(raw, tps, n_steps, problems):
@@ -249,24 +271,55 @@ def _record(raw, problems):
     return [r for r in RECORDABLES if r in values]
 
 
+def _expectation(raw, problems):
+    expect = raw.get("expect", "pass")
+    if expect not in EXPECT_VALUES:
+        problems.add("expect", f"{expect!r}; allowed: {', '.join(EXPECT_VALUES)}")
+        expect = "pass"
+    reason = _string(raw, "expect_reason", "", problems, default="")
+    if expect == "fail" and not reason.strip():
+        problems.add("expect_reason", "missing; `expect: fail` needs the reason (which finding the scenario "
+                                      "reproduces), so that the expected failure stays explained")
+    return expect, reason
+
+
 def _tolerances(raw, problems):
+    """The `tolerances:` block, validated and normalised (floats, an int window) for the comparator."""
     block = _mapping(raw, "tolerances", "", problems)
     _check_keys(block, TOLERANCE_KEYS, "tolerances", problems)
+    normalised = {}
     for key, value in block.items():
         if key == "profile":
             if not isinstance(value, str):
-                problems.add("tolerances.profile", f"expected a profile name, got {_type_name(value)}")
+                problems.add("tolerances.profile", f"expected a profile name, got {_type_name(value)}; "
+                                                   f"allowed: {', '.join(PROFILE_NAMES)}")
+            elif value not in PROFILE_NAMES:
+                problems.add("tolerances.profile", unknown_profile_message(value))
+            else:
+                normalised["profile"] = value
             continue
         if key not in TOLERANCE_KEYS:
             continue
         sub = _mapping(block, key, "tolerances", problems)
-        allowed = ("window_steps",) if key == "spikes" else ("abs", "rel")
-        _check_keys(sub, allowed, f"tolerances.{key}", problems)
-        for k in allowed:
+        if key == "spikes":
+            _check_keys(sub, ("window_steps",), "tolerances.spikes", problems)
+            window = sub.get("window_steps")
+            if window is None:
+                continue
+            if not isinstance(window, int) or isinstance(window, bool) or window < 0:
+                problems.add("tolerances.spikes.window_steps", f"{window!r} is not a whole number of steps "
+                                                               f">= 0; allowed: 0, 1, 2, ...")
+            else:
+                normalised["spikes"] = {"window_steps": window}
+            continue
+        _check_keys(sub, ("abs", "rel"), f"tolerances.{key}", problems)
+        for k in ("abs", "rel"):
             v = _number(sub, k, f"tolerances.{key}", problems)
             if v is not None and v < 0:
                 problems.add(f"tolerances.{key}.{k}", f"{v} is negative; allowed: a number >= 0")
-    return block
+            elif v is not None:
+                normalised.setdefault(key, {})[k] = v
+    return normalised
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -286,7 +339,7 @@ def _inputs(raw, tps, res, n_steps, problems):
             problems.add(where, f"expected a mapping with a 'device' key, got {_type_name(entry)}")
             continue
         device = entry.get("device")
-        if device not in DEVICE_KEYS:
+        if not isinstance(device, str) or device not in DEVICE_KEYS:  # a list or mapping cannot be looked up
             shown = "missing" if device is None else f"unknown device {device!r}{_suggest(device, DEVICE_KEYS)}"
             problems.add(f"{where}.device", f"{shown}; allowed: {', '.join(DEVICE_KEYS)}")
             continue
@@ -317,6 +370,9 @@ class _InputContext:
         if delay is None:
             return None
         key = f"{self.where}.delay"
+        if not grid.is_whole_tics(delay) and delay > self.res:  # e.g. 1e306 ms: too large for tics
+            self.problems.add(key, f"{delay} ms is not a multiple of the resolution {self.res} ms")
+            return None
         if not grid.is_whole_tics(delay) or grid.ms_to_tics(delay) < self.tps:
             self.problems.add(key, f"{delay} ms is shorter than the resolution {self.res} ms; "
                                    f"allowed: a multiple of the resolution >= {self.res} ms")
@@ -417,6 +473,9 @@ def _multiplicities(ctx, n):
             # NEST takes the count as unsigned and loops practically forever on a negative one.
             ctx.problems.add(f"{key}[{i}]", f"{v} is negative; allowed: integers >= 0")
             return None
+        if v > _INT64_MAX:  # NEST stores a long; beyond that the value cannot even be handed over
+            ctx.problems.add(f"{key}[{i}]", f"{v} is too large; allowed: integers from 0 to {_INT64_MAX}")
+            return None
     if n is not None and len(values) != n:
         ctx.problems.add(key, f"has {len(values)} entries but spike_times has {n}; allowed: one "
                               f"multiplicity per spike time")
@@ -515,8 +574,13 @@ def _type_name(value) -> str:
 def _as_number(value):
     if isinstance(value, bool):
         return None
-    if isinstance(value, (int, float)):
-        return float(value)
+    if isinstance(value, int):
+        try:
+            return float(value)
+        except OverflowError:  # an integer beyond any double: reported as not finite
+            return math.inf
+    if isinstance(value, float):
+        return value
     if isinstance(value, str) and _EXPONENT_ONLY.match(value.strip()):
         return float(value)
     return None

@@ -54,7 +54,9 @@ class Scenario:
     inputs: tuple  # SpikeInput | CurrentInput, in file order (= NEST creation/connection order)
     record: tuple[str, ...]
     content_hash: str  # sha256 of the parsed YAML, canonical JSON
-    tolerances: dict = field(default_factory=dict)  # raw `tolerances:` block, used by the comparator
+    tolerances: dict = field(default_factory=dict)  # validated `tolerances:` block (harness.tolerances)
+    expect: str = "pass"  # "pass" | "fail": a port's expected status (harness.candidates.parity)
+    expect_reason: str = ""  # why a port is expected to fail (required with expect: fail)
 
     @property
     def duration(self) -> float:

@@ -6,13 +6,12 @@ sample). Values are float64 and are stored in NPZ, so a reference round-trips bi
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from .atomic import atomic_write as _atomic_write  # kept under its old name for existing callers
 from .grid import steps_to_ms
 
 
@@ -68,17 +67,3 @@ class Traces:
                 and self.variables.keys() == other.variables.keys()
                 and all(self.variables[k].tobytes() == other.variables[k].tobytes() for k in self.variables))
 
-
-def _atomic_write(path: Path, write) -> None:
-    """Write through a temporary file in the same folder, then rename: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise

@@ -8,6 +8,10 @@ each r (so a NaN r is ignored, as GSL's ``r > rmax ? r : rmax`` ignores it). The
 * rmax > 1.1  -> DECREASE: h = max(0.9 / rmax^(1/ord), 0.2) * h_old
 * rmax < 0.5  -> INCREASE: h = clamp(0.9 / rmax^(1/(ord+1)), 1, 5) * h_old
 * otherwise   -> NIL: h unchanged
+
+The formulas (``max_error_ratio``, ``decrease_factor``, ``increase_factor``) are written once against
+``arraymath`` and shared with the JAX engine; ``adjust_step`` is the NumPy driver that applies them only to
+the rows that need them, because C's pow has to be called element by element.
 """
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ import sys
 
 import numpy as np
 
-from . import libm
+from . import arraymath, libm
 from .rkf45 import ORDER
 
 DBL_MIN = sys.float_info.min  # 2.2250738585072014e-308, GSL's starting rmax
@@ -23,6 +27,9 @@ DECREASE, NIL, INCREASE = -1, 0, 1
 SAFETY = 0.9
 MAX_SHRINK = 0.2
 MAX_GROWTH = 5.0
+
+SHRINK_ABOVE = 1.1  # rmax above: DECREASE
+GROW_BELOW = 0.5  # rmax below: INCREASE
 
 DECREASE_EXPONENT = 1.0 / ORDER  # 0.2, as C computes 1.0 / (unsigned) 5
 INCREASE_EXPONENT = 1.0 / (ORDER + 1.0)  # 0.16666666666666666
@@ -35,8 +42,23 @@ SURELY_CAPPED_RMAX = 3.0e-5
 
 def max_error_ratio(yerr: np.ndarray, eps_abs: np.ndarray) -> np.ndarray:
     """rmax per row: max(DBL_MIN, max_i |yerr_i| / eps_abs), NaN ratios ignored as GSL ignores them."""
-    ratios = np.abs(yerr) / eps_abs[:, None]
-    return np.fmax(np.fmax.reduce(ratios, axis=1), DBL_MIN)
+    m = arraymath.of(yerr)
+    ratios = m.divide(m.xp.abs(yerr), eps_abs[:, None])
+    return m.xp.nanmax(ratios, axis=1, initial=DBL_MIN)  # GSL's running max from DBL_MIN, NaN never larger
+
+
+def decrease_factor(rmax_pow_decrease):
+    """GSL's shrink factor from pow(rmax, DECREASE_EXPONENT): 0.9 / p, but at least MAX_SHRINK."""
+    r = SAFETY / rmax_pow_decrease
+    return arraymath.of(r).xp.where(r < MAX_SHRINK, MAX_SHRINK, r)
+
+
+def increase_factor(rmax_pow_increase):
+    """GSL's growth factor from pow(rmax, INCREASE_EXPONENT): 0.9 / p clamped to [1, MAX_GROWTH]."""
+    xp = arraymath.of(rmax_pow_increase).xp
+    r = SAFETY / rmax_pow_increase
+    r = xp.where(r > MAX_GROWTH, MAX_GROWTH, r)
+    return xp.where(r < 1.0, 1.0, r)
 
 
 def adjust_step(yerr: np.ndarray, h_old: np.ndarray, eps_abs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -47,21 +69,16 @@ def adjust_step(yerr: np.ndarray, h_old: np.ndarray, eps_abs: np.ndarray) -> tup
     status = np.full(rmax.shape, NIL, dtype=np.int8)
     h_new = h_old.copy()
 
-    shrink = np.flatnonzero(rmax > 1.1)
+    shrink = np.flatnonzero(rmax > SHRINK_ABOVE)
     if shrink.size:
-        r = SAFETY / libm.pow_at(rmax[shrink], DECREASE_EXPONENT)
-        r = np.where(r < MAX_SHRINK, MAX_SHRINK, r)
-        h_new[shrink] = r * h_old[shrink]
+        h_new[shrink] = decrease_factor(libm.pow_at(rmax[shrink], DECREASE_EXPONENT)) * h_old[shrink]
         status[shrink] = DECREASE
 
-    grow = rmax < 0.5
+    grow = rmax < GROW_BELOW
     status[grow] = INCREASE
     capped = np.flatnonzero(grow & (rmax < SURELY_CAPPED_RMAX))
     h_new[capped] = MAX_GROWTH * h_old[capped]
     exact = np.flatnonzero(grow & (rmax >= SURELY_CAPPED_RMAX))
     if exact.size:
-        r = SAFETY / libm.pow_at(rmax[exact], INCREASE_EXPONENT)
-        r = np.where(r > MAX_GROWTH, MAX_GROWTH, r)
-        r = np.where(r < 1.0, 1.0, r)
-        h_new[exact] = r * h_old[exact]
+        h_new[exact] = increase_factor(libm.pow_at(rmax[exact], INCREASE_EXPONENT)) * h_old[exact]
     return status, h_new

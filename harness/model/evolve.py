@@ -20,6 +20,9 @@ call of a neuron maps onto consecutive passes as follows:
 
 An accepted neuron that is not done enters its next ``evolve_apply`` with ``dydt_in = f(y_new)``. That
 RHS call has exactly the arguments of the try's ``dydt_out`` call, so ``dydt_out`` is reused bit for bit.
+
+Optionally the tries and rejected tries of each neuron are tallied, like GSL's ``evolve->count`` and
+``evolve->failed_steps``; the tally only observes and never changes what is computed.
 """
 from __future__ import annotations
 
@@ -51,7 +54,16 @@ class TryOutcome:
         self.h = np.where(shrink & ~self.rejected, h_used, h_next)
 
 
-def advance(y: np.ndarray, h: np.ndarray, step: float, rhs_for: RhsFactory, eps_abs: np.ndarray) -> None:
+class TryTally:
+    """Cumulative RKF45 tries and rejected tries per neuron (GSL's evolve count and failed_steps)."""
+
+    def __init__(self, n: int):
+        self.tries = np.zeros(n, dtype=np.int64)
+        self.rejections = np.zeros(n, dtype=np.int64)
+
+
+def advance(y: np.ndarray, h: np.ndarray, step: float, rhs_for: RhsFactory, eps_abs: np.ndarray,
+            tally: TryTally | None = None) -> None:
     """Integrate every row of y over (0, step] in place; h (per neuron) is read and written back."""
     n = y.shape[0]
     t = np.zeros(n)
@@ -63,10 +75,15 @@ def advance(y: np.ndarray, h: np.ndarray, step: float, rhs_for: RhsFactory, eps_
             if not (out.rejected.any() or (out.t < step).any()):  # all done in one try: the usual case
                 y[...] = out.y
                 h[...] = out.h
+                if tally is not None:
+                    tally.tries += 1
                 return
         else:
             out = TryOutcome(y[busy], t[busy], h[busy], dydt_in[busy], step, rhs_for(busy), eps_abs[busy])
         h[busy] = out.h  # rejected: the h of the retry; accepted: the h proposed for what follows
+        if tally is not None:
+            tally.tries[busy] += 1
+            tally.rejections[busy[out.rejected]] += 1
         accepted = ~out.rejected
         moved = busy[accepted]
         y[moved] = out.y[accepted]

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .evolve import advance
+from .evolve import TryTally, advance
 from .parameters import Parameters
 from .rhs import Coefficients, SynapticCurrents, derivative, nmda_blocks, synaptic_currents
 
@@ -29,6 +29,7 @@ class NeuronState:
     h: np.ndarray  # (n,) GSL's persistent step proposal; starts at the step length
     refractory_left: np.ndarray  # (n,) int64, NEST's r
     I_stim: np.ndarray  # (n,) pA, the current of the coming step
+    tally: TryTally | None = None  # RKF45 tries and rejections so far (diagnostics only)
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ def update(state: NeuronState, p: Parameters, coefficients: Coefficients, eps_ab
         c, I = coefficients.take(index), I_stim[index]
         return lambda ys: derivative(ys, c, I)
 
-    advance(y, state.h, step, rhs_for, eps_abs)
+    advance(y, state.h, step, rhs_for, eps_abs, state.tally)
     currents = synaptic_currents(y, coefficients)
 
     y[:, 1] += inputs.ampa  # added even when 0.0, as NEST does (it turns a -0.0 into +0.0)

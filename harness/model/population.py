@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import grid
+from .evolve import TryTally
 from .neuron import NeuronState, StepInputs, update
 from .parameters import INITIAL_STATE, Parameters
 from .rhs import N_FIXED, Coefficients, nmda_blocks
@@ -168,6 +169,13 @@ class Population:
         return self._state.h.copy() if self.started else np.full(self.n, self.step_ms)
 
     @property
+    def integrator_counts(self) -> tuple[np.ndarray, np.ndarray]:
+        """(tries, rejected tries) of RKF45 per neuron since the first step (GSL's count, failed_steps)."""
+        if not self.started:
+            return np.zeros(self.n, np.int64), np.zeros(self.n, np.int64)
+        return self._state.tally.tries.copy(), self._state.tally.rejections.copy()
+
+    @property
     def refractory_left(self) -> np.ndarray:
         return self._state.refractory_left.copy() if self.started else np.zeros(self.n, np.int64)
 
@@ -236,7 +244,8 @@ class Population:
         self._refractory_counts = self._compute_refractory_counts()
         self._coefficients = Coefficients(self._params, self._weights)
         self._state = NeuronState(y=y, h=np.full(self.n, self.step_ms),
-                                  refractory_left=np.zeros(self.n, np.int64), I_stim=np.zeros(self.n))
+                                  refractory_left=np.zeros(self.n, np.int64), I_stim=np.zeros(self.n),
+                                  tally=TryTally(self.n))
 
     def _advance(self, inputs: StepInputs) -> np.ndarray:
         spiked, currents = update(self._state, self._params, self._coefficients, self._eps_abs,

@@ -12,8 +12,9 @@ depend on the order, and the weighted sum S still runs over the ports in port or
 
 Every expression is written exactly as NEST evaluates it, operation by operation and with the parentheses
 of the C++ source, because a single re-association or a ``1/tau`` reciprocal already changes the last
-bits. NumPy's elementwise + - * / on float64 are correctly rounded, so they equal the C++ scalar operations
-(also when done in place); only ``exp`` needs care (see ``libm``).
+bits. Elementwise + - * / on float64 are correctly rounded, so they equal the C++ scalar operations; only
+``exp`` needs care (see ``libm``). The functions are written once against ``arraymath`` (NumPy arrays in,
+NumPy out; JAX arrays in, JAX out), so the JAX engine evaluates exactly these expressions.
 """
 from __future__ import annotations
 
@@ -21,10 +22,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import libm
+from . import arraymath
 from .parameters import Parameters
 
 N_FIXED = 3  # V_m, s_AMPA, s_GABA; the NMDA blocks follow
+MG_BLOCK_DIVISOR = 3.57  # NEST's literal in the Mg block (mM)
 
 
 def nmda_blocks(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -73,40 +75,34 @@ def nmda_weighted_sum(s: np.ndarray, w: np.ndarray) -> np.ndarray:
     zero while every term so far was a zero. So adding ``0.0`` once at the end gives NEST's result exactly.
     Zero-weight padding ports add ``+-0.0`` terms and therefore change nothing.
     """
+    m = arraymath.of(s)
     if s.shape[1] == 0:
-        return np.zeros(s.shape[0])
-    return np.add.accumulate(s * w, axis=1)[:, -1] + 0.0
+        return m.xp.zeros(s.shape[0])
+    return m.row_sum_in_order(s * w) + m.runtime(0.0)
 
 
 def synaptic_currents(y: np.ndarray, c: Coefficients) -> SynapticCurrents:
+    m = arraymath.of(y)
     V = y[:, 0]
     V_minus_E_ex = V - c.E_ex  # NEST computes this twice; same operands, same bits
     I_AMPA = V_minus_E_ex * y[:, 1]
     I_GABA = (V - c.E_in) * y[:, 2]
     S = nmda_weighted_sum(nmda_blocks(y)[1], c.weights)
     # The negative literal -0.062 and the division by 3.57 *after* the multiplication by conc_Mg2 are NEST's.
-    I_NMDA = (V_minus_E_ex / (1 + ((c.conc_Mg2 * libm.exp((-0.062) * V)) / 3.57))) * S
+    I_NMDA = (V_minus_E_ex / (1 + m.divide(c.conc_Mg2 * m.exp((-0.062) * V), MG_BLOCK_DIVISOR))) * S
     return SynapticCurrents(I_AMPA, I_GABA, I_NMDA, S)
 
 
 def derivative(y: np.ndarray, c: Coefficients, I_stim: np.ndarray) -> np.ndarray:
     """dy/dt for every neuron; I_stim is the stimulus current of the step (constant within it)."""
+    m = arraymath.of(y)
     I_AMPA, I_GABA, I_NMDA, _ = synaptic_currents(y, c)
     V = y[:, 0]
     I_syn = (I_AMPA + I_GABA) + I_NMDA
-    f = np.empty_like(y)
-    f[:, 0] = (((c.neg_g_L * (V - c.E_L)) - I_syn) + I_stim) / c.C_m
-    np.divide(-y[:, 1], c.tau_AMPA, out=f[:, 1])  # a true division: s * (1/tau) differs by ~1e-14
-    np.divide(-y[:, 2], c.tau_GABA, out=f[:, 2])
+    f_V = (((c.neg_g_L * (V - c.E_L)) - I_syn) + I_stim) / c.C_m
+    f_AMPA = (-y[:, 1]) / c.tau_AMPA  # a true division: s * (1/tau) differs by ~1e-14
+    f_GABA = (-y[:, 2]) / c.tau_GABA
     x, s = nmda_blocks(y)
-    fx, fs = nmda_blocks(f)
-    # f_s = ((-s) / tau_decay) + ((alpha * x) * (1 - s)), evaluated in place, same operations.
-    np.negative(s, out=fs)
-    fs /= c.tau_decay
-    gating = c.alpha * x
-    gating *= 1 - s
-    fs += gating
-    # f_x = (-x) / tau_rise
-    np.negative(x, out=fx)
-    fx /= c.tau_rise
-    return f
+    f_x = m.divide(-x, c.tau_rise)  # tau: (n, 1), broadcast over the ports
+    f_s = m.divide(-s, c.tau_decay) + ((c.alpha * x) * (1 - s))
+    return m.xp.concatenate([f_V[:, None], f_AMPA[:, None], f_GABA[:, None], f_x, f_s], axis=1)

@@ -8,6 +8,8 @@ the same literals gives the same doubles.
 The 5th-order solution (weights C) is propagated; the error estimate (weights E) is 5th minus 4th order.
 The stepper is first-same-as-last in GSL's sense: k1 is the caller's ``dydt_in`` and the derivative at the
 new state is returned, so an accepted try hands the next sub-step its k1 without a new RHS call.
+
+Only + and * on whatever arrays come in, so NumPy and JAX (``harness.jax_engine``) share this code.
 """
 from __future__ import annotations
 
@@ -56,7 +58,7 @@ def weighted_sum(terms, ks) -> np.ndarray:
     (j0, w0), rest = terms[0], terms[1:]
     acc = w0 * ks[j0]
     for j, w in rest:
-        acc += w * ks[j]  # in place, the same single rounding as acc = acc + w*k
+        acc = acc + w * ks[j]
     return acc
 
 

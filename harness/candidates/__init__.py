@@ -1,0 +1,16 @@
+"""Out-of-process candidates: ports of iaf_bw_2001_exact run as separate programs and judged like any backend.
+
+* ``protocol``: the input and output file formats (the contract with a port's author);
+* ``registry``: ``candidates.yaml``, the named candidates and how to run them;
+* ``execute``: one candidate on one scenario, with every failure turned into ``CandidateError``;
+* ``parity``: a candidate over a set of scenarios, judged by the comparator, with the findings'
+  expectations (``expect: fail``) and the Markdown parity report;
+* ``cli``: the command-line wiring (``python -m harness.candidates``);
+* runners: ``engine_runner`` (harness.model), ``nest_runner`` (NEST 3.10) and ``brainpy_runner`` (the
+  brainpy.state port, run with its own Python 3.12).
+"""
+from .execute import CandidateError, CandidateUnavailable, run_candidate
+from .registry import Candidate, get_candidate, load_registry
+
+__all__ = ["Candidate", "CandidateError", "CandidateUnavailable", "get_candidate", "load_registry",
+           "run_candidate"]

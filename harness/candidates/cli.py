@@ -1,0 +1,212 @@
+"""Command-line wiring for the candidates: ``python -m harness.candidates {list,run,report}``.
+
+To wire it into ``nest-parity`` (harness/cli.py), add in ``build_parser``::
+
+    from .candidates.cli import add_candidate_arguments
+    add_candidate_arguments(sub)            # adds the subcommand "candidates"
+
+and in ``COMMANDS``: ``"candidates": run_candidates_command`` (from .candidates.cli). Then
+``nest-parity candidates list``, ``nest-parity candidates run brainpy scenarios/`` and
+``nest-parity candidates report brainpy brainpy-f32 --out reports/brainpy-state-0.2.0.md`` work.
+Exit codes: 0 every verdict ok (pass or expected-fail), 1 otherwise (fail, fixed, error), 2 bad input.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..errors import UsageError
+from ..tolerances import PROFILE_NAMES
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+CATALOGUE = "scenarios/*.yaml"  # the main catalogue; the findings live below scenarios/ports/
+
+
+def add_candidate_arguments(sub) -> argparse.ArgumentParser:
+    """Add the ``candidates`` subcommand (with list/run/report) to an argparse subparsers object."""
+    p = sub.add_parser("candidates", help="run ports of iaf_bw_2001_exact out of process (candidates.yaml)")
+    p.add_argument("--registry", metavar="PATH", help="the candidate registry (default: candidates.yaml)")
+    actions = p.add_subparsers(dest="candidates_command", required=True, parser_class=type(p))
+
+    actions.add_parser("list", help="the registered candidates and whether they can run here")
+
+    r = actions.add_parser("run", help="judge one candidate on scenarios against NEST")
+    r.add_argument("candidate")
+    r.add_argument("scenarios", nargs="*", metavar="SCENARIO",
+                   help="files, folders or globs (default: the catalogue plus the candidate's findings)")
+    r.add_argument("--profile", choices=PROFILE_NAMES, help="override every scenario's and the candidate's profile")
+    r.add_argument("--reference", choices=("nest", "stored"), default="nest")
+    r.add_argument("--json", metavar="PATH", help="write the comparator's JSON summary here")
+
+    rep = actions.add_parser("report", help="the Markdown parity report of candidates over the whole catalogue")
+    rep.add_argument("candidates", nargs="+", metavar="CANDIDATE")
+    rep.add_argument("--out", required=True, metavar="PATH.md")
+    rep.add_argument("--catalogue", default=CATALOGUE, metavar="GLOB")
+    rep.add_argument("--reference", choices=("nest", "stored"), default="nest")
+    rep.add_argument("--equivalence", nargs="*", default=[], metavar="SCENARIO",
+                     help="also compare the first candidate's compiled loop with its eager API (brainpy runner)")
+    rep.add_argument("--title", default=None)
+    rep.add_argument("--notes", metavar="PATH.md", help="Markdown placed after the header (the reviewed reading)")
+    return p
+
+
+def run_candidates_command(args) -> int:
+    from .registry import load_registry
+
+    registry = load_registry(args.registry)
+    command = {"list": _list, "run": _run, "report": _report}[args.candidates_command]
+    return command(args, registry)
+
+
+# ------------------------------------------------------------------------------------------- list
+def _list(args, registry) -> int:
+    for c in registry.values():
+        missing = c.missing_requirements()
+        state = "available" if not missing else f"unavailable (run `{c.setup}`)" if c.setup else "unavailable"
+        print(f"{c.name:14s} {state:34s} profile {c.profile:10s} {c.description}")
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------------------------------- run
+def _run(args, registry) -> int:
+    from ..report import write_json
+    from .parity import check_candidate
+    from .registry import get_candidate
+
+    candidate = get_candidate(args.candidate, registry)
+    patterns = args.scenarios or [CATALOGUE] + ([candidate.findings] if candidate.findings else [])
+    scenarios = _load(patterns)
+    outcomes = check_candidate(candidate, scenarios, reference=args.reference, profile=args.profile,
+                               progress=_progress)
+    for o in outcomes:
+        print(_outcome_line(o))
+    counts = {v: sum(o.verdict == v for o in outcomes) for v in ("pass", "expected-fail", "fixed", "fail", "error")}
+    print(", ".join(f"{n} {v}" for v, n in counts.items() if n))
+    for o in outcomes:
+        if o.verdict == "fixed":
+            print(f"FIXED: {o.scenario.path} now passes; set `expect: pass` there (and update the report)")
+    if args.json:
+        from ..report import summary_json
+
+        verdicts = [{"scenario": o.scenario.name, "expected": o.expected, "verdict": o.verdict} for o in outcomes]
+        write_json(Path(args.json), summary_json(f"candidates run {candidate.name}",
+                                                 [o.comparison for o in outcomes], {"verdicts": verdicts}))
+    return EXIT_OK if all(o.ok for o in outcomes) else EXIT_FAIL
+
+
+def _outcome_line(o) -> str:
+    c = o.comparison
+    if c.status == "error":
+        return f"{o.verdict:13s} {o.scenario.name}: {c.error}"
+    diffs = ", ".join(f"{n} {v.max_abs:.2g}" for n, v in c.variables.items() if v.max_abs != 0) or "identical"
+    spikes = "spikes identical" if c.spikes.first_difference_step is None else (
+        "spikes within window" if c.spikes.match else "spikes differ")
+    why = f" [expected: {o.reason.strip()}]" if o.expected == "fail" else ""
+    return f"{o.verdict:13s} {o.scenario.name} ({c.profile}): {diffs}; {spikes}{why}"
+
+
+# ------------------------------------------------------------------------------------------- report
+def _report(args, registry) -> int:
+    from ..report import write_json
+    from ..atomic import atomic_write_text
+    from .parity import collect, judge
+    from .registry import get_candidate
+    from .report import CandidateSection, render_markdown, summary_document
+
+    candidates = [get_candidate(name, registry) for name in args.candidates]
+    for c in candidates:
+        missing = c.missing_requirements()
+        if missing:
+            raise UsageError(f"candidate {c.name!r} is not available: {', '.join(missing)} does not exist"
+                             + (f"; run `{c.setup}` first" if c.setup else ""))
+    catalogue = _load([args.catalogue])
+    equivalence_scenarios = _load(args.equivalence) if args.equivalence else []
+    sections = []
+    for c in candidates:
+        runs = collect(c, catalogue, reference=args.reference, progress=_progress)
+        findings = []
+        if c.findings and c.findings_dir().is_dir():
+            finding_runs = collect(c, _load([c.findings]), reference=args.reference, progress=_progress)
+            findings = [judge(c, r, reference=args.reference) for r in finding_runs]
+        section = CandidateSection(c, runs, findings)
+        section.judge_catalogue(args.reference)
+        sections.append(section)
+    equivalences = [eager_equivalence(candidates[0], s) for s in equivalence_scenarios]
+    title = args.title or f"Parity report: {', '.join(args.candidates)} vs NEST 3.10.0"
+    out = Path(args.out)
+    notes = _read_notes(args.notes)
+    atomic_write_text(out, render_markdown(title, sections, equivalences, reference=args.reference, notes=notes))
+    write_json(out.with_suffix(".json"), summary_document(sections, equivalences))
+    print(f"wrote {out} and {out.with_suffix('.json')}")
+    outcomes = [o for s in sections for o in s.findings]
+    return EXIT_OK if all(o.ok for o in outcomes) and all(r.error is None for s in sections for r in s.runs) \
+        else EXIT_FAIL
+
+
+def eager_equivalence(candidate, scenario):
+    """Compiled loop vs eager API of a brainpy-runner candidate on one scenario, strict and default XLA."""
+    from ..comparator import compare
+    from ..tolerances import profile_tolerances
+    from .execute import CandidateError, run_candidate
+    from .parity import Outcome, variant
+    from .report import Equivalence
+
+    results = {}
+    for label, flags in (("strict", ("--xla-strict",)), ("default", ())):
+        eager = variant(candidate, "--mode", "eager", *flags, suffix=f"-eager-{label}")
+        compiled = variant(candidate, "--mode", "compiled", *flags, suffix=f"-compiled-{label}")
+        try:
+            ref, cand = run_candidate(eager, scenario), run_candidate(compiled, scenario)
+            comparison = compare(ref, cand, profile_tolerances("exact"), reference_name=eager.name,
+                                 candidate_name=compiled.name)
+        except CandidateError as exc:
+            from ..comparator import Comparison
+
+            comparison = Comparison(scenario=scenario.name, reference=eager.name, candidate=compiled.name,
+                                    profile="exact", tics_per_step=scenario.tics_per_step, status="error",
+                                    error=exc.describe())
+        results[label] = Outcome(compiled.name, scenario, comparison, "pass", "")
+    return Equivalence(scenario.name, results["strict"], results["default"])
+
+
+# ------------------------------------------------------------------------------------------- helpers
+def _load(patterns) -> list:
+    from ..errors import ScenarioError
+    from ..gate import find_scenarios
+    from ..scenario import load_scenario
+
+    scenarios, problems = [], []
+    for path in find_scenarios(patterns):
+        try:
+            scenarios.append(load_scenario(path))
+        except ScenarioError as exc:
+            problems.append(exc.format())
+    if problems:
+        raise UsageError("\n".join(problems))
+    return scenarios
+
+
+def _read_notes(path) -> str:
+    if path is None:
+        return ""
+    try:
+        return Path(path).read_text()
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read the notes: {exc.strerror or exc}") from None
+
+
+def _progress(message: str) -> None:
+    print(f"  running {message}", file=sys.stderr, flush=True)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m harness.candidates")
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_candidate_arguments(sub)
+    args = parser.parse_args(["candidates", *(sys.argv[1:] if argv is None else argv)])
+    try:
+        return run_candidates_command(args)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE

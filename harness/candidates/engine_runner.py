@@ -1,0 +1,43 @@
+"""The in-house exact engine (harness.model) as a protocol candidate: ``python -m harness.candidates.engine_runner IN OUT``.
+
+It reads only the compiled inputs, never the scenario, so its traces agreeing bit for bit with
+``run_python`` shows that the protocol's input files carry everything the model needs.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ..model import Population
+from . import protocol
+
+
+def simulate(inputs: protocol.CompiledInputs) -> tuple[dict, np.ndarray]:
+    """(recordable -> trace, spike stamps) of one neuron driven by the compiled inputs."""
+    meta, arrays = inputs.meta, inputs.arrays
+    pop = Population(1, tics_per_step=meta["tics_per_step"], params=meta["params"], **meta["initial"])
+    for weight in arrays["nmda_weights"]:
+        pop.add_nmda_port(float(weight))
+    recording = pop.run(meta["n_steps"], ampa=arrays["ampa"], gaba=arrays["gaba"], nmda=arrays["nmda"],
+                        current=arrays["current"], record=tuple(meta["record"]))
+    return {name: recording.traces[name][:, 0].copy() for name in meta["record"]}, recording.spike_stamps
+
+
+def main(argv=None, tamper=None) -> int:
+    """``tamper(inputs)`` may change the inputs first: the tests build deliberately broken candidates so."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 2:
+        print("usage: python -m harness.candidates.engine_runner INPUT_DIR OUTPUT_DIR", file=sys.stderr)
+        return 2
+    inputs = protocol.read_inputs(Path(args[0]))
+    if tamper is not None:
+        tamper(inputs)
+    variables, spikes = simulate(inputs)
+    protocol.write_traces(Path(args[1]), variables, spikes, info={"name": "harness.model", "runner": __name__})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

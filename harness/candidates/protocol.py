@@ -1,0 +1,222 @@
+"""The candidate file formats: what the harness hands a port, and what the port must hand back.
+
+A candidate never sees a scenario file. The harness compiles the scenario, with NEST's timing rules
+(``harness.python_backend.input_slots``), into explicit per-step inputs, so a port only has to integrate
+the model and apply them; it needs neither this package nor NEST. The format is documented for port
+authors in docs/candidates.md; this module is its executable definition.
+
+Input folder (written by the harness, read by the candidate):
+
+* ``inputs.json``: ``format`` ("nest-parity-candidate-inputs"), ``format_version``, ``scenario``,
+  ``model``, ``resolution_ms`` (as written in the scenario), ``step_ms`` (the step length NEST integrates
+  over, 0.001·tics_per_step: not always the literal resolution), ``tics_per_step``, ``n_steps``,
+  ``params`` (all 15 parameters, NEST defaults filled in), ``initial`` (V_m, s_AMPA, s_GABA),
+  ``record`` (recordables the candidate must write), ``n_nmda_ports``, ``refractory_steps`` (NEST's
+  rounding of t_ref, for reference: a port should compute its own), ``conventions`` (the rules below in
+  words).
+* ``inputs.npz``: float64 arrays, index k = simulation step k, which integrates (k·dt, (k+1)·dt]:
+
+  - ``ampa[k]``, ``gaba[k]`` (nS): the pre-summed jump added to s_AMPA / s_GABA right after the
+    integration of step k (weight·multiplicity of every spike that arrives then);
+  - ``nmda[k, j]``: the multiplicity added to x_j of NMDA port j after the integration of step k
+    (shape (n_steps, P); P may be 0); ``nmda_weights[j]`` (nS): port j's weight, which multiplies s_j
+    inside the right-hand side;
+  - ``current[k]`` (pA): the current the neuron reads in step k. It becomes I_stim for the **next**
+    step: the integration of step k+1, over ((k+1)·dt, (k+2)·dt], uses current[k]; step 0 integrates
+    with I_stim = 0.
+
+Output folder (written by the candidate, read by ``read_traces``):
+
+* ``traces.npz``: ``steps`` (integers 1..n_steps: sample i is the state after step i-1, stamped
+  (i)·dt as NEST's multimeter does), one floating array per name in ``record`` (length n_steps),
+  ``spike_steps`` (strictly increasing integers: a spike emitted in step k is stamped k+1). Nothing else:
+  an unknown array name is an error, so that a misspelt recordable cannot go unnoticed.
+* ``candidate.json`` (optional): a JSON object describing the candidate (name, version, settings); it
+  is kept in the traces' provenance.
+
+Anything else, or a missing, short, non-finite or mistyped array, is a ``CandidateOutputError``.
+"""
+from __future__ import annotations
+
+import json
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .. import grid
+from ..atomic import atomic_write, atomic_write_text
+from ..scenario_types import Scenario
+from ..traces import Traces
+
+INPUT_FORMAT = "nest-parity-candidate-inputs"
+FORMAT_VERSION = 1
+INPUT_META = "inputs.json"
+INPUT_ARRAYS = "inputs.npz"
+OUTPUT_TRACES = "traces.npz"
+OUTPUT_INFO = "candidate.json"
+
+CONVENTIONS = {
+    "step": "step k integrates (k*step_ms, (k+1)*step_ms]; the state starts from `initial`, I_stim = 0, "
+            "every NMDA x_j = s_j = 0, no refractoriness",
+    "order_within_step": "1. integrate with I_stim; 2. s_AMPA += ampa[k], s_GABA += gaba[k], "
+                         "x_j += nmda[k, j]; 3. refractory clamp or threshold test (V_m >= V_th) and reset; "
+                         "4. I_stim = current[k]; 5. record",
+    "current": "current[k] is read in step k and used as I_stim by the integration of step k+1",
+    "nmda": "nmda[k, j] is a multiplicity added to x_j; nmda_weights[j] multiplies s_j in the right-hand side",
+    "samples": "traces.npz: steps = 1..n_steps; sample i is the state after step i-1 (time i*step_ms)",
+    "spikes": "a spike emitted in step k is stamped k+1 in spike_steps",
+    "recorded_currents": "s_NMDA = sum_j w_j*s_j and I_* are evaluated on the integrated state before the "
+                         "spike jumps, the clamp and the reset of the step (NEST's last right-hand-side call)",
+}
+
+
+class CandidateOutputError(Exception):
+    """The candidate's output folder does not hold valid traces (missing, malformed, short, non-finite)."""
+
+
+@dataclass(frozen=True)
+class CompiledInputs:
+    meta: dict
+    arrays: dict  # name -> np.ndarray (float64)
+
+
+# ------------------------------------------------------------------------------------------- inputs
+def compile_inputs(scenario: Scenario) -> CompiledInputs:
+    """The scenario as explicit per-step inputs, with NEST's timing already applied."""
+    from ..python_backend import input_slots  # the same slots the in-house engine is driven with
+
+    slots = input_slots(scenario)
+    weights = np.asarray([inp.weight for inp in scenario.nmda_inputs], dtype=np.float64)
+    arrays = {"ampa": slots["AMPA"], "gaba": slots["GABA"],
+              "nmda": slots["NMDA"].reshape(scenario.n_steps, len(weights)),
+              "nmda_weights": weights, "current": slots["current"]}
+    meta = {
+        "format": INPUT_FORMAT, "format_version": FORMAT_VERSION, "scenario": scenario.name,
+        "model": scenario.model, "resolution_ms": scenario.resolution,
+        "step_ms": grid.step_length_ms(scenario.tics_per_step), "tics_per_step": scenario.tics_per_step,
+        "n_steps": scenario.n_steps, "params": dict(scenario.params), "initial": dict(scenario.initial),
+        "record": list(scenario.record), "n_nmda_ports": int(len(weights)),
+        "refractory_steps": grid.refractory_counts(scenario.params["t_ref"], scenario.tics_per_step),
+        "conventions": CONVENTIONS,
+    }
+    return CompiledInputs(meta, {k: np.ascontiguousarray(v, dtype=np.float64) for k, v in arrays.items()})
+
+
+def write_inputs(compiled: CompiledInputs, directory: Path) -> None:
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(directory / INPUT_META, json.dumps(compiled.meta, indent=2, allow_nan=False) + "\n")
+    atomic_write(directory / INPUT_ARRAYS, lambda f: np.savez(f, **compiled.arrays))
+
+
+def read_inputs(directory: Path) -> CompiledInputs:
+    """For runners written in Python with this package at hand (the in-house candidates)."""
+    directory = Path(directory)
+    meta = json.loads((directory / INPUT_META).read_text())
+    if meta.get("format") != INPUT_FORMAT or meta.get("format_version") != FORMAT_VERSION:
+        raise ValueError(f"{directory / INPUT_META}: not {INPUT_FORMAT} version {FORMAT_VERSION}")
+    with np.load(directory / INPUT_ARRAYS, allow_pickle=False) as z:
+        arrays = {k: z[k].copy() for k in z.files}
+    return CompiledInputs(meta, arrays)
+
+
+# ------------------------------------------------------------------------------------------- outputs
+def write_traces(directory: Path, variables: dict, spike_steps, info: dict | None = None) -> None:
+    """What a Python runner calls to hand its traces back (third-party runners write the same by hand)."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    n = len(next(iter(variables.values()))) if variables else 0
+    arrays = {"steps": np.arange(1, n + 1, dtype=np.int64),
+              "spike_steps": np.asarray(spike_steps, dtype=np.int64), **variables}
+    atomic_write(directory / OUTPUT_TRACES, lambda f: np.savez(f, **arrays))
+    if info is not None:
+        atomic_write_text(directory / OUTPUT_INFO, json.dumps(info, indent=2, sort_keys=True) + "\n")
+
+
+def read_traces(directory: Path, meta: dict) -> Traces:
+    """The candidate's traces, checked strictly against what ``meta`` (inputs.json) asked for."""
+    directory = Path(directory)
+    path = directory / OUTPUT_TRACES
+    if not path.is_file():
+        raise CandidateOutputError(f"it wrote no {OUTPUT_TRACES}")
+    arrays = _load_npz(path)
+    n_steps, record = meta["n_steps"], meta["record"]
+    allowed = {"steps", "spike_steps", *record}
+    unknown = sorted(set(arrays) - allowed)
+    if unknown:
+        raise CandidateOutputError(f"{OUTPUT_TRACES} holds unknown arrays {', '.join(unknown)}; "
+                                   f"allowed: steps, spike_steps, {', '.join(record)}")
+    missing = [name for name in ("steps", "spike_steps", *record) if name not in arrays]
+    if missing:
+        raise CandidateOutputError(f"{OUTPUT_TRACES} lacks {', '.join(missing)}")
+    steps = _integer_array(arrays["steps"], "steps")
+    expected = np.arange(1, n_steps + 1, dtype=np.int64)
+    if steps.shape != expected.shape or not np.array_equal(steps, expected):
+        raise CandidateOutputError(f"steps must be 1..{n_steps} (one sample per step), got "
+                                   f"{_describe_steps(steps)}")
+    variables = {name: _trace_values(arrays[name], name, n_steps) for name in record}
+    spikes = _spike_steps(arrays["spike_steps"], n_steps)
+    return Traces(scenario=meta["scenario"], tics_per_step=meta["tics_per_step"], steps=expected,
+                  variables=variables, spike_steps=spikes, provenance={"candidate_info": read_info(directory)})
+
+
+def read_info(directory: Path):
+    path = Path(directory) / OUTPUT_INFO
+    if not path.is_file():
+        return None
+    try:
+        info = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise CandidateOutputError(f"{OUTPUT_INFO} is not valid JSON: {exc}") from None
+    if not isinstance(info, dict):
+        raise CandidateOutputError(f"{OUTPUT_INFO} must hold a JSON object")
+    return info
+
+
+def _load_npz(path: Path) -> dict:
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        # allow_pickle=False turns an object array into a ValueError: a candidate cannot run code here.
+        raise CandidateOutputError(f"{OUTPUT_TRACES} is not a readable NPZ file: {exc}") from None
+
+
+def _integer_array(values: np.ndarray, name: str) -> np.ndarray:
+    if values.ndim != 1 or not np.issubdtype(values.dtype, np.integer):
+        raise CandidateOutputError(f"{name} must be a 1-D integer array, got {values.dtype} of shape "
+                                   f"{values.shape}")
+    return values.astype(np.int64)
+
+
+def _trace_values(values: np.ndarray, name: str, n_steps: int) -> np.ndarray:
+    if not np.issubdtype(values.dtype, np.floating) or values.dtype.itemsize > 8:
+        raise CandidateOutputError(f"{name} must be float32 or float64, got {values.dtype}")
+    if values.shape != (n_steps,):
+        raise CandidateOutputError(f"{name} has shape {values.shape}, expected ({n_steps},): one value per step")
+    out = values.astype(np.float64)  # float32 -> float64 is exact
+    bad = np.flatnonzero(~np.isfinite(out))
+    if bad.size:
+        # A blown-up port is reported as an error, never as a comparison that might be misread.
+        raise CandidateOutputError(f"{name} is not finite ({out[bad[0]]}) from step {bad[0] + 1} on "
+                                   f"({bad.size} samples)")
+    return out
+
+
+def _spike_steps(values: np.ndarray, n_steps: int) -> np.ndarray:
+    spikes = _integer_array(values, "spike_steps")
+    if spikes.size and (spikes.min() < 1 or spikes.max() > n_steps):
+        raise CandidateOutputError(f"spike_steps must lie in 1..{n_steps}, got {spikes.min()}..{spikes.max()}")
+    if np.any(np.diff(spikes) <= 0):
+        raise CandidateOutputError("spike_steps must be strictly increasing (one neuron spikes at most once "
+                                   "per step)")
+    return spikes
+
+
+def _describe_steps(steps: np.ndarray) -> str:
+    if steps.size == 0:
+        return "no samples"
+    return f"{steps.size} samples {int(steps[0])}..{int(steps[-1])}"
+

@@ -1,0 +1,219 @@
+"""Compare a candidate's traces with a reference's, variable by variable, under ``harness.tolerances``.
+
+Rules (and why):
+
+* The grids must be the same: same tics per step, same sample stamps, same recorded variables. Anything else
+  is an error, never a silent join or interpolation, because parity is a claim about every single step.
+* A sample passes when ``|cand - ref| <= abs + rel*|ref|`` in float64. A NaN on either side never passes
+  (``NaN <= x`` is false), so a candidate that blows up cannot slip through.
+* Spike trains are compared by step index: the i-th candidate spike must lie within ``window_steps`` of the
+  i-th reference spike, and the counts must agree.
+* After the first spike difference (even one the window allows) the two neurons have been reset at different
+  steps, and every later sample of V_m differs for that reason alone. The traces are therefore judged only
+  on the samples stamped before that spike; the report says so, and the spike result names the time.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .grid import steps_to_ms
+from .tolerances import Tolerance, Tolerances
+from .traces import Traces
+
+
+class GridMismatch(Exception):
+    """The two traces are not sampled on the same grid (or do not hold the same variables)."""
+
+
+@dataclass
+class VariableResult:
+    name: str
+    tolerance: Tolerance
+    samples_judged: int
+    max_abs: float  # NaN when a NaN was compared
+    max_rel: float  # inf when the reference is 0 where the candidate differs
+    worst_ms: float | None  # time of the largest |difference| (a NaN counts as largest); None if no difference
+    first_violation_ms: float | None  # first sample outside the tolerance; None if none
+    headroom: float  # min over samples of tolerance / |difference|: > 1 passes, inf if nothing differs
+    passed: bool
+
+
+@dataclass
+class SpikeResult:
+    reference_steps: np.ndarray
+    candidate_steps: np.ndarray
+    window_steps: int
+    first_difference_step: int | None  # first spike that is not at the identical step (None: identical)
+    first_violation_step: int | None  # first spike outside the window, or unmatched (None: match)
+
+    @property
+    def match(self) -> bool:
+        return self.first_violation_step is None
+
+
+@dataclass
+class Comparison:
+    scenario: str
+    reference: str  # where the reference came from: "nest", "stored", "python"
+    candidate: str
+    profile: str
+    tics_per_step: int
+    status: str  # "pass" | "fail" | "error"
+    error: str | None = None
+    variables: dict = field(default_factory=dict)  # name -> VariableResult, in recording order
+    spikes: SpikeResult | None = None
+    judged_until_step: int | None = None  # traces judged on stamps < this (first spike difference)
+
+    @property
+    def pair(self) -> str:
+        return f"{self.reference}-vs-{self.candidate}"
+
+    def ms(self, steps: int | None) -> float | None:
+        return None if steps is None else float(steps_to_ms(steps, self.tics_per_step))
+
+    @property
+    def failures(self) -> list[str]:
+        """Names of what failed: variables, then "spikes"."""
+        names = [name for name, v in self.variables.items() if not v.passed]
+        return names + (["spikes"] if self.spikes is not None and not self.spikes.match else [])
+
+    def first_divergence(self) -> tuple[str, float] | None:
+        """(what, ms) of the earliest broken tolerance over all variables and the spikes; None if all pass."""
+        events = [(v.first_violation_ms, name) for name, v in self.variables.items()
+                  if v.first_violation_ms is not None]
+        if self.spikes is not None and not self.spikes.match:
+            events.append((self.ms(self.spikes.first_violation_step), "spikes"))
+        if not events:
+            return None
+        ms, name = min(events)
+        return name, ms
+
+
+def compare(reference: Traces, candidate: Traces, tolerances: Tolerances, *, reference_name: str,
+            candidate_name: str) -> Comparison:
+    """Judge ``candidate`` against ``reference``; a grid mismatch gives status "error" with the reason."""
+    result = Comparison(scenario=reference.scenario, reference=reference_name, candidate=candidate_name,
+                        profile=tolerances.profile, tics_per_step=reference.tics_per_step, status="pass")
+    try:
+        check_same_grid(reference, candidate)
+    except GridMismatch as exc:
+        result.status, result.error = "error", str(exc)
+        return result
+    result.spikes = compare_spikes(reference.spike_steps, candidate.spike_steps, tolerances.spike_window_steps)
+    result.judged_until_step = result.spikes.first_difference_step
+    judged = slice(None) if result.judged_until_step is None else reference.steps < result.judged_until_step
+    times = reference.times_ms[judged]
+    for name, ref_values in reference.variables.items():
+        result.variables[name] = compare_variable(name, ref_values[judged], candidate.variables[name][judged],
+                                                  times, tolerances[name])
+    result.status = "fail" if result.failures else "pass"
+    return result
+
+
+def check_same_grid(reference: Traces, candidate: Traces) -> None:
+    if reference.tics_per_step != candidate.tics_per_step:
+        raise GridMismatch(f"time grids differ: the reference has {reference.tics_per_step} tics per step, "
+                           f"the candidate {candidate.tics_per_step}")
+    if len(reference.steps) != len(candidate.steps):
+        raise GridMismatch(f"sample counts differ: the reference has {len(reference.steps)} samples, "
+                           f"the candidate {len(candidate.steps)}")
+    if not np.array_equal(reference.steps, candidate.steps):
+        i = int(np.flatnonzero(reference.steps != candidate.steps)[0])
+        raise GridMismatch(f"sample stamps differ from sample {i} on: step {int(reference.steps[i])} in the "
+                           f"reference, step {int(candidate.steps[i])} in the candidate")
+    missing = [name for name in reference.variables if name not in candidate.variables]
+    if missing:
+        raise GridMismatch(f"the candidate does not record {', '.join(missing)} "
+                           f"(it has {', '.join(candidate.variables) or 'nothing'})")
+    for name, values in reference.variables.items():
+        if len(values) != len(reference.steps) or len(candidate.variables[name]) != len(candidate.steps):
+            raise GridMismatch(f"{name}: the number of values does not match the number of sample stamps")
+
+
+def compare_variable(name: str, ref: np.ndarray, cand: np.ndarray, times_ms: np.ndarray,
+                     tol: Tolerance) -> VariableResult:
+    ref = np.asarray(ref, dtype=np.float64)
+    cand = np.asarray(cand, dtype=np.float64)
+    diff = np.abs(cand - ref)
+    with np.errstate(invalid="ignore"):  # NaN and inf - inf are judged below, not warned about
+        allowed = tol.abs + tol.rel * np.abs(ref)
+        ok = diff <= allowed  # False for NaN: a NaN sample can never pass
+    bad = np.flatnonzero(~ok)
+    return VariableResult(
+        name=name, tolerance=tol, samples_judged=int(diff.size),
+        max_abs=max_abs_error(diff), max_rel=max_rel_error(diff, ref),
+        worst_ms=_time_at(times_ms, worst_sample(diff)),
+        first_violation_ms=_time_at(times_ms, int(bad[0]) if bad.size else None),
+        headroom=headroom(diff, allowed), passed=bad.size == 0,
+    )
+
+
+def max_abs_error(diff: np.ndarray) -> float:
+    if diff.size == 0:
+        return 0.0
+    return float("nan") if np.isnan(diff).any() else float(diff.max())
+
+
+def max_rel_error(diff: np.ndarray, ref: np.ndarray) -> float:
+    """max |diff| / |ref|; a difference where the reference is exactly 0 is infinitely relative."""
+    if diff.size == 0:
+        return 0.0
+    if np.isnan(diff).any():
+        return float("nan")
+    differs = diff > 0
+    if not differs.any():
+        return 0.0
+    scale = np.abs(ref[differs])
+    if (scale == 0).any():
+        return float("inf")
+    return float((diff[differs] / scale).max())
+
+
+def worst_sample(diff: np.ndarray) -> int | None:
+    """Index of the largest difference (the first NaN if there is one); None when nothing differs."""
+    nan = np.flatnonzero(np.isnan(diff))
+    if nan.size:
+        return int(nan[0])
+    if diff.size == 0 or not (diff > 0).any():
+        return None
+    return int(np.argmax(diff))
+
+
+def headroom(diff: np.ndarray, allowed: np.ndarray) -> float:
+    """How many times larger the error could be before failing: min over samples of allowed / |diff|.
+
+    A sample without difference has infinite headroom, a NaN or an error where nothing is allowed has 0, so
+    headroom >= 1 exactly when every sample passes (up to the rounding of the quotient).
+    """
+    differs = ~(diff == 0)  # NaN counts as differing
+    if not differs.any():
+        return float("inf")
+    d, a = diff[differs], allowed[differs]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(np.isnan(d) | np.isnan(a), 0.0, a / d)
+    return float(ratio.min())
+
+
+def compare_spikes(ref: np.ndarray, cand: np.ndarray, window_steps: int) -> SpikeResult:
+    ref = np.asarray(ref, dtype=np.int64)
+    cand = np.asarray(cand, dtype=np.int64)
+    return SpikeResult(ref, cand, window_steps, first_difference_step=_first_spike_apart(ref, cand, 0),
+                       first_violation_step=_first_spike_apart(ref, cand, window_steps))
+
+
+def _first_spike_apart(ref: np.ndarray, cand: np.ndarray, window: int) -> int | None:
+    """Stamp of the first i-th spike pair more than ``window`` steps apart, or of the first unpaired spike."""
+    common = min(len(ref), len(cand))
+    apart = np.flatnonzero(np.abs(ref[:common] - cand[:common]) > window)
+    if apart.size:
+        i = int(apart[0])
+        return int(min(ref[i], cand[i]))
+    if len(ref) != len(cand):
+        return int((ref if len(ref) > common else cand)[common])
+    return None
+
+
+def _time_at(times_ms: np.ndarray, index: int | None) -> float | None:
+    return None if index is None else float(times_ms[index])

@@ -1,0 +1,206 @@
+"""The regression gate: every scenario, three comparisons, in parallel processes.
+
+For each scenario the gate runs live NEST and the reimplementation and loads the stored reference, then
+judges three pairs (reference first):
+
+* ``nest-vs-python``: the reimplementation against NEST as installed now;
+* ``stored-vs-python``: the reimplementation against the NEST outputs stored in reference_traces/;
+* ``stored-vs-nest``: NEST now against NEST then. A failure here is **drift** (NEST, GSL or the platform
+  changed), not a regression of the reimplementation.
+
+Every pair is judged with the ``exact`` profile (or ``--profile``), never with a scenario's own
+``tolerances:`` block: that block gives a port room in ``nest-parity compare``, and must not give a
+regression of the reimplementation room here.
+
+The verdict per scenario separates the two: ``regression`` when the reimplementation disagrees with NEST
+for reasons of its own, ``drift`` when the stored references no longer describe live NEST (the
+reimplementation then agrees with one of the two), ``regression+drift`` when it agrees with neither.
+
+Scenarios run one per task in a pool of *spawned* processes: each worker imports NEST itself (a forked copy
+of a process that already ran NEST's OpenMP kernel is not safe) and every run starts with ResetKernel.
+"""
+from __future__ import annotations
+
+import glob
+import multiprocessing
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from .comparator import Comparison, compare
+from .errors import UsageError
+from .references import REFERENCE_DIR
+from .scenario_types import Scenario
+from .sources import load_stored
+from .tolerances import DEFAULT_GSL_ERROR_TOL, DEFAULT_PROFILE, Tolerances, profile_tolerances
+from .traces import Traces
+
+DEFAULT_SCENARIOS = "scenarios"
+LIVE, REGRESSION, DRIFT = "nest-vs-python", "stored-vs-python", "stored-vs-nest"
+PAIRS = (("nest", "python"), ("stored", "python"), ("stored", "nest"))
+VERDICTS = ("pass", "regression", "drift", "regression+drift", "error")
+
+
+@dataclass
+class ScenarioOutcome:
+    scenario: str
+    path: str
+    comparisons: list  # Comparison per pair, in PAIRS order
+    seconds: float
+
+    def pair(self, name: str) -> Comparison:
+        return next(c for c in self.comparisons if c.pair == name)
+
+    @property
+    def verdict(self) -> str:
+        if any(c.status == "error" for c in self.comparisons):
+            return "error"
+        failed = {c.pair for c in self.comparisons if c.status == "fail"}
+        drift = DRIFT in failed
+        # The reimplementation regressed if it disagrees with both NEST runs, or with either while the two
+        # NEST runs agree with each other.
+        regression = {LIVE, REGRESSION} <= failed or (not drift and bool(failed & {LIVE, REGRESSION}))
+        return {(False, False): "pass", (True, False): "regression", (False, True): "drift",
+                (True, True): "regression+drift"}[(regression, drift)]
+
+
+@dataclass
+class GateResult:
+    outcomes: list  # ScenarioOutcome, in the order the scenarios were given
+    wall_seconds: float
+    workers: int
+    profile: str | None
+    counts: dict = field(init=False)
+
+    def __post_init__(self):
+        self.counts = {v: sum(o.verdict == v for o in self.outcomes) for v in VERDICTS}
+
+    @property
+    def comparisons(self) -> list:
+        return [c for o in self.outcomes for c in o.comparisons]
+
+    @property
+    def status(self) -> str:
+        if self.counts["error"]:
+            return "error"
+        return "pass" if self.counts["pass"] == len(self.outcomes) else "fail"
+
+
+# ------------------------------------------------------------------------------------------- scenarios
+def find_scenarios(patterns) -> list[Path]:
+    """Scenario files from files, folders (every ``**/*.yaml`` below) and glob patterns, sorted, no repeats."""
+    found: list[Path] = []
+    for pattern in patterns or [DEFAULT_SCENARIOS]:
+        path = Path(pattern)
+        if path.is_dir():
+            matches = sorted(path.glob("**/*.yaml"))
+        elif path.is_file():
+            matches = [path]
+        elif glob.has_magic(pattern):
+            matches = sorted(Path(p) for p in glob.glob(pattern, recursive=True) if Path(p).is_file())
+        else:
+            raise UsageError(f"{pattern}: no such file or folder; allowed: scenario files, folders of them "
+                             f"(searched recursively for *.yaml) or glob patterns")
+        if not matches:
+            raise UsageError(f"{pattern}: no scenario files (*.yaml) found there")
+        found.extend(m for m in matches if m not in found)
+    return found
+
+
+# ------------------------------------------------------------------------------------------- one task
+def check_scenario(scenario: Scenario, profile: str | None, reference_dir: str,
+                   run_candidate: Callable[[Scenario], Traces] | None = None) -> ScenarioOutcome:
+    """The gate's task for one scenario (runs in a worker process): three sources, three comparisons.
+
+    ``run_candidate`` replaces the reimplementation (the selftest passes deliberately broken variants).
+    """
+    started = time.perf_counter()
+    traces, problems = produce_sources(scenario, reference_dir, run_candidate)
+    comparisons = judge_pairs(scenario, gate_tolerances(scenario, profile), traces, problems)
+    return ScenarioOutcome(scenario.name, scenario.path, comparisons, time.perf_counter() - started)
+
+
+def produce_sources(scenario: Scenario, reference_dir: str,
+                    run_candidate: Callable[[Scenario], Traces] | None = None) -> tuple[dict, dict]:
+    """The traces of live NEST, the reimplementation (or ``run_candidate``) and the stored reference.
+
+    Returns ``(traces, problems)``: source name -> Traces for those that could be produced, source name ->
+    message for those that could not (a crashing backend is reported for its scenario; the caller goes on).
+    """
+    from .nest_backend import run_nest
+    from .python_backend import run_python
+
+    traces, problems = {}, {}
+    for source, produce in (("nest", run_nest), ("python", run_candidate or run_python),
+                            ("stored", lambda s: load_stored(s, Path(reference_dir)))):
+        try:
+            traces[source] = produce(scenario)
+        except UsageError as exc:
+            problems[source] = str(exc)
+        except Exception as exc:
+            problems[source] = f"the {source} run failed: {type(exc).__name__}: {exc}"
+    return traces, problems
+
+
+def judge_pairs(scenario: Scenario, tolerances: Tolerances, traces: dict, problems: dict) -> list:
+    """One Comparison per pair of PAIRS; a pair with a source that could not be produced is an error."""
+    comparisons = []
+    for ref, cand in PAIRS:
+        if ref in problems or cand in problems:
+            comparisons.append(Comparison(scenario=scenario.name, reference=ref, candidate=cand,
+                                          profile=tolerances.profile, tics_per_step=scenario.tics_per_step,
+                                          status="error", error=problems.get(ref) or problems.get(cand)))
+        else:
+            comparisons.append(compare(traces[ref], traces[cand], tolerances, reference_name=ref,
+                                       candidate_name=cand))
+    return comparisons
+
+
+def gate_tolerances(scenario: Scenario, profile: str | None) -> Tolerances:
+    """``exact`` (or the --profile flag) for every pair, whatever the scenario's ``tolerances:`` block says.
+
+    Every candidate in the gate is the reimplementation or NEST itself, and both claim bit parity. A scenario's
+    block exists to give a port room (``nest-parity compare``); in the gate it would give a regression room.
+    """
+    return profile_tolerances(profile or DEFAULT_PROFILE, scenario.params.get("gsl_error_tol", DEFAULT_GSL_ERROR_TOL))
+
+
+# ------------------------------------------------------------------------------------------- the pool
+def default_workers() -> int:
+    return os.cpu_count() or 1
+
+
+def run_parallel(task, items, *, workers: int, desc: str) -> list:
+    """``task(*item)`` for every item, one item per process-pool task, results in the order of ``items``.
+
+    The longest runs are submitted first so that the last worker does not start a long one alone. tqdm
+    draws a bar only on a terminal (disable=None), so CI logs stay clean.
+    """
+    from tqdm import tqdm
+
+    workers = max(1, min(workers, len(items)))
+    results = [None] * len(items)
+    order = sorted(range(len(items)), key=lambda i: -_expected_cost(items[i]))
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {pool.submit(task, *items[i]): i for i in order}
+        for future in tqdm(as_completed(futures), total=len(futures), desc=desc, unit="run", disable=None,
+                           leave=False):
+            results[futures[future]] = future.result()
+    return results
+
+
+def _expected_cost(item) -> int:
+    scenario = next((x for x in item if isinstance(x, Scenario)), None)
+    return scenario.n_steps if scenario is not None else 0
+
+
+def run_gate(scenarios: list[Scenario], *, profile: str | None = None, reference_dir=REFERENCE_DIR,
+             workers: int | None = None, run_candidate=None, desc: str = "gate") -> GateResult:
+    workers = workers or default_workers()
+    started = time.perf_counter()
+    items = [(s, profile, str(reference_dir), run_candidate) for s in scenarios]
+    outcomes = run_parallel(check_scenario, items, workers=workers, desc=desc)
+    return GateResult(outcomes, time.perf_counter() - started, max(1, min(workers, len(items))), profile)

@@ -1,0 +1,79 @@
+"""The JAX candidate: a normalised Scenario, or many at once, run through ``harness.jax_engine``.
+
+Input slots come from ``python_backend.input_slots``, exactly as for the exact engine. One scenario is one
+neuron. ``run_python_jax_many`` runs many scenarios as the neurons of one ``JaxPopulation`` per resolution
+(inputs per neuron, padded to the longest scenario; the extra steps are cut off), so a fuzzing run
+compiles once per shape bucket and not once per scenario. Neurons never interact, so a scenario's result
+does not depend on its batch (``tests/test_jax_engine.py``).
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+from .jax_engine import JaxPopulation, platform
+from .model import DEFAULTS
+from .provenance import base_provenance
+from .python_backend import input_slots
+from .scenario_types import Scenario
+from .traces import Traces
+
+
+def run_python_jax(scenario: Scenario) -> Traces:
+    return run_python_jax_many([scenario])[0]
+
+
+def run_python_jax_many(scenarios: list[Scenario]) -> list[Traces]:
+    """Traces of every scenario, in order; scenarios sharing a resolution run as one population."""
+    results: list[Traces | None] = [None] * len(scenarios)
+    by_resolution = defaultdict(list)
+    for i, scenario in enumerate(scenarios):
+        by_resolution[scenario.tics_per_step].append(i)
+    for indices in by_resolution.values():
+        for i, traces in zip(indices, _run_together([scenarios[i] for i in indices])):
+            results[i] = traces
+    return results
+
+
+def _run_together(scenarios: list[Scenario]) -> list[Traces]:
+    n = len(scenarios)
+    n_steps = max(s.n_steps for s in scenarios)
+    P = max(len(s.nmda_inputs) for s in scenarios)
+    params = {name: np.array([s.params.get(name, default) for s in scenarios], dtype=np.float64)
+              for name, default in DEFAULTS.items()}
+    initial = {name: np.array([s.initial.get(name, np.nan) for s in scenarios]) for name in ("V_m", "s_AMPA", "s_GABA")}
+    pop = JaxPopulation(n, tics_per_step=scenarios[0].tics_per_step, params=params)
+    for name, values in initial.items():
+        given = ~np.isnan(values)
+        if given.any():
+            pop.set_state(**{name: np.where(given, values, getattr(pop, name))})
+    for i, scenario in enumerate(scenarios):
+        for nmda in scenario.nmda_inputs:
+            pop.add_nmda_port(nmda.weight, neurons=[i])
+    slots = {name: np.zeros((n_steps, n)) for name in ("AMPA", "GABA", "current")}
+    slots["NMDA"] = np.zeros((n_steps, n, P))
+    for i, scenario in enumerate(scenarios):
+        own = input_slots(scenario)
+        for name in ("AMPA", "GABA", "current"):
+            slots[name][:scenario.n_steps, i] = own[name]
+        slots["NMDA"][:scenario.n_steps, i, :own["NMDA"].shape[1]] = own["NMDA"]
+    record = tuple(dict.fromkeys(name for s in scenarios for name in s.record))
+    recording = pop.run(n_steps, ampa=slots["AMPA"], gaba=slots["GABA"], nmda=slots["NMDA"],
+                        current=slots["current"], record=record)
+    provenance = {**base_provenance(), "backend": "python-jax", "model": "harness.jax_engine",
+                  "platform": platform.description()}
+    return [_traces_of(scenario, i, recording, provenance) for i, scenario in enumerate(scenarios)]
+
+
+def _traces_of(scenario: Scenario, neuron: int, recording, provenance: dict) -> Traces:
+    n_steps = scenario.n_steps
+    spikes = recording.spike_stamps[(recording.spike_neurons == neuron) & (recording.spike_stamps <= n_steps)]
+    return Traces(
+        scenario=scenario.name,
+        tics_per_step=scenario.tics_per_step,
+        steps=np.arange(1, n_steps + 1, dtype=np.int64),
+        variables={name: recording.traces[name][:n_steps, neuron].copy() for name in scenario.record},
+        spike_steps=spikes,
+        provenance={**provenance, "scenario_path": scenario.path, "scenario_hash": scenario.content_hash},
+    )

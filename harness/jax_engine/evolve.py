@@ -1,0 +1,56 @@
+"""NEST's sub-step loop (``while t < step: gsl_odeiv_evolve_apply(...)``) for all neurons, as one masked loop.
+
+Each pass of the ``lax.while_loop`` makes one RKF45 try for every neuron; neurons that are done keep their
+state (masks), so each neuron has its own sub-steps and rejections, exactly as in the exact engine's
+``harness.model.evolve`` (whose docstring maps GSL's evolve_apply onto tries). The loop ends when no
+neuron is busy. A finished neuron still runs a try of length 0 in later passes, whose result is discarded:
+masking selects, it never mixes values between neurons, so a neuron's result does not depend on its
+neighbours.
+"""
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+import jax.numpy as jnp
+from jax import lax
+
+from ..model.control import DECREASE
+from ..model.rkf45 import rkf45_try
+from .control import adjust_step
+
+
+class SubStepState(NamedTuple):
+    y: jnp.ndarray  # (n, 3 + 2P)
+    t: jnp.ndarray  # (n,) time within the step
+    h: jnp.ndarray  # (n,) GSL's step proposal
+    dydt_in: jnp.ndarray  # (n, 3 + 2P) derivative at y (k1 of the next try)
+    busy: jnp.ndarray  # (n,) bool: still inside NEST's while loop
+
+
+def one_try(s: SubStepState, step, f: Callable, eps_abs) -> SubStepState:
+    """One evolve_apply try per busy neuron: clip, RKF45, control, accept or reject (GSL's rules)."""
+    rem = step - s.t
+    final = (rem >= 0.0) & (s.h > rem)  # GSL clips only when h0 is strictly larger
+    h_used = jnp.where(final, rem, s.h)
+    y_new, yerr, dydt_out = rkf45_try(f, s.y, h_used, s.dydt_in)
+    t_new = jnp.where(final, step, s.t + h_used)
+    status, h_next = adjust_step(yerr, h_used, eps_abs)
+    shrink = status == DECREASE
+    # Retry only if the step really shrank and the new step still moves time by at least one ulp.
+    rejected = shrink & (jnp.abs(h_next) < jnp.abs(h_used)) & (t_new + h_next != t_new)
+    h_kept = jnp.where(shrink & ~rejected, h_used, h_next)  # a DECREASE not retried keeps the used step
+    moved = s.busy & ~rejected
+    return SubStepState(
+        y=jnp.where(moved[:, None], y_new, s.y),
+        t=jnp.where(moved, t_new, s.t),
+        h=jnp.where(s.busy, h_kept, s.h),
+        dydt_in=jnp.where(moved[:, None], dydt_out, s.dydt_in),
+        busy=s.busy & (rejected | (t_new < step)),
+    )
+
+
+def advance(y, h, step, f: Callable, eps_abs):
+    """Integrate every row of y over (0, step]; returns (y, h). ``step`` and ``eps_abs`` are per neuron."""
+    start = SubStepState(y=y, t=jnp.zeros_like(h), h=h, dydt_in=f(y), busy=jnp.ones(h.shape, dtype=bool))
+    end = lax.while_loop(lambda s: jnp.any(s.busy), lambda s: one_try(s, step, f, eps_abs), start)
+    return end.y, end.h

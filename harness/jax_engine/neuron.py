@@ -1,0 +1,93 @@
+"""One simulation step of iaf_bw_2001_exact on the device, in NEST's order (see ``harness.model.neuron``).
+
+1. integrate (0, step] with this step's I_stim (``evolve.advance``);
+2. record the RHS side effects of the end-of-integration state (NEST's last RHS call);
+3. add the ring-buffer slots: s_AMPA += A, s_GABA += G, x_j += X_j;
+4. clamp refractory neurons / test the threshold and reset;
+5. I_stim = C, felt from the next step on.
+
+All arrays carry a neuron axis of the (bucketed) population size; inputs may instead have a neuron axis of
+length 1, shared by every neuron (a population driven by common inputs needs no N-fold copy).
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax.numpy as jnp
+
+from ..model.rhs import derivative, nmda_blocks, synaptic_currents
+from . import jax_math  # noqa: F401  (registers the JAX ArrayMath the shared formulas dispatch to)
+from .evolve import advance
+
+
+class DeviceCoefficients(NamedTuple):
+    """``harness.model.rhs.Coefficients`` as a JAX pytree: same attribute names, so the shared RHS reads it."""
+
+    E_L: jnp.ndarray
+    E_ex: jnp.ndarray
+    E_in: jnp.ndarray
+    neg_g_L: jnp.ndarray
+    C_m: jnp.ndarray
+    conc_Mg2: jnp.ndarray
+    tau_AMPA: jnp.ndarray
+    tau_GABA: jnp.ndarray
+    tau_rise: jnp.ndarray  # (n, 1)
+    tau_decay: jnp.ndarray  # (n, 1)
+    alpha: jnp.ndarray  # (n, 1)
+    weights: jnp.ndarray  # (n, P)
+
+
+class Neurons(NamedTuple):
+    """What stays fixed between steps (until set_params): RHS coefficients, threshold, reset, tolerance."""
+
+    coefficients: DeviceCoefficients
+    V_th: jnp.ndarray
+    V_reset: jnp.ndarray
+    eps_abs: jnp.ndarray  # gsl_error_tol at the first step
+    refractory_counts: jnp.ndarray  # int64
+    step: jnp.ndarray  # step length (ms) per neuron: batches may mix resolutions
+
+
+class State(NamedTuple):
+    """What NEST's node carries from step to step: N x (3 + 2P) + 3N numbers."""
+
+    y: jnp.ndarray  # (n, 3 + 2P), layout of harness.model.rhs
+    h: jnp.ndarray  # (n,)
+    refractory_left: jnp.ndarray  # (n,) int64
+    I_stim: jnp.ndarray  # (n,)
+
+
+class Inputs(NamedTuple):
+    """The ring-buffer slots read in one step; neuron axis n or 1."""
+
+    ampa: jnp.ndarray  # (n,)
+    gaba: jnp.ndarray  # (n,)
+    nmda: jnp.ndarray  # (n, P) multiplicities
+    current: jnp.ndarray  # (n,) becomes I_stim of the next step
+
+
+RECORDABLES = ("V_m", "s_AMPA", "s_GABA", "s_NMDA", "I_AMPA", "I_GABA", "I_NMDA")
+
+
+def update(state: State, neurons: Neurons, inputs: Inputs):
+    """Advance every neuron one step; returns (state, spiked mask, {recordable: (n,) values})."""
+    c = neurons.coefficients
+    y, h = advance(state.y, state.h, neurons.step, lambda ys: derivative(ys, c, state.I_stim), neurons.eps_abs)
+    currents = synaptic_currents(y, c)
+
+    x, s = nmda_blocks(y)
+    x = x + inputs.nmda  # x_j += multiplicity; s_j is not jumped
+    s_AMPA = y[:, 1] + inputs.ampa  # added even when 0.0, as NEST does (it turns a -0.0 into +0.0)
+    s_GABA = y[:, 2] + inputs.gaba
+
+    clamped = state.refractory_left > 0
+    spiked = ~clamped & (y[:, 0] >= neurons.V_th)
+    refractory_left = jnp.where(spiked, neurons.refractory_counts,
+                                jnp.where(clamped, state.refractory_left - 1, state.refractory_left))
+    V_m = jnp.where(clamped | spiked, neurons.V_reset, y[:, 0])
+
+    y = jnp.concatenate([V_m[:, None], s_AMPA[:, None], s_GABA[:, None], x, s], axis=1)
+    I_stim = jnp.broadcast_to(inputs.current, state.I_stim.shape).astype(jnp.float64)
+    recorded = {"V_m": V_m, "s_AMPA": s_AMPA, "s_GABA": s_GABA, "s_NMDA": currents.s_NMDA,
+                "I_AMPA": currents.I_AMPA, "I_GABA": currents.I_GABA, "I_NMDA": currents.I_NMDA}
+    return State(y, h, refractory_left, I_stim), spiked, recorded

@@ -1,0 +1,211 @@
+"""``JaxPopulation``: the public ``harness.model.Population`` API on the JAX engine.
+
+Configuration, validation, error cases and NEST semantics are inherited from ``Population`` unchanged; only
+the stepping runs on the device: ``step()`` calls one compiled step, ``run()`` scans compiled segments.
+Two additions: ``run(..., record_neurons=...)`` records only some neurons (so N = 100,000 fits in memory),
+and inputs without a neuron axis stay shared on the device instead of being copied N times.
+
+The device holds the state padded to the shape buckets (``buckets``); the host copy that the inherited
+accessors (``V_m``, ``nmda_state``, ...) read is made on demand. RKF45 try counts are not kept.
+"""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..model.neuron import NeuronState, StepInputs
+from ..model.parameters import Parameters
+from ..model.population import RECORDABLES, Population, Recording, _joined, _per_step
+from ..model.rhs import N_FIXED, Coefficients
+from . import simulate
+from .buckets import bucket
+from .neuron import RECORDABLES as DEVICE_ORDER
+from .neuron import DeviceCoefficients, Inputs, Neurons, State
+
+
+class JaxPopulation(Population):
+    """n iaf_bw_2001_exact neurons integrated by the JAX engine; same constructor and methods as Population."""
+
+    _device: State | None = None
+
+    # ----------------------------------------------------------------------------------- state on the device
+    @property
+    def _state(self) -> NeuronState | None:
+        """Host copy of the (unpadded) device state, for the inherited accessors."""
+        if self._device is None:
+            return None
+        y = np.asarray(self._device.y)
+        P = self._weights.shape[1]
+        P_pad = (y.shape[1] - N_FIXED) // 2
+        keep = np.r_[0:N_FIXED + P, N_FIXED + P_pad:N_FIXED + P_pad + P]
+        n = self.n
+        return NeuronState(y=y[:n][:, keep], h=np.asarray(self._device.h)[:n],
+                           refractory_left=np.asarray(self._device.refractory_left)[:n],
+                           I_stim=np.asarray(self._device.I_stim)[:n])
+
+    @_state.setter
+    def _state(self, state: NeuronState | None) -> None:
+        """Called by Population at construction (None) and at the first step (the initial state)."""
+        if state is None:
+            self._device = None
+            return
+        n_pad, P_pad = bucket(self.n), bucket(self._weights.shape[1])
+        self._device = State(y=jnp.asarray(_pad_state(state.y, n_pad, P_pad)),
+                             h=jnp.asarray(_pad_rows(state.h, n_pad, self.step_ms)),
+                             refractory_left=jnp.asarray(_pad_rows(state.refractory_left, n_pad, 0)),
+                             I_stim=jnp.asarray(_pad_rows(state.I_stim, n_pad, 0.0)))
+        self._neurons = self._device_neurons()
+        # Ports are frozen from now on, so the padding mask of _checked_nmda can be computed once.
+        self._port_padding = np.arange(self._weights.shape[1])[None, :] >= self.n_ports[:, None]
+        self._has_padding = bool(self._port_padding.any())
+
+    @property
+    def started(self) -> bool:
+        return self._device is not None
+
+    @property
+    def integrator_counts(self):
+        raise NotImplementedError("the JAX engine does not count RKF45 tries; use harness.model.Population")
+
+    def set_params(self, values=None, *, neurons=None, **kwargs) -> None:
+        super().set_params(values, neurons=neurons, **kwargs)
+        if self.started:
+            self._neurons = self._device_neurons()
+
+    def _device_neurons(self) -> Neurons:
+        """Per-neuron constants padded to the bucket: default neurons and zero-weight ports as padding."""
+        n, n_pad, P_pad = self.n, bucket(self.n), bucket(self._weights.shape[1])
+        params = Parameters(n_pad)
+        params.update({name: np.r_[values, params.as_dict()[name][n:]] for name, values in
+                       self._params.as_dict().items()})
+        weights = np.zeros((n_pad, P_pad))
+        weights[:n, :self._weights.shape[1]] = self._weights
+        c = vars(Coefficients(params, weights))
+        return Neurons(coefficients=DeviceCoefficients(**{k: jnp.asarray(v) for k, v in c.items()}),
+                       V_th=jnp.asarray(params.V_th), V_reset=jnp.asarray(params.V_reset),
+                       eps_abs=jnp.asarray(_pad_rows(self._eps_abs, n_pad, params.gsl_error_tol[-1])),
+                       refractory_counts=jnp.asarray(_pad_rows(self._refractory_counts, n_pad, 0)),
+                       step=jnp.full(n_pad, self.step_ms))
+
+    # ----------------------------------------------------------------------------------- simulation
+    def _advance(self, inputs: StepInputs) -> np.ndarray:
+        """One compiled step (the per-step API); Population.step validated and broadcast the inputs."""
+        step_inputs = self._device_inputs(inputs.ampa, inputs.gaba, inputs.nmda, inputs.current)
+        self._device, packed = simulate.one_step(self._device, self._neurons, step_inputs)
+        packed = np.asarray(packed)[:, :self.n]  # one transfer: spike flags, then the recordables
+        spiked = packed[0] != 0.0
+        self._last = {name: packed[1 + DEVICE_ORDER.index(name)] for name in RECORDABLES}
+        self._note_spikes(spiked[None, :], self.steps_done)
+        self.steps_done += 1
+        return spiked
+
+    def run(self, n_steps: int, ampa=None, gaba=None, nmda=None, current=None,
+            record=RECORDABLES, record_neurons=None) -> Recording:
+        """As ``Population.run``; ``record_neurons`` (indices) limits the recording to those neurons.
+
+        ``Recording.traces[name]`` is (n_steps, number of recorded neurons).
+        """
+        self._start_if_needed()
+        unknown = set(record) - set(RECORDABLES)
+        if unknown:
+            raise ValueError(f"unknown recordable(s) {sorted(unknown)}; known: {list(RECORDABLES)}")
+        record = tuple(record)
+        chosen = self._neuron_index(record_neurons)
+        n, P = self.n, self._weights.shape[1]
+        ampa = _per_step(ampa, n_steps, (n,), "ampa")
+        gaba = _per_step(gaba, n_steps, (n,), "gaba")
+        current = _per_step(current, n_steps, (n,), "current")
+        nmda = self._checked_nmda(_per_step(nmda, n_steps, (n, P), "nmda"))
+        first = self.steps_done + 1
+        spikes_before = len(self._spike_stamps)
+        traces = {name: np.empty((n_steps, chosen.size)) for name in record}
+        L = simulate.SEGMENT_STEPS
+        record_index = jnp.asarray(chosen)
+        for a in range(0, n_steps, L):
+            b = min(a + L, n_steps)
+            inputs = self._device_inputs(*(_segment(v, a, b, L) for v in (ampa, gaba, nmda, current)), 1)
+            real = np.arange(L) < b - a
+            self._device, (spiked, values) = simulate.run_segment(self._device, self._neurons, inputs, real,
+                                                                  record_index, record)
+            spiked, values = jax.device_get((spiked, values))
+            for i, name in enumerate(record):
+                traces[name][a:b] = values[:b - a, i]
+            self._note_spikes(spiked[:b - a, :n], self.steps_done)
+            self.steps_done += b - a
+        if n_steps and np.array_equal(chosen, np.arange(n)):  # what recordables() reports after a run
+            self._last = {name: traces[name][-1].copy() for name in record}
+        return Recording(np.arange(first, first + n_steps, dtype=np.int64), traces,
+                         _joined(self._spike_stamps[spikes_before:]), _joined(self._spike_neurons[spikes_before:]),
+                         self.tics_per_step)
+
+    # ----------------------------------------------------------------------------------- internals
+    def _checked_nmda(self, nmda: np.ndarray) -> np.ndarray:
+        """Population's check (inputs only to existing ports) with the padding mask cached at the start."""
+        if self._has_padding and np.any(nmda[..., self._port_padding] != 0):
+            raise ValueError("NMDA input addressed to a port that the neuron does not have")
+        return nmda
+
+    def _device_inputs(self, ampa, gaba, nmda, current, neuron_axis: int = 0) -> Inputs:
+        """Inputs padded to the buckets (neuron axis 0 for one step, 1 for a segment of steps)."""
+        n_pad, P_pad = bucket(self.n), bucket(self._weights.shape[1])
+        # NumPy arrays go to the compiled function as they are: jit transfers them faster than jnp.asarray.
+        return Inputs(ampa=_pad_neurons(ampa, n_pad, neuron_axis), gaba=_pad_neurons(gaba, n_pad, neuron_axis),
+                      nmda=_pad_ports(_pad_neurons(nmda, n_pad, neuron_axis), P_pad),
+                      current=_pad_neurons(current, n_pad, neuron_axis))
+
+    def _note_spikes(self, spiked: np.ndarray, steps_before: int) -> None:
+        steps, neurons = np.nonzero(spiked)
+        if steps.size:
+            self._spike_stamps.append(steps_before + 1 + steps.astype(np.int64))
+            self._spike_neurons.append(neurons.astype(np.int64))
+
+
+def _pad_rows(values: np.ndarray, n_pad: int, fill) -> np.ndarray:
+    values = np.asarray(values)
+    return np.concatenate([values, np.full((n_pad - values.shape[0],) + values.shape[1:], fill, values.dtype)])
+
+
+def _pad_state(y: np.ndarray, n_pad: int, P_pad: int) -> np.ndarray:
+    """Rows for padded neurons (V_m = -70, all else 0) and zero columns for padded ports, in both blocks."""
+    n, P = y.shape[0], (y.shape[1] - N_FIXED) // 2
+    out = np.zeros((n_pad, N_FIXED + 2 * P_pad))
+    out[:, 0] = -70.0
+    out[:n, :N_FIXED + P] = y[:, :N_FIXED + P]
+    out[:n, N_FIXED + P_pad:N_FIXED + P_pad + P] = y[:, N_FIXED + P:]
+    return out
+
+
+def _pad_neurons(values: np.ndarray, n_pad: int, axis: int) -> np.ndarray:
+    """Neuron axis ``axis`` padded with zeros to n_pad, or of length 1 if all neurons get the same input.
+
+    An input given without a neuron axis reaches here as a broadcast view (stride 0), which is kept as one
+    shared row instead of being copied N times.
+    """
+    if values.shape[axis] > 1 and values.strides[axis] == 0:
+        values = values[(slice(None),) * axis + (slice(0, 1),)]
+    if values.shape[axis] == 1 or values.shape[axis] == n_pad:
+        return np.ascontiguousarray(values, dtype=np.float64)
+    shape = list(values.shape)
+    shape[axis] = n_pad
+    out = np.zeros(shape)
+    out[(slice(None),) * axis + (slice(0, values.shape[axis]),)] = values
+    return out
+
+
+def _pad_ports(nmda: np.ndarray, P_pad: int) -> np.ndarray:
+    if nmda.shape[-1] == P_pad:
+        return nmda
+    out = np.zeros(nmda.shape[:-1] + (P_pad,))
+    out[..., :nmda.shape[-1]] = nmda
+    return out
+
+
+def _segment(values: np.ndarray, a: int, b: int, L: int) -> np.ndarray:
+    """Steps a..b of a per-step array, padded with zero steps to L; a broadcast neuron axis stays length 1."""
+    part = values[a:b]
+    if part.shape[1] > 1 and part.strides[1] == 0:
+        part = part[:, :1]
+    out = np.zeros((L,) + part.shape[1:])
+    out[:b - a] = part
+    return out

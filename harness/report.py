@@ -1,0 +1,221 @@
+"""Comparison results for people (a table on stdout) and for machines (JSON summary, JUnit XML).
+
+The JSON schema is documented in docs/compare.md (the README's "Comparing and the gate" section). JSON has
+no infinity or NaN, so non-finite numbers are written as the strings "inf", "-inf" and "nan"; the file is
+strict JSON (``allow_nan=False``) that any parser reads.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import math
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from .atomic import atomic_write_text
+from .comparator import Comparison, VariableResult
+from .provenance import base_provenance
+
+SCHEMA_VERSION = 1
+
+
+# --------------------------------------------------------------------------------------------- JSON
+def json_number(x):
+    """A float as JSON can hold it: finite numbers as numbers, the others as "inf", "-inf", "nan"."""
+    if x is None:
+        return None
+    x = float(x)
+    if math.isnan(x):
+        return "nan"
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    return x
+
+
+def variable_json(v: VariableResult) -> dict:
+    return {
+        "max_abs": json_number(v.max_abs), "max_rel": json_number(v.max_rel),
+        "tol_abs": json_number(v.tolerance.abs), "tol_rel": json_number(v.tolerance.rel),
+        "worst_ms": json_number(v.worst_ms), "first_violation_ms": json_number(v.first_violation_ms),
+        "headroom": json_number(v.headroom), "samples_judged": v.samples_judged, "pass": v.passed,
+    }
+
+
+def comparison_json(c: Comparison) -> dict:
+    out = {"scenario": c.scenario, "status": c.status, "reference": c.reference, "candidate": c.candidate,
+           "pair": c.pair, "profile": c.profile, "error": c.error,
+           "judged_until_ms": json_number(c.ms(c.judged_until_step)),
+           "first_divergence": None, "variables": {}, "spikes": None}
+    divergence = c.first_divergence()
+    if divergence is not None:
+        out["first_divergence"] = {"what": divergence[0], "ms": json_number(divergence[1])}
+    out["variables"] = {name: variable_json(v) for name, v in c.variables.items()}
+    if c.spikes is not None:
+        s = c.spikes
+        out["spikes"] = {
+            "reference_steps": s.reference_steps.tolist(), "candidate_steps": s.candidate_steps.tolist(),
+            "reference_ms": [c.ms(int(k)) for k in s.reference_steps],
+            "candidate_ms": [c.ms(int(k)) for k in s.candidate_steps],
+            "window_steps": s.window_steps, "match": s.match,
+            "first_mismatch_ms": json_number(c.ms(s.first_violation_step)),
+        }
+    return out
+
+
+def overall_status(comparisons) -> str:
+    statuses = {c.status for c in comparisons}
+    return "error" if "error" in statuses else "fail" if "fail" in statuses else "pass"
+
+
+def summary_json(command: str, comparisons, extra: dict | None = None) -> dict:
+    return {
+        "schema_version": SCHEMA_VERSION, "command": command, "status": overall_status(comparisons),
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "provenance": base_provenance(),
+        **(extra or {}),
+        "comparisons": [comparison_json(c) for c in comparisons],
+    }
+
+
+def write_json(path: Path, document: dict) -> None:
+    atomic_write_text(Path(path), json.dumps(document, indent=2, allow_nan=False) + "\n")
+
+
+# --------------------------------------------------------------------------------------------- JUnit
+def junit_xml(suite_name: str, comparisons, seconds: dict | None = None) -> str:
+    """One <testsuite> per scenario, one <testcase> per pair x variable plus one per pair for the spikes.
+
+    A comparison that could not be made (status "error") is one testcase "comparison" with an <error>.
+    """
+    by_scenario: dict[str, list[Comparison]] = {}
+    for c in comparisons:
+        by_scenario.setdefault(c.scenario, []).append(c)
+    root = ET.Element("testsuites", name=suite_name)
+    totals = {"tests": 0, "failures": 0, "errors": 0}
+    for scenario, group in by_scenario.items():
+        suite = ET.SubElement(root, "testsuite", name=scenario,
+                              time=f"{(seconds or {}).get(scenario, 0.0):.3f}")
+        counts = {"tests": 0, "failures": 0, "errors": 0}
+        for c in group:
+            for case in _testcases(c):
+                suite.append(case)
+                counts["tests"] += 1
+                counts["failures"] += case.find("failure") is not None
+                counts["errors"] += case.find("error") is not None
+        for key, value in counts.items():
+            suite.set(key, str(value))
+            totals[key] += value
+    for key, value in totals.items():
+        root.set(key, str(value))
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _testcases(c: Comparison):
+    classname = f"{c.scenario}.{c.pair}"
+    if c.status == "error":
+        case = ET.Element("testcase", classname=classname, name="comparison")
+        ET.SubElement(case, "error", message=c.error or "error").text = c.error
+        yield case
+        return
+    for name, v in c.variables.items():
+        case = ET.Element("testcase", classname=classname, name=name)
+        if not v.passed:
+            message = (f"{name} outside tolerance ({v.tolerance.describe()}) from {_ms(v.first_violation_ms)} ms; "
+                       f"max |diff| {_g(v.max_abs)}, max rel {_g(v.max_rel)} at {_ms(v.worst_ms)} ms")
+            ET.SubElement(case, "failure", message=message).text = _judged_note(c) or message
+        yield case
+    if c.spikes is not None:
+        case = ET.Element("testcase", classname=classname, name="spikes")
+        if not c.spikes.match:
+            message = spike_summary(c)
+            ET.SubElement(case, "failure", message=message).text = message
+        yield case
+
+
+def write_junit(path: Path, text: str) -> None:
+    atomic_write_text(Path(path), text)
+
+
+# --------------------------------------------------------------------------------------------- tables
+def _g(x) -> str:
+    if x is None:
+        return "-"
+    return f"{x:.3g}" if isinstance(x, float) and math.isfinite(x) and x != 0 else f"{x:g}"
+
+
+def _ms(x) -> str:
+    return "-" if x is None else f"{x:g}"
+
+
+def spike_summary(c: Comparison) -> str:
+    s = c.spikes
+    head = (f"{len(s.reference_steps)} reference / {len(s.candidate_steps)} candidate spikes, "
+            f"window {s.window_steps} step{'s' if s.window_steps != 1 else ''}")
+    if s.match:
+        return f"{head}: match"
+    return f"{head}: first mismatch at {_ms(c.ms(s.first_violation_step))} ms"
+
+
+def _judged_note(c: Comparison) -> str:
+    if c.judged_until_step is None:
+        return ""
+    return (f"traces judged only before the first spike difference at {_ms(c.ms(c.judged_until_step))} ms "
+            f"(later samples differ because of it)")
+
+
+def comparison_table(c: Comparison) -> str:
+    title = (f"{c.scenario}: {c.reference} (reference) vs {c.candidate} (candidate), profile {c.profile}: "
+             f"{c.status.upper()}")
+    if c.status == "error":
+        return f"{title}\n  error: {c.error}"
+    header = ("variable", "max_abs", "max_rel", "tol_abs", "tol_rel", "headroom", "worst_ms", "first_viol_ms", "")
+    rows = [header]
+    for name, v in c.variables.items():
+        rows.append((name, _g(v.max_abs), _g(v.max_rel), _g(v.tolerance.abs), _g(v.tolerance.rel),
+                     _g(v.headroom), _ms(v.worst_ms), _ms(v.first_violation_ms), "ok" if v.passed else "FAIL"))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    lines = [title] + ["  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    lines.append(f"  {'spikes'.ljust(widths[0])}  {spike_summary(c)}")
+    note = _judged_note(c)
+    if note:
+        lines.append(f"  note: {note}")
+    divergence = c.first_divergence()
+    if divergence is not None:
+        lines.append(f"  first divergence: {divergence[0]} at {_ms(divergence[1])} ms")
+    return "\n".join(lines)
+
+
+def gate_table(result) -> str:
+    """One line per scenario with the three pairs and the verdict, then the details of what did not pass."""
+    from .gate import PAIRS
+
+    pairs = [f"{r}-vs-{c}" for r, c in PAIRS]
+    rows = [("scenario", *pairs, "verdict", "seconds")]
+    for o in result.outcomes:
+        rows.append((o.scenario, *(o.pair(p).status for p in pairs), o.verdict.upper() if o.verdict != "pass"
+                     else "pass", f"{o.seconds:.1f}"))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    details = [comparison_table(c) for o in result.outcomes for c in o.comparisons if c.status != "pass"]
+    if details:
+        lines += ["", *details]
+    counts = ", ".join(f"{n} {v}" for v, n in result.counts.items() if n or v == "pass")
+    lines += ["", f"gate: {len(result.outcomes)} scenarios: {counts}; {result.wall_seconds:.1f} s wall with "
+                  f"{result.workers} worker process{'es' if result.workers != 1 else ''}"]
+    if result.counts["drift"] or result.counts["regression+drift"]:
+        lines.append("drift: live NEST no longer reproduces the stored references (NEST, GSL or the platform "
+                     "changed); check the provenance, then re-record with `make references FORCE=1` if intended")
+    return "\n".join(lines)
+
+
+def gate_json(result) -> dict:
+    extra = {
+        "profile": result.profile, "wall_seconds": round(result.wall_seconds, 3), "workers": result.workers,
+        "counts": result.counts,
+        "scenarios": [{"scenario": o.scenario, "path": o.path, "verdict": o.verdict,
+                       "seconds": round(o.seconds, 3)} for o in result.outcomes],
+    }
+    document = summary_json("gate", result.comparisons, extra)
+    document["status"] = result.status
+    return document

@@ -1,0 +1,305 @@
+"""The harness proves it can fail: the gate's comparison against deliberately broken reimplementations.
+
+Each variant is one plausible porting mistake. It is applied by swapping one module-level function of the
+model for a broken wrapper inside a context manager, in the worker process that runs it, so the production
+code paths carry no switches and no cost. Every wrapper counts its calls: a variant whose hook the model no
+longer calls (after a refactoring) is reported as "did not engage" instead of silently testing nothing.
+
+For each variant the selftest runs the gate's check (``harness.gate.check_scenario``) on scenarios where the
+mistake must show, with the ``exact`` profile, and requires that
+
+* the reimplementation-vs-NEST pairs fail (live and stored) and the verdict is "regression", not drift;
+* the earliest divergence names a variable the mistake acts on first (so it is caught for the right reason).
+
+It also runs the unbroken reimplementation on the same scenarios, which must pass: a catch means something
+only if the same comparison lets the real thing through.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import math
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from . import grid
+from . import python_backend
+from .gate import LIVE, REGRESSION, GateResult, check_scenario, default_workers, run_parallel
+from .model import neuron, population, rhs
+from .references import REFERENCE_DIR
+from .report import json_number
+from .scenario_types import RECORDABLES, Scenario
+from .traces import Traces
+
+CURRENTS_AND_S_NMDA = frozenset({"I_AMPA", "I_GABA", "I_NMDA", "s_NMDA"})
+
+
+class Hits:
+    """How often a broken wrapper ran; zero means the variant did not engage."""
+
+    def __init__(self):
+        self.count = 0
+
+
+@contextlib.contextmanager
+def replaced(module, name: str, replacement):
+    original = getattr(module, name)
+    setattr(module, name, replacement)
+    try:
+        yield original
+    finally:
+        setattr(module, name, original)
+
+
+# ------------------------------------------------------------------------------------------- the mistakes
+@contextlib.contextmanager
+def currents_from_first_rhs(hits: Hits):
+    """Record I_* and s_NMDA from the step's first RHS call (start state) instead of its last (end state)."""
+    start = {}
+    real_advance, real_currents = neuron.advance, neuron.synaptic_currents
+
+    def advance(y, *args, **kwargs):
+        start["y"] = y.copy()  # GSL's dydt_in of the step is evaluated at this state
+        return real_advance(y, *args, **kwargs)
+
+    def synaptic_currents(y, coefficients):
+        hits.count += 1
+        return real_currents(start.pop("y"), coefficients)
+
+    with replaced(neuron, "advance", advance), replaced(neuron, "synaptic_currents", synaptic_currents):
+        yield
+
+
+@contextlib.contextmanager
+def stimulus_without_delay(hits: Hits):
+    """Use the current read in step k already in step k (NEST feels it from step k + 1)."""
+    real_update = population.update
+
+    def update(state, p, coefficients, eps_abs, refractory_counts, step, inputs):
+        hits.count += 1
+        state.I_stim = np.array(inputs.current, dtype=np.float64, copy=True)
+        return real_update(state, p, coefficients, eps_abs, refractory_counts, step, inputs)
+
+    with replaced(population, "update", update):
+        yield
+
+
+@contextlib.contextmanager
+def spike_jump_late(hits: Hits):
+    """Apply every synaptic jump (AMPA, GABA, NMDA x) one step after NEST does."""
+    real_slots = python_backend.input_slots
+
+    def input_slots(scenario, *args, **kwargs):
+        hits.count += 1
+        slots = real_slots(scenario, *args, **kwargs)
+        for key in ("AMPA", "GABA", "NMDA"):
+            slots[key] = np.concatenate([np.zeros_like(slots[key][:1]), slots[key][:-1]])
+        return slots
+
+    with replaced(python_backend, "input_slots", input_slots):
+        yield
+
+
+@contextlib.contextmanager
+def h_reset_every_step(hits: Hits):
+    """Start every step's integration with h = dt instead of GSL's step proposal carried over."""
+    real_update = population.update
+
+    def update(state, p, coefficients, eps_abs, refractory_counts, step, inputs):
+        hits.count += 1
+        state.h[:] = step
+        return real_update(state, p, coefficients, eps_abs, refractory_counts, step, inputs)
+
+    with replaced(population, "update", update):
+        yield
+
+
+@contextlib.contextmanager
+def refractory_round_down(hits: Hits):
+    """Round t_ref down to whole steps (NEST rounds up: 2.05 ms at 0.1 ms is 21 steps, not 20)."""
+
+    def refractory_counts(t_ref, tics_per_step):
+        hits.count += 1
+        return math.trunc(t_ref * grid.TICS_PER_MS + 0.5) // tics_per_step
+
+    with replaced(grid, "refractory_counts", refractory_counts):
+        yield
+
+
+@contextlib.contextmanager
+def nmda_unweighted(hits: Hits):
+    """Sum the NMDA gating variables without their port weights."""
+    real_sum = rhs.nmda_weighted_sum
+
+    def nmda_weighted_sum(s, w):
+        hits.count += 1
+        return real_sum(s, np.ones_like(w))
+
+    with replaced(rhs, "nmda_weighted_sum", nmda_weighted_sum):
+        yield
+
+
+@contextlib.contextmanager
+def tau_reciprocal(hits: Hits):
+    """Write ds/dt = -s/tau as -s*(1/tau) for AMPA and GABA (a last-bit difference unless tau is 2^k)."""
+    real_derivative = neuron.derivative
+
+    def derivative(y, c, I_stim):
+        hits.count += 1
+        f = real_derivative(y, c, I_stim)
+        f[:, 1] = (-y[:, 1]) * (1 / c.tau_AMPA)
+        f[:, 2] = (-y[:, 2]) * (1 / c.tau_GABA)
+        return f
+
+    with replaced(neuron, "derivative", derivative):
+        yield
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    description: str
+    apply: Callable  # hits -> context manager
+    scenarios: tuple  # catalogue scenario names where the mistake must show
+    first_diverging: frozenset  # what may diverge first when it is caught for the right reason
+
+
+VARIANTS = {v.name: v for v in (
+    Variant("currents-from-first-rhs", "recorded currents from the first RHS evaluation of a step",
+            currents_from_first_rhs, ("ampa_only", "mixed_inputs"), CURRENTS_AND_S_NMDA),
+    Variant("stimulus-without-delay", "stimulus current without the one-step delay",
+            stimulus_without_delay, ("dc_regular_firing",), frozenset({"V_m"})),
+    Variant("spike-jump-late", "synaptic jumps one step late",
+            spike_jump_late, ("ampa_only", "nmda_one_port"), frozenset({"s_AMPA", "s_GABA", "s_NMDA"})),
+    Variant("h-reset-every-step", "integration step reset to dt at every step",
+            h_reset_every_step, ("stiff_dt1",), frozenset(RECORDABLES)),
+    Variant("refractory-round-down", "refractory count rounded down",
+            refractory_round_down, ("t_ref_off_grid",), frozenset({"V_m"})),
+    Variant("nmda-unweighted", "NMDA sum without the port weights",
+            nmda_unweighted, ("nmda_one_port", "mixed_inputs"), frozenset({"s_NMDA", "I_NMDA"})),
+    Variant("tau-reciprocal", "s/tau replaced by s*(1/tau)",
+            tau_reciprocal, ("gaba_only",), frozenset({"s_AMPA", "s_GABA"})),
+)}
+
+
+def run_variant(name: str, scenario: Scenario) -> Traces:
+    """The reimplementation with one mistake (runs in a gate worker; picklable via functools.partial)."""
+    from .python_backend import run_python
+
+    hits = Hits()
+    with VARIANTS[name].apply(hits):
+        traces = run_python(scenario)
+    if hits.count == 0:
+        raise RuntimeError(f"variant {name!r} did not engage: the model no longer calls the function it "
+                           f"replaces; update harness/selftest.py")
+    return traces
+
+
+# ------------------------------------------------------------------------------------------- the check
+@dataclass
+class Catch:
+    """What the gate said about one variant on one scenario."""
+
+    variant: str
+    scenario: str
+    verdict: str
+    caught: bool
+    reason: str  # why it counts as caught or not
+    what: str | None = None  # the earliest diverging variable(s), or "spikes"
+    first_ms: float | None = None
+    max_abs: float | None = None
+    max_rel: float | None = None  # of the first diverging variable
+
+
+def judge(variant: Variant, outcome) -> Catch:
+    live, stored = outcome.pair(LIVE), outcome.pair(REGRESSION)
+    catch = Catch(variant.name, outcome.scenario, outcome.verdict, caught=False, reason="")
+    if live.status == "error" or stored.status == "error":
+        catch.reason = f"error: {live.error or stored.error}"
+        return catch
+    divergence = live.first_divergence()
+    if divergence is None:
+        catch.reason = "NOT caught: the broken reimplementation passes"
+        return catch
+    earliest = [name for name, v in live.variables.items() if v.first_violation_ms == divergence[1]]
+    if divergence[0] == "spikes" and not earliest:
+        earliest = ["spikes"]
+    catch.what, catch.first_ms = ", ".join(earliest), divergence[1]
+    if earliest[0] in live.variables:
+        catch.max_abs = live.variables[earliest[0]].max_abs
+        catch.max_rel = live.variables[earliest[0]].max_rel
+    if stored.status != "fail" or outcome.verdict != "regression":
+        catch.reason = f"only partly caught: stored-vs-python {stored.status}, verdict {outcome.verdict}"
+    elif not variant.first_diverging & set(earliest):
+        catch.reason = (f"caught for the wrong reason: expected {', '.join(sorted(variant.first_diverging))} "
+                        f"to diverge first")
+    else:
+        catch.caught, catch.reason = True, "caught"
+    return catch
+
+
+@dataclass
+class SelftestResult:
+    control: GateResult  # the unbroken reimplementation on the same scenarios
+    catches: list  # Catch per (variant, scenario)
+    wall_seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return self.control.status == "pass" and all(c.caught for c in self.catches)
+
+
+def run_selftest(catalogue: dict, variants=None, scenarios=None, *, workers=None,
+                 reference_dir=REFERENCE_DIR) -> SelftestResult:
+    """Run each variant on its scenarios (or on ``scenarios``, a list of Scenario) under the exact profile.
+
+    ``catalogue`` maps scenario names to loaded scenarios (the variants name the scenarios they need). The
+    control runs and the broken runs share one process pool.
+    """
+    started = time.perf_counter()
+    workers = workers or default_workers()
+    chosen = [VARIANTS[name] for name in (variants or VARIANTS)]
+    plan = [(v, s) for v in chosen for s in (scenarios or [catalogue[n] for n in v.scenarios])]
+    used = list({s.name: s for _, s in plan}.values())
+    items = [(s, "exact", str(reference_dir), None) for s in used]
+    items += [(s, "exact", str(reference_dir), functools.partial(run_variant, v.name)) for v, s in plan]
+    outcomes = run_parallel(check_scenario, items, workers=workers, desc="selftest")
+    wall = time.perf_counter() - started
+    control = GateResult(outcomes[:len(used)], wall, max(1, min(workers, len(items))), "exact")
+    catches = [judge(v, outcome) for (v, _), outcome in zip(plan, outcomes[len(used):])]
+    return SelftestResult(control, catches, wall)
+
+
+def selftest_json(result: SelftestResult) -> dict:
+    """The selftest's findings per variant and scenario (documented in docs/compare.md)."""
+    return {
+        "command": "selftest", "status": "pass" if result.ok else "fail", "profile": "exact",
+        "wall_seconds": round(result.wall_seconds, 3), "control": result.control.status,
+        "catches": [{"variant": c.variant, "description": VARIANTS[c.variant].description, "scenario": c.scenario,
+                     "caught": c.caught, "verdict": c.verdict, "reason": c.reason,
+                     "first_diverging": c.what.split(", ") if c.what else [], "first_ms": c.first_ms,
+                     "max_abs": json_number(c.max_abs), "max_rel": json_number(c.max_rel)}
+                    for c in result.catches],
+    }
+
+
+def selftest_table(result: SelftestResult) -> str:
+    # max_abs and max_rel are those of the first variable listed (in recording order).
+    rows = [("variant", "scenario", "first diverging", "at_ms", "max_abs", "max_rel", "result")]
+    for c in result.catches:
+        rows.append((c.variant, c.scenario, c.what or "-", "-" if c.first_ms is None else f"{c.first_ms:g}",
+                     "-" if c.max_abs is None else f"{c.max_abs:.3g}", "-" if c.max_rel is None else f"{c.max_rel:.3g}",
+                     c.reason))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    control = result.control
+    lines.append("")
+    lines.append(f"control: the unbroken reimplementation on the same {len(control.outcomes)} scenarios: "
+                 f"{control.status.upper()}")
+    caught = sum(c.caught for c in result.catches)
+    lines.append(f"selftest: {caught} of {len(result.catches)} broken runs caught; "
+                 f"{result.wall_seconds:.1f} s wall; {'OK' if result.ok else 'FAILED'}")
+    return "\n".join(lines)

@@ -1,0 +1,160 @@
+"""The JAX engine against the exact engine: the catalogue, mixed stiff/non-stiff batches, padding, the API.
+
+The exact engine (``harness.model``) is the reference; it equals NEST bit for bit on the catalogue
+(``test_catalogue_parity``). The bar here is bit-identity too: identical spikes and 0.0 difference.
+Shapes are kept to a few buckets so that compilation stays a small part of the test time.
+"""
+import numpy as np
+import pytest
+
+from harness.jax_backend import run_python_jax, run_python_jax_many
+from harness.jax_engine import JaxPopulation
+from harness.model import Population, PortsFrozenError
+from harness.python_backend import run_python
+from harness.scenario import load_scenario
+
+from conftest import CATALOGUE
+
+
+def max_relative_difference(a: np.ndarray, b: np.ndarray) -> float:
+    scale = np.maximum(np.abs(a), np.abs(b))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rel = np.where(a == b, 0.0, np.abs(a - b) / scale)
+    return float(rel.max(initial=0.0))
+
+
+@pytest.fixture(scope="module")
+def catalogue_runs():
+    scenarios = [load_scenario(p) for p in CATALOGUE]
+    return scenarios, run_python_jax_many(scenarios)
+
+
+@pytest.mark.parametrize("index", range(len(CATALOGUE)), ids=[p.stem for p in CATALOGUE])
+def test_catalogue_scenario_is_bit_identical_to_the_exact_engine(catalogue_runs, index):
+    scenarios, runs = catalogue_runs
+    scenario, candidate = scenarios[index], runs[index]
+    reference = run_python(scenario)
+    assert np.array_equal(candidate.spike_steps, reference.spike_steps)
+    for name in scenario.record:
+        assert max_relative_difference(candidate[name], reference[name]) == 0.0, name
+    assert candidate.equals_exactly(reference)
+
+
+def test_a_scenario_alone_equals_the_same_scenario_in_a_batch(catalogue_runs):
+    scenarios, runs = catalogue_runs
+    i = [s.name for s in scenarios].index("nmda_one_port")
+    assert run_python_jax(scenarios[i]).equals_exactly(runs[i])
+
+
+STEPS = 120
+
+
+def mixed_population(cls, members):
+    """Neurons at dt = 1 ms: tight-tolerance neurons with huge inputs (many rejected tries) and easy ones."""
+    tol = np.array([1e-8 if stiff else 1e-3 for stiff in members])
+    pop = cls(len(members), resolution=1.0, params={"gsl_error_tol": tol})
+    for i, stiff in enumerate(members):
+        pop.add_nmda_port(2e3 if stiff else 0.5, neurons=[i])
+    return pop
+
+
+def mixed_inputs(members):
+    n = len(members)
+    k = np.arange(STEPS)[:, None]
+    stiff = np.array(members)[None, :]
+    ampa = np.where((k % 17 == 3), np.where(stiff, 3e4, 2.0), 0.0)
+    nmda = np.where((k % 29 == 5), 1.0, 0.0)[..., None] * np.ones((1, n, 1))
+    current = np.where(stiff, 800.0, 300.0) * np.ones((STEPS, n))
+    return dict(ampa=ampa, nmda=nmda, current=current)
+
+
+def test_stiff_and_easy_neurons_in_one_batch_equal_each_neuron_alone():
+    members = [True, False, False, True, False]
+    batch = mixed_population(JaxPopulation, members).run(STEPS, **mixed_inputs(members))
+    exact = mixed_population(Population, members).run(STEPS, **mixed_inputs(members))
+    for name in exact.traces:
+        assert np.array_equal(batch.traces[name], exact.traces[name]), name
+    assert np.array_equal(batch.spike_stamps, exact.spike_stamps)
+    assert np.array_equal(batch.spike_neurons, exact.spike_neurons)
+    for i in (0, 1):  # one stiff, one easy neuron, simulated without the others
+        alone = mixed_population(JaxPopulation, [members[i]])
+        inputs = {k: v[:, i:i + 1] for k, v in mixed_inputs(members).items()}
+        rec = alone.run(STEPS, **inputs)
+        for name in rec.traces:
+            assert np.array_equal(rec.traces[name][:, 0], batch.traces[name][:, i]), (i, name)
+    # The stiff neurons really are stiff (retried tries every step on average), the easy ones never retry.
+    exact_pop = mixed_population(Population, members)
+    exact_pop.run(STEPS, **mixed_inputs(members))
+    tries, rejections = exact_pop.integrator_counts
+    assert rejections[0] > STEPS and rejections[3] > STEPS and rejections[1] == rejections[2] == 0
+
+
+def test_padding_ports_and_neurons_changes_no_bit():
+    """9 neurons (bucket 10) with 1 to 9 ports (bucket 10) against the exact engine, which pads nothing."""
+    n = 9
+    rng = np.random.default_rng(2)
+
+    def build(cls):
+        pop = cls(n, params={"g_L": rng_params}, V_m=-62.0)
+        for i in range(n):
+            for j in range(i + 1):
+                pop.add_nmda_port(0.3 + 0.7 * j, neurons=[i])
+        return pop
+
+    rng_params = rng.uniform(15.0, 35.0, n)
+    steps = 80
+    nmda = (rng.random((steps, n, n)) < 0.05) * np.tril(np.ones((n, n)))[None]
+    inputs = dict(ampa=(rng.random((steps, n)) < 0.05) * 4.0, nmda=nmda, current=np.full(steps, 450.0))
+    got, expected = build(JaxPopulation).run(steps, **inputs), build(Population).run(steps, **inputs)
+    for name in expected.traces:
+        assert np.array_equal(got.traces[name], expected.traces[name]), name
+
+
+def test_per_step_api_equals_the_exact_engine_and_exposes_the_state():
+    pops = [cls(2, params={"t_ref": 0.5}) for cls in (JaxPopulation, Population)]
+    for pop in pops:
+        pop.add_nmda_port(1.5)
+    for k in range(40):
+        kwargs = dict(ampa=[6.0, 0.0] if k % 7 == 0 else 0.0, nmda=1.0 if k == 3 else 0.0, current=[700.0, 200.0])
+        spiked = [pop.step(**kwargs) for pop in pops]
+        assert np.array_equal(*spiked)
+        assert all(np.array_equal(a, b) for a, b in zip(pops[0].recordables().values(), pops[1].recordables().values()))
+    jax_pop, exact_pop = pops
+    for name in ("V_m", "s_AMPA", "s_GABA", "integration_step", "refractory_left"):
+        assert np.array_equal(getattr(jax_pop, name), getattr(exact_pop, name)), name
+    assert all(np.array_equal(a, b) for a, b in zip(jax_pop.nmda_state, exact_pop.nmda_state))
+    assert all(np.array_equal(a, b) for a, b in zip(jax_pop.spikes(), exact_pop.spikes()))
+
+
+def test_recording_can_be_limited_to_chosen_neurons_and_variables():
+    pop = JaxPopulation(4)
+    rec = pop.run(30, current=np.full(30, 900.0), record=("V_m",), record_neurons=[3, 1])
+    full = Population(4).run(30, current=np.full(30, 900.0))
+    assert list(rec.traces) == ["V_m"] and rec.traces["V_m"].shape == (30, 2)
+    assert np.array_equal(rec.traces["V_m"], full.traces["V_m"][:, [3, 1]])
+
+
+def test_per_step_api_errors_match_the_exact_engine():
+    pop = JaxPopulation(2)
+    pop.add_nmda_port(1.0, neurons=[0])
+    with pytest.raises(ValueError, match="port that the neuron does not have"):
+        pop.step(nmda=[[0.0], [1.0]])
+    pop.step(nmda=[[1.0], [0.0]])
+    with pytest.raises(PortsFrozenError):
+        pop.add_nmda_port(2.0)
+    with pytest.raises(PortsFrozenError):
+        pop.set_nmda_weight(0, 0, 3.0)
+    with pytest.raises(RuntimeError, match="only before the first step"):
+        pop.set_state(V_m=-60.0)
+    with pytest.raises(ValueError, match="unknown recordable"):
+        pop.run(3, record=("V_th",))
+    with pytest.raises(ValueError, match="shape"):
+        pop.run(3, ampa=np.zeros((4, 2)))
+    with pytest.raises(ValueError, match="V_reset < V_th"):
+        pop.set_params(V_reset=-50.0)
+    with pytest.raises(IndexError):
+        pop.run(3, record_neurons=[5])
+    with pytest.raises(NotImplementedError):
+        pop.integrator_counts
+    with pytest.raises(ValueError, match="at least one neuron"):
+        JaxPopulation(0)

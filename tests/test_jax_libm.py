@@ -1,0 +1,92 @@
+"""The JAX engine's arithmetic building blocks against exact references: rational arithmetic and the C library.
+
+The emulated fma and glibc's exp are written against an array namespace, so they are checked under NumPy
+(where + - * / are plainly IEEE) against exact references, and then under XLA against the NumPy results.
+"""
+import math
+import warnings
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from harness.jax_engine import glibc_exp, platform
+from harness.jax_engine.fma import fma
+from harness.model import libm
+
+import jax  # noqa: E402  (harness.jax_engine has set XLA up)
+import jax.numpy as jnp  # noqa: E402
+
+from harness.jax_engine.jax_math import JAX  # noqa: E402
+
+DBL_MIN = np.finfo(np.float64).tiny
+
+
+def exact_fma(a: float, b: float, c: float) -> float:
+    return float(Fraction(a) * Fraction(b) + Fraction(c))  # int / int true division rounds correctly
+
+
+def test_fma_is_correctly_rounded():
+    rng = np.random.default_rng(3)
+    a, b, c = rng.standard_normal((3, 3000))
+    c[:1000] *= 1e-17  # addend far below the product
+    a[1000:2000] = rng.uniform(-1e3, 1e3, 1000)
+    got = fma(a, b, c)
+    expected = np.array([exact_fma(x, y, z) for x, y, z in zip(a.tolist(), b.tolist(), c.tolist())])
+    assert np.array_equal(got, expected)
+    assert not np.array_equal(a * b + c, expected)  # the test would notice an unfused emulation
+
+
+def probes(rng, n):
+    special = [0.0, -0.0, 1e-17, -1e-17, 2.0 ** -60, 1.0, -1.0, 4.34, -4.34, 511.9, 512.0, -512.0, 709.7,
+               709.8, 710.0, -708.3, 1023.9, 1024.0, -1024.0, 1e300, -1e300, np.inf, -np.inf, np.nan]
+    return np.concatenate([rng.uniform(-10.0, 10.0, n), rng.uniform(-708.0, 709.7, n // 4), special])
+
+
+def test_glibc_exp_emulation_equals_the_c_library_under_numpy():
+    x = probes(np.random.default_rng(11), 400_000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # inf/nan probes
+        got = glibc_exp.exp(x)
+    expected = libm.exp_by_loop(x)
+    assert np.array_equal(got, expected, equal_nan=True)
+
+
+def test_glibc_exp_under_xla_equals_the_c_library():
+    x = probes(np.random.default_rng(12), 400_000)
+    got = np.asarray(jax.jit(JAX.exp)(x))
+    expected = libm.exp_by_loop(x)
+    subnormal = (expected != 0) & (np.abs(expected) < DBL_MIN)  # XLA flushes these to 0
+    assert np.array_equal(got[~subnormal], expected[~subnormal], equal_nan=True)
+    assert np.all(got[subnormal] == 0.0)
+
+
+def test_xla_exp_itself_would_break_parity():
+    """Negative control: XLA's own exp differs from the C library's in the last bit (about 14 %)."""
+    x = np.random.default_rng(13).uniform(-10.0, 10.0, 20_000)
+    differs = np.mean(np.asarray(jax.jit(jnp.exp)(x)) != libm.exp(x))
+    assert differs > 0.01
+
+
+def test_xla_does_not_fuse_multiply_add():
+    assert platform.contraction_free()
+    assert "--xla_cpu_max_isa=AVX" in platform.description()["xla_flags"]
+
+
+@pytest.mark.parametrize("shape_b", [(), (50, 1)])
+def test_divide_by_broadcast_is_a_true_division(shape_b):
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((50, 7))
+    b = rng.uniform(0.5, 150.0, shape_b)
+    got = np.asarray(jax.jit(JAX.divide)(a, b))
+    assert np.array_equal(got, a / b)
+    # Negative control: the plain jitted division is rewritten by XLA into a reciprocal multiplication.
+    assert not np.array_equal(np.asarray(jax.jit(lambda a, b: a / b)(a, b)), a / b)
+
+
+def test_row_sum_is_sequential_and_adding_runtime_zero_keeps_its_meaning():
+    terms = np.array([[1.0, 1e16, -1e16], [-0.0, -0.0, -0.0]])
+    got = np.asarray(jax.jit(lambda t: JAX.row_sum_in_order(t) + JAX.runtime(0.0))(terms))
+    assert got[0] == 0.0  # (1 + 1e16) - 1e16 = 0 sequentially; pairwise it would be 1
+    assert got[1] == 0.0 and not np.signbit(got[1])  # -0.0 + 0.0 is +0.0, as in C
+    assert np.signbit(np.asarray(jax.jit(lambda t: t + 0.0)(np.array([-0.0])))[0])  # XLA drops a literal + 0.0

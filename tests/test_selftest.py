@@ -1,0 +1,103 @@
+"""The harness proves it can fail: every broken variant of the reimplementation is caught by the gate."""
+import contextlib
+import io
+import json
+
+import pytest
+
+from harness.cli import main
+from harness.model import neuron, population, rhs
+from harness import grid, python_backend
+from harness.python_backend import run_python
+from harness.scenario import load_scenario
+from harness.selftest import VARIANTS, run_variant
+
+from conftest import SCENARIO_DIR
+
+EXPECTED_VARIANTS = {"currents-from-first-rhs", "stimulus-without-delay", "spike-jump-late", "h-reset-every-step",
+                     "refractory-round-down", "nmda-unweighted", "tau-reciprocal"}
+
+
+@pytest.fixture(scope="module")
+def selftest_run(tmp_path_factory):
+    """The selftest as the CLI runs it (all variants, their own scenarios): exit code, table, JSON findings."""
+    report = tmp_path_factory.mktemp("selftest") / "selftest.json"
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        code = main(["selftest", "--json", str(report)])
+    return code, buffer.getvalue(), json.loads(report.read_text())
+
+
+def test_every_variant_is_caught_and_the_cli_says_so(selftest_run):
+    code, printed, doc = selftest_run
+    assert code == 0, printed
+    assert set(VARIANTS) == EXPECTED_VARIANTS
+    for name in VARIANTS:
+        assert name in printed
+    n = len(doc["catches"])
+    assert f"selftest: {n} of {n} broken runs caught" in printed and "reimplementation on the same" in printed
+    assert doc["status"] == "pass" and doc["control"] == "pass"
+
+
+def test_each_catch_names_the_variable_and_the_first_divergence(selftest_run):
+    by_variant = {}
+    for catch in selftest_run[2]["catches"]:
+        by_variant.setdefault(catch["variant"], []).append(catch)
+        assert catch["caught"] and catch["reason"] == "caught", catch
+        assert catch["verdict"] == "regression"
+        assert catch["first_ms"] is not None and catch["first_ms"] > 0
+        assert set(catch["first_diverging"]) & VARIANTS[catch["variant"]].first_diverging
+    assert set(by_variant) == EXPECTED_VARIANTS
+    assert {c["scenario"] for c in by_variant["refractory-round-down"]} == {"t_ref_off_grid"}
+    assert {c["scenario"] for c in by_variant["h-reset-every-step"]} == {"stiff_dt1"}
+    # s*(1/tau) is a last-bit difference: only the exact profile can see it, roundoff (rel 1e-12) cannot.
+    (tau,) = by_variant["tau-reciprocal"]
+    assert 0 < tau["max_abs"] < 1e-12 and tau["max_rel"] < 1e-12
+    # the refractory period ends one step early: V_m alone differs at the first step it is released
+    (refractory,) = by_variant["refractory-round-down"]
+    assert refractory["first_diverging"] == ["V_m"]
+    # recorded currents from the start state: the state itself (V_m, s_*) is untouched
+    for catch in by_variant["currents-from-first-rhs"]:
+        assert not {"V_m", "s_AMPA", "s_GABA"} & set(catch["first_diverging"])
+
+
+def test_a_variant_on_a_scenario_that_cannot_show_it_is_not_caught_exit_1(capsys):
+    # rest_no_input never spikes, so a wrong refractory count cannot show there: the selftest must say so.
+    code = main(["selftest", "--variant", "refractory-round-down", "--scenario",
+                 str(SCENARIO_DIR / "rest_no_input.yaml"), "--workers", "1"])
+    assert code == 1
+    printed = capsys.readouterr().out
+    assert "NOT caught: the broken reimplementation passes" in printed and "FAILED" in printed
+
+
+def test_selftest_missing_references_exit_2(tmp_path, capsys):
+    code = main(["selftest", "--variant", "tau-reciprocal", "--references", str(tmp_path), "--workers", "1"])
+    assert code == 2
+    assert "no stored reference" in capsys.readouterr().out
+
+
+def test_selftest_unknown_variant_exits_2(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["selftest", "--variant", "tau-reciprokal"])
+    assert exc.value.code == 2 and "did you mean 'tau-reciprocal'" in capsys.readouterr().err
+
+
+def test_a_variant_leaves_the_model_as_it_found_it(write_scenario):
+    originals = (neuron.advance, neuron.synaptic_currents, neuron.derivative, population.update, rhs.nmda_weighted_sum,
+                 grid.refractory_counts, python_backend.input_slots)
+    scenario = load_scenario(write_scenario("""
+        resolution: 0.5
+        duration: 20.0
+        params: {t_ref: 0.75, gsl_error_tol: 1.0e-9}
+        inputs:
+          - {device: dc_generator, amplitude: 900.0}
+          - {device: spike_generator, receptor: NMDA, weight: 2.0, spike_times: [1.0]}
+          - {device: spike_generator, receptor: GABA, weight: 5.0, spike_times: [2.0]}
+    """))
+    before = run_python(scenario)
+    for name in VARIANTS:
+        broken = run_variant(name, scenario)
+        assert not broken.equals_exactly(before), name  # every mistake shows on this busy little scenario
+    assert originals == (neuron.advance, neuron.synaptic_currents, neuron.derivative, population.update,
+                         rhs.nmda_weighted_sum, grid.refractory_counts, python_backend.input_slots)
+    assert run_python(scenario).equals_exactly(before)
