@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import functools
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -64,6 +66,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--junit", metavar="PATH", default=str(GATE_REPORT_DIR / "junit.xml"),
                    help="JUnit XML (default: %(default)s)")
 
+    p = sub.add_parser("report", help="the release report: every scenario as in the gate, written as one "
+                                      "self-contained HTML page, Markdown and JSON with a figure per scenario")
+    p.add_argument("paths", nargs="*", metavar="SCENARIOS", default=[DEFAULT_SCENARIOS],
+                   help="scenario files, folders or glob patterns, as for gate (default: %(default)s)")
+    p.add_argument("--out", metavar="DIR", default=None,
+                   help="the report folder (default: reports/<date>-<short commit>)")
+    p.add_argument("--baseline", metavar="REPORT",
+                   help="an earlier report folder (or its summary.json, or a gate.json): show what changed")
+    p.add_argument("--force", action="store_true", help="replace an existing report folder")
+    p.add_argument("--variant", type=_variant_name, metavar="NAME", default=None,
+                   help="judge a deliberately broken reimplementation (a selftest variant) instead, to see "
+                        f"what a failing report looks like: {', '.join(VARIANTS)}")
+    _add_judging_options(p)
+    p.add_argument("--workers", type=_positive_int, default=None,
+                   help="worker processes (default: the number of CPUs)")
+
     p = sub.add_parser("selftest", help="prove that the gate catches deliberately broken reimplementations")
     p.add_argument("--variant", action="append", type=_variant_name, metavar="NAME",
                    help=f"only this variant (repeatable); default: all of {', '.join(VARIANTS)}")
@@ -76,6 +94,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=_positive_int, default=None,
                    help="worker processes (default: the number of CPUs)")
     p.add_argument("--json", metavar="PATH", help="write what caught each variant to PATH")
+
+    from .fuzz import add_fuzz_arguments  # light: hypothesis is imported only when fuzzing runs
+
+    add_fuzz_arguments(sub.add_parser("fuzz", help="generated scenarios, NEST vs the reimplementation "
+                                                   "bit for bit; minimal failures become scenario files"))
+
+    from .candidates.cli import add_candidate_arguments
+
+    add_candidate_arguments(sub)
     return parser
 
 
@@ -111,7 +138,9 @@ def _positive_int(text: str) -> int:
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
     args = build_parser().parse_args(argv)
+    args.argv = argv  # the report records the exact command that made it
     try:
         return COMMANDS[args.command](args)
     except UsageError as exc:
@@ -243,6 +272,39 @@ def cmd_selftest(args) -> int:
     return EXIT_OK if result.ok else EXIT_FAIL
 
 
+EXIT_FOR_VERDICT = {"PASS": EXIT_OK, "FAIL": EXIT_FAIL, "DRIFT": EXIT_FAIL, "ERROR": EXIT_USAGE}
+
+
+def cmd_report(args) -> int:
+    from .gate import find_scenarios
+    from .release_report import (FIGURE_DIR, build_report, check_out_dir, default_out_dir, load_baseline,
+                                 render_text, report_files, run_report, write_report_folder)
+    from .selftest import run_variant
+
+    out = Path(args.out) if args.out else default_out_dir()
+    check_out_dir(out, args.force)  # refuse before minutes of work, and again when writing
+    baseline = load_baseline(args.baseline) if args.baseline else None
+    scenarios = _load_all(find_scenarios(args.paths))
+    if args.variant:
+        run_candidate, label = functools.partial(run_variant, args.variant), f"python+{args.variant}"
+        description = (f"the reimplementation broken on purpose: {VARIANTS[args.variant].description} "
+                       f"(selftest variant {args.variant!r})")
+    else:
+        run_candidate, label, description = None, "python", "the harness's reimplementation (harness.model)"
+    reports, gate = run_report(scenarios, profile=args.profile, reference_dir=Path(args.references),
+                               workers=args.workers, run_candidate=run_candidate, candidate_label=label)
+    report = build_report(reports, gate, candidate=label, candidate_description=description,
+                          command=shlex.join(["nest-parity", *args.argv]), baseline=baseline)
+    print(render_text(report))
+    files = report_files(report)
+    write_report_folder(out, files, force=args.force)
+    figures = sum(name.startswith(FIGURE_DIR + "/") for name in files)
+    size = sum(len(data) for data in files.values())
+    print(f"wrote {out}/: report.html, report.md, summary.json and {figures} figure{'s' if figures != 1 else ''} "
+          f"({size / 1e6:.1f} MB)")
+    return EXIT_FOR_VERDICT[report.verdict]
+
+
 def _write_reports(args, document: dict, junit: str) -> None:
     from .report import write_json, write_junit
 
@@ -254,5 +316,18 @@ def _write_reports(args, document: dict, junit: str) -> None:
         print(f"wrote {args.junit}")
 
 
+def cmd_fuzz(args) -> int:
+    from .fuzz import run_fuzz
+
+    return run_fuzz(args)
+
+
+def cmd_candidates(args) -> int:
+    from .candidates.cli import run_candidates_command
+
+    return run_candidates_command(args)
+
+
 COMMANDS = {"validate": cmd_validate, "run": cmd_run, "record": cmd_record, "compare": cmd_compare,
-            "gate": cmd_gate, "selftest": cmd_selftest}
+            "gate": cmd_gate, "selftest": cmd_selftest, "report": cmd_report, "fuzz": cmd_fuzz,
+            "candidates": cmd_candidates}

@@ -18,14 +18,15 @@ import numpy as np
 
 from .traces import Traces
 
-FIG_SIZE = (9.0, 8.2)  # inches
-DPI = 80  # 720 x 656 pixels
+FIG_SIZE = (10.5, 8.2)  # inches
+DPI = 80  # 840 x 656 pixels
 PALETTE_COLORS = 96  # PNG palette: line plots need few colours, and this cuts the size about threefold
 MAX_POINTS = 12000  # longer traces are drawn as a min/max envelope of this many buckets
 
 VARIABLE_COLORS = {"V_m": "#1f4e9c", "s_AMPA": "#d62728", "s_GABA": "#2a9d3a", "s_NMDA": "#8c3fbf",
                    "I_AMPA": "#d62728", "I_GABA": "#2a9d3a", "I_NMDA": "#8c3fbf"}
 CANDIDATE_COLOR = "#f28e2b"
+DASHED = (0, (3, 3))
 
 
 @dataclass
@@ -73,24 +74,33 @@ def render_figure(reference: Traces, candidate: Traces, *, title: str, reference
     fig.suptitle(title, fontsize=11)
 
     for ax, (key, members, ylabel) in zip(axes, groups):
+        handles = []
         for name in members:
             color = VARIABLE_COLORS.get(name, "k")
             t, y = _envelope(times, reference.variables[name])
-            ax.plot(t, y, color=color, lw=1.3, label=f"{name} {reference_label}" if key != "V_m" else reference_label)
+            (line,) = ax.plot(t, y, color=color, lw=1.3, label=name if key != "V_m" else reference_label)
+            handles.append(line)
             t, y = _envelope(times, candidate.variables[name])
-            ax.plot(t, y, color=CANDIDATE_COLOR if key == "V_m" else "k", lw=0.9, ls=(0, (3, 3)),
-                    label=f"{name} {candidate_label}" if key != "V_m" else candidate_label)
+            ax.plot(t, y, color=CANDIDATE_COLOR if key == "V_m" else "k", lw=0.9, ls=DASHED)
         ax.set_ylabel(ylabel, fontsize=9)
         if key == "V_m":
+            handles += ax.plot([], [], color=CANDIDATE_COLOR, lw=0.9, ls=DASHED, label=candidate_label)
+            # Room above the traces for two rows of spike markers.
+            low, high = ax.get_ylim()
+            ax.set_ylim(low, high + 0.3 * (high - low))
             marks = blended_transform_factory(ax.transData, ax.transAxes)
             ref_spikes = np.asarray(reference.spike_times_ms, dtype=np.float64)
             cand_spikes = np.asarray(candidate.spike_times_ms, dtype=np.float64)
-            ax.plot(ref_spikes, np.full(ref_spikes.shape, 0.96), ls="none", marker="|", ms=9, mew=1.5,
-                    color=VARIABLE_COLORS["V_m"], transform=marks,
-                    label=f"{reference_label} spikes ({len(ref_spikes)})")
-            ax.plot(cand_spikes, np.full(cand_spikes.shape, 0.88), ls="none", marker="v", ms=4,
-                    color=CANDIDATE_COLOR, transform=marks, label=f"{candidate_label} spikes ({len(cand_spikes)})")
-        ax.legend(fontsize=7, loc="lower right", ncol=2 if len(members) > 1 else 4, framealpha=0.8)
+            handles += ax.plot(ref_spikes, np.full(ref_spikes.shape, 0.94), ls="none", marker="|", ms=8, mew=1.5,
+                               color=VARIABLE_COLORS["V_m"], transform=marks,
+                               label=f"{reference_label} spikes: {len(ref_spikes)}")
+            handles += ax.plot(cand_spikes, np.full(cand_spikes.shape, 0.85), ls="none", marker="v", ms=4,
+                               color=CANDIDATE_COLOR, transform=marks,
+                               label=f"{candidate_label} spikes: {len(cand_spikes)}")
+        else:
+            handles += ax.plot([], [], color="#555555", lw=1.3, label=reference_label)
+            handles += ax.plot([], [], color="k", lw=0.9, ls=DASHED, label=candidate_label)
+        ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.005, 1.0), borderaxespad=0.0)
         ax.tick_params(labelsize=8)
         ax.grid(alpha=0.25)
 
@@ -106,7 +116,7 @@ def render_figure(reference: Traces, candidate: Traces, *, title: str, reference
                     ls="-" if name in ("V_m",) or name.startswith("s_") else (0, (4, 2)), label=name)
         if np.isfinite(ax.dataLim.y0) and ax.dataLim.y0 > 0:
             ax.set_yscale("log")
-        ax.legend(fontsize=7, loc="upper left", ncol=4, framealpha=0.8)
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.005, 1.0), borderaxespad=0.0)
         ax.grid(alpha=0.25, which="both")
         notes = []
         if zero:
@@ -114,8 +124,7 @@ def render_figure(reference: Traces, candidate: Traces, *, title: str, reference
         if nonfinite:
             notes.append(f"NaN or inf in: {', '.join(nonfinite)}")
         if notes:
-            ax.text(0.99, 0.04, "; ".join(notes), transform=ax.transAxes, ha="right", va="bottom", fontsize=8,
-                    bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "#999999"})
+            ax.set_title("; ".join(notes), fontsize=8, loc="right")
     else:
         ax.set_yticks([])
         ax.text(0.5, 0.5, "|candidate - NEST| = 0 exactly, for every variable at every sample:\n"

@@ -8,9 +8,9 @@ from .references import REFERENCE_DIR, reference_stem
 from .scenario_types import Scenario
 from .traces import Traces
 
-SOURCES = ("nest", "python", "stored")
+SOURCES = ("nest", "python", "python-jax", "stored")
 REFERENCE_SOURCES = ("nest", "stored")
-CANDIDATE_SOURCES = ("python", "stored", "nest")
+CANDIDATE_SOURCES = ("python", "python-jax", "stored", "nest")
 
 
 def produce(source: str, scenario: Scenario, reference_dir: Path = REFERENCE_DIR) -> Traces:
@@ -23,6 +23,10 @@ def produce(source: str, scenario: Scenario, reference_dir: Path = REFERENCE_DIR
         from .python_backend import run_python
 
         return run_python(scenario)
+    if source == "python-jax":
+        from .jax_backend import run_python_jax  # starts JAX: only when asked for
+
+        return run_python_jax(scenario)
     if source == "stored":
         return load_stored(scenario, Path(reference_dir))
     raise UsageError(f"unknown trace source {source!r}; allowed: {', '.join(SOURCES)}")

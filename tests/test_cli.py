@@ -43,3 +43,38 @@ def test_module_and_console_script_agree():
         proc = subprocess.run([str(script), "validate", str(SCENARIO_DIR / "rest_no_input.yaml")],
                               capture_output=True, text=True, timeout=60)
         assert proc.returncode == 0, proc.stderr
+
+
+def test_compare_with_the_jax_candidate_in_a_real_process():
+    """`--candidate python-jax` is wired through the CLI (its own process: XLA flags must precede JAX)."""
+    proc = subprocess.run([sys.executable, "-m", "harness", "compare", str(SCENARIO_DIR / "t_ref_off_grid.yaml"),
+                           "--candidate", "python-jax"], cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "nest (reference) vs python-jax (candidate), profile exact: PASS" in proc.stdout
+    assert "38 reference / 38 candidate spikes" in proc.stdout
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["fuzz", "--examples", "0"], "--examples"),
+    (["fuzz", "--profile", "nightly"], "--profile"),
+    (["candidates", "run"], "candidate"),
+])
+def test_fuzz_and_candidates_usage_errors_exit_2(argv, fragment, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    assert fragment in capsys.readouterr().err
+
+
+def test_unknown_candidate_exits_2(capsys):
+    assert main(["candidates", "run", "brianport", str(SCENARIO_DIR / "rest_no_input.yaml")]) == 2
+    assert "brianport" in capsys.readouterr().err
+
+
+def test_fuzz_command_runs_and_reports(capsys, tmp_path):
+    code = main(["fuzz", "--examples", "2", "--seed", "5", "--regressions-dir", str(tmp_path / "reg"),
+                 "--database", str(tmp_path / "db")])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "checked" in out and "neuron-steps" in out and "integrator paths" in out
+    assert not (tmp_path / "reg").exists() or not any((tmp_path / "reg").iterdir())
