@@ -41,7 +41,21 @@ def port_weights(n_ports: int) -> np.ndarray:
     return 0.5 + np.arange(n_ports) * (1.0 / max(n_ports, 1))
 
 
-def time_nest(n: int, n_ports: int, n_steps: int, threads: int) -> float:
+def slot_arrays(n_ports: int, n_steps: int):
+    """Per-step slots shared by all neurons (no neuron axis): read in step k = S + D - 1, D = 1 step."""
+    ampa_steps, ports = spike_trains(n_ports, n_steps)
+    ampa = np.zeros(n_steps)
+    np.add.at(ampa, ampa_steps[ampa_steps < n_steps], AMPA_WEIGHT)
+    nmda = np.zeros((n_steps, n_ports))
+    for j, steps in enumerate(ports):
+        np.add.at(nmda[:, j], steps[steps < n_steps], 1.0)
+    current = np.full(n_steps, DC_PA)
+    current[0] = 0.0  # a dc_generator starting at 0 is first read in step 1 (spec §5)
+    return ampa, nmda, current
+
+
+def time_nest(n: int, n_ports: int, n_steps: int, threads: int, recorded: int | None = None) -> float:
+    """NEST's Simulate time; V_m of the first ``recorded`` neurons (default: all) is recorded."""
     import nest
 
     nest.verbosity = nest.VerbosityLevel.ERROR
@@ -57,7 +71,7 @@ def time_nest(n: int, n_ports: int, n_steps: int, threads: int) -> float:
         gen = nest.Create("spike_generator", params={"spike_times": (steps * RESOLUTION).tolist()})
         nest.Connect(gen, neurons, syn_spec={"weight": float(w), "receptor_type": 3})
     mm = nest.Create("multimeter", params={"interval": RESOLUTION, "record_from": ["V_m"]})
-    nest.Connect(mm, neurons)
+    nest.Connect(mm, neurons if recorded is None else neurons[:min(n, recorded)])
     start = time.perf_counter()
     nest.Simulate(n_steps * RESOLUTION)
     return time.perf_counter() - start
@@ -69,15 +83,7 @@ def time_exact(n: int, n_ports: int, n_steps: int) -> float:
     pop = Population(n, resolution=RESOLUTION)
     for w in port_weights(n_ports):
         pop.add_nmda_port(float(w))
-    ampa_steps, ports = spike_trains(n_ports, n_steps)
-    # Slots read in step k = S + D - 1 (delay D = 1 step); DC is read one step after it is sent.
-    ampa = np.zeros(n_steps)
-    np.add.at(ampa, ampa_steps[ampa_steps < n_steps], AMPA_WEIGHT)
-    nmda = np.zeros((n_steps, n_ports))
-    for j, steps in enumerate(ports):
-        np.add.at(nmda[:, j], steps[steps < n_steps], 1.0)
-    current = np.full(n_steps, DC_PA)
-    current[0] = 0.0  # a dc_generator starting at 0 is first read in step 1 (spec §5)
+    ampa, nmda, current = slot_arrays(n_ports, n_steps)
     start = time.perf_counter()
     for a in range(0, n_steps, SEGMENT):
         b = min(a + SEGMENT, n_steps)

@@ -31,45 +31,15 @@ from harness.jax_engine import JaxPopulation  # noqa: E402  (sets XLA up before 
 from harness.jax_engine import platform as jax_platform  # noqa: E402
 
 import bench_exact  # noqa: E402
-from bench_exact import AMPA_WEIGHT, DC_PA, RESOLUTION, port_weights, spike_trains  # noqa: E402
+from bench_exact import RESOLUTION, port_weights, slot_arrays  # noqa: E402
 
 os.environ.setdefault("PYNEST_QUIET", "1")
 RECORDED = 100
 REPORT_DIR = Path(__file__).resolve().parents[1] / "reports" / "bench"
 
 
-def slot_arrays(n_ports: int, n_steps: int):
-    """Per-step slots shared by all neurons (no neuron axis): read in step k = S + D - 1, D = 1 step."""
-    ampa_steps, ports = spike_trains(n_ports, n_steps)
-    ampa = np.zeros(n_steps)
-    np.add.at(ampa, ampa_steps[ampa_steps < n_steps], AMPA_WEIGHT)
-    nmda = np.zeros((n_steps, n_ports))
-    for j, steps in enumerate(ports):
-        np.add.at(nmda[:, j], steps[steps < n_steps], 1.0)
-    current = np.full(n_steps, DC_PA)
-    current[0] = 0.0  # a dc_generator starting at 0 is first read in step 1 (spec §5)
-    return ampa, nmda, current
-
-
 def time_nest(n: int, n_ports: int, n_steps: int, threads: int) -> float:
-    import nest
-
-    nest.verbosity = nest.VerbosityLevel.ERROR
-    nest.ResetKernel()
-    nest.SetKernelStatus({"resolution": RESOLUTION, "local_num_threads": threads})
-    neurons = nest.Create("iaf_bw_2001_exact", n)
-    ampa, ports = spike_trains(n_ports, n_steps)
-    nest.Connect(nest.Create("dc_generator", params={"amplitude": DC_PA}), neurons)
-    gen = nest.Create("spike_generator", params={"spike_times": (ampa * RESOLUTION).tolist()})
-    nest.Connect(gen, neurons, syn_spec={"weight": AMPA_WEIGHT, "receptor_type": 1})
-    for steps, w in zip(ports, port_weights(n_ports)):
-        gen = nest.Create("spike_generator", params={"spike_times": (steps * RESOLUTION).tolist()})
-        nest.Connect(gen, neurons, syn_spec={"weight": float(w), "receptor_type": 3})
-    mm = nest.Create("multimeter", params={"interval": RESOLUTION, "record_from": ["V_m"]})
-    nest.Connect(mm, neurons[:min(n, RECORDED)])
-    start = time.perf_counter()
-    nest.Simulate(n_steps * RESOLUTION)
-    return time.perf_counter() - start
+    return bench_exact.time_nest(n, n_ports, n_steps, threads, recorded=RECORDED)
 
 
 def time_jax(n: int, n_ports: int, n_steps: int) -> tuple[float, float]:

@@ -107,30 +107,15 @@ def run_nest_batch(scenarios: list[Scenario], min_delay: int | None = None) -> l
     ``min_delay`` (steps), if given, is checked against the kernel's: it is what the Python side assumed.
     """
     # The single-run connection code, so that a neuron's generators are set up exactly as in run_nest.
-    from .nest_backend import _connect_input, nest_module
+    from .nest_backend import build_network, simulate
 
     _check_shared_grid(scenarios)
     first = scenarios[0]
-    nest = nest_module()
-    nest.ResetKernel()
-    nest.SetKernelStatus({"resolution": grid.step_length_ms(first.tics_per_step), "local_num_threads": 1})
-    neurons = nest.Create(first.model, len(scenarios), params=[{**s.params, **s.initial} for s in scenarios])
-    for scenario, neuron in zip(scenarios, neurons):
-        for item in scenario.inputs:  # file order: NMDA ports and generator node IDs as in a single run
-            _connect_input(nest, scenario, item, neuron)
-    multimeter = nest.Create("multimeter", params={
-        "interval": grid.step_length_ms(first.tics_per_step), "record_from": list(RECORDABLES),
-        "time_in_steps": True})
-    spike_recorder = nest.Create("spike_recorder", params={"time_in_steps": True})
-    nest.Connect(multimeter, neurons)
-    nest.Connect(neurons, spike_recorder)
+    nest, neurons, multimeter, spike_recorder = build_network(scenarios)
     kernel_min_delay = grid.ms_to_steps(nest.min_delay, first.tics_per_step)
     if min_delay is not None and kernel_min_delay != min_delay:
         raise RuntimeError(f"NEST's min_delay is {kernel_min_delay} steps, the batch plan assumed {min_delay}")
-
-    for chunk in first.chunk_steps:
-        nest.Simulate(grid.steps_to_ms(chunk, first.tics_per_step))
-    nest.Simulate(nest.min_delay)  # flush the multimeter's last slice (see nest_backend)
+    simulate(nest, first)
     return _split_nest_events(nest, scenarios, neurons, multimeter, spike_recorder)
 
 

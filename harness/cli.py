@@ -155,25 +155,9 @@ def main(argv=None) -> int:
 
 
 def _load_all(paths) -> list:
-    """Validate every file before anything runs, and report the problems of all of them together."""
-    from .errors import ScenarioError
-    from .scenario import load_scenario
+    from .scenario import load_scenarios
 
-    scenarios, messages = [], []
-    for path in paths:
-        try:
-            scenarios.append(load_scenario(path))
-        except ScenarioError as exc:
-            messages.append(exc.format())
-    if messages:
-        raise UsageError("\n".join(messages))
-    names = {}
-    for s in scenarios:
-        if s.name in names:
-            raise UsageError(f"{s.path}: name: {s.name!r} is also the name of {names[s.name]}; "
-                             f"scenario names must be unique (they name the reference files)")
-        names[s.name] = s.path
-    return scenarios
+    return load_scenarios(paths)
 
 
 def cmd_validate(args) -> int:

@@ -36,24 +36,39 @@ def nest_version() -> str:
 
 
 def run_nest(scenario: Scenario) -> Traces:
+    nest, _, multimeter, spike_recorder = build_network([scenario])
+    simulate(nest, scenario)
+    return _collect(nest, scenario, multimeter, spike_recorder)
+
+
+def build_network(scenarios: list[Scenario]):
+    """A fresh kernel with one neuron per scenario (all on one grid), its inputs and the two recorders.
+
+    Inputs are created and connected in file order, scenario after scenario, so a neuron's NMDA ports and
+    its generators' node-ID order are the same as when its scenario runs alone.
+    """
+    first = scenarios[0]
     nest = nest_module()
     nest.ResetKernel()
-    nest.SetKernelStatus({"resolution": grid.step_length_ms(scenario.tics_per_step), "local_num_threads": 1})
-    neuron = nest.Create(scenario.model, params={**scenario.params, **scenario.initial})
-    for item in scenario.inputs:
-        _connect_input(nest, scenario, item, neuron)
+    nest.SetKernelStatus({"resolution": grid.step_length_ms(first.tics_per_step), "local_num_threads": 1})
+    neurons = nest.Create(first.model, len(scenarios), params=[{**s.params, **s.initial} for s in scenarios])
+    for scenario, neuron in zip(scenarios, neurons):
+        for item in scenario.inputs:
+            _connect_input(nest, scenario, item, neuron)
     multimeter = nest.Create("multimeter", params={
-        "interval": grid.step_length_ms(scenario.tics_per_step), "record_from": list(RECORDABLES),
+        "interval": grid.step_length_ms(first.tics_per_step), "record_from": list(RECORDABLES),
         "time_in_steps": True})
     spike_recorder = nest.Create("spike_recorder", params={"time_in_steps": True})
-    nest.Connect(multimeter, neuron)
-    nest.Connect(neuron, spike_recorder)
+    nest.Connect(multimeter, neurons)
+    nest.Connect(neurons, spike_recorder)
+    return nest, neurons, multimeter, spike_recorder
 
+
+def simulate(nest, scenario: Scenario) -> None:
+    """One Simulate per chunk, then one more min_delay to flush the multimeter's last slice (cut off later)."""
     for chunk in scenario.chunk_steps:
         nest.Simulate(grid.steps_to_ms(chunk, scenario.tics_per_step))
-    # Flush the multimeter's last min_delay slice; what the neuron does meanwhile is cut off below.
     nest.Simulate(nest.min_delay)
-    return _collect(nest, scenario, multimeter, spike_recorder)
 
 
 def _connect_input(nest, scenario: Scenario, item, neuron) -> None:

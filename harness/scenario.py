@@ -18,7 +18,7 @@ import numpy as np
 import yaml
 
 from . import grid
-from .errors import ScenarioError
+from .errors import ScenarioError, UsageError
 from .scenario_types import RECEPTOR_TYPES, RECORDABLES, CurrentInput, Scenario, SpikeInput
 from .tolerances import PROFILE_NAMES, unknown_profile_message
 
@@ -97,6 +97,28 @@ def load_scenario(path: str | Path) -> Scenario:
     scenario = parse_scenario(raw, problems, default_name=path.stem)
     problems.raise_if_any()
     return scenario
+
+
+def load_scenarios(paths) -> list[Scenario]:
+    """Validate every file before anything runs; report the problems of all of them together.
+
+    Names must be unique, because they name the reference files.
+    """
+    scenarios, messages = [], []
+    for path in paths:
+        try:
+            scenarios.append(load_scenario(path))
+        except ScenarioError as exc:
+            messages.append(exc.format())
+    if messages:
+        raise UsageError("\n".join(messages))
+    names = {}
+    for s in scenarios:
+        if s.name in names:
+            raise UsageError(f"{s.path}: name: {s.name!r} is also the name of {names[s.name]}; "
+                             f"scenario names must be unique (they name the reference files)")
+        names[s.name] = s.path
+    return scenarios
 
 
 def parse_scenario(raw, problems: _Problems, default_name: str = "scenario") -> Scenario | None:

@@ -172,19 +172,10 @@ def eager_equivalence(candidate, scenario):
 
 # ------------------------------------------------------------------------------------------- helpers
 def _load(patterns) -> list:
-    from ..errors import ScenarioError
     from ..gate import find_scenarios
-    from ..scenario import load_scenario
+    from ..scenario import load_scenarios
 
-    scenarios, problems = [], []
-    for path in find_scenarios(patterns):
-        try:
-            scenarios.append(load_scenario(path))
-        except ScenarioError as exc:
-            problems.append(exc.format())
-    if problems:
-        raise UsageError("\n".join(problems))
-    return scenarios
+    return load_scenarios(find_scenarios(patterns))
 
 
 def _read_notes(path) -> str:
