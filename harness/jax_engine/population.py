@@ -16,7 +16,7 @@ import numpy as np
 
 from ..model.neuron import NeuronState, StepInputs
 from ..model.parameters import Parameters
-from ..model.population import RECORDABLES, Population, Recording, _joined, _per_step
+from ..model.population import RECORDABLES, Population, Recording, _joined
 from ..model.rhs import N_FIXED, Coefficients
 from . import simulate
 from .buckets import bucket
@@ -106,17 +106,10 @@ class JaxPopulation(Population):
 
         ``Recording.traces[name]`` is (n_steps, number of recorded neurons).
         """
-        self._start_if_needed()
-        unknown = set(record) - set(RECORDABLES)
-        if unknown:
-            raise ValueError(f"unknown recordable(s) {sorted(unknown)}; known: {list(RECORDABLES)}")
+        ampa, gaba, nmda, current = self._per_step_inputs(n_steps, ampa, gaba, nmda, current, record)
         record = tuple(record)
         chosen = self._neuron_index(record_neurons)
         n, P = self.n, self._weights.shape[1]
-        ampa = _per_step(ampa, n_steps, (n,), "ampa")
-        gaba = _per_step(gaba, n_steps, (n,), "gaba")
-        current = _per_step(current, n_steps, (n,), "current")
-        nmda = self._checked_nmda(_per_step(nmda, n_steps, (n, P), "nmda"))
         first = self.steps_done + 1
         spikes_before = len(self._spike_stamps)
         traces = {name: np.empty((n_steps, chosen.size)) for name in record}

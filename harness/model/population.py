@@ -209,15 +209,8 @@ class Population:
             record=RECORDABLES) -> Recording:
         """Advance ``n_steps`` steps with per-step slot arrays: ampa/gaba/current (n_steps, n) or (n_steps,),
         nmda (n_steps, n, P) or (n_steps, P); None means no input. Records the names in ``record``."""
-        self._start_if_needed()
-        unknown = set(record) - set(RECORDABLES)
-        if unknown:
-            raise ValueError(f"unknown recordable(s) {sorted(unknown)}; known: {list(RECORDABLES)}")
-        n, P = self.n, self._weights.shape[1]
-        ampa = _per_step(ampa, n_steps, (n,), "ampa")
-        gaba = _per_step(gaba, n_steps, (n,), "gaba")
-        current = _per_step(current, n_steps, (n,), "current")
-        nmda = self._checked_nmda(_per_step(nmda, n_steps, (n, P), "nmda"))
+        ampa, gaba, nmda, current = self._per_step_inputs(n_steps, ampa, gaba, nmda, current, record)
+        n = self.n
         first = self.steps_done + 1
         traces = {name: np.empty((n_steps, n)) for name in record}
         spikes_before = len(self._spike_stamps)
@@ -230,6 +223,18 @@ class Population:
                          self.tics_per_step)
 
     # ----------------------------------------------------------------------------------- internals
+    def _per_step_inputs(self, n_steps: int, ampa, gaba, nmda, current, record) -> tuple:
+        """``run``'s arguments checked and viewed as (n_steps, n) and (n_steps, n, P) arrays; starts the
+        population (fixing its ports) first, as NEST's first Simulate does."""
+        self._start_if_needed()
+        unknown = set(record) - set(RECORDABLES)
+        if unknown:
+            raise ValueError(f"unknown recordable(s) {sorted(unknown)}; known: {list(RECORDABLES)}")
+        n, P = self.n, self._weights.shape[1]
+        return (_per_step(ampa, n_steps, (n,), "ampa"), _per_step(gaba, n_steps, (n,), "gaba"),
+                self._checked_nmda(_per_step(nmda, n_steps, (n, P), "nmda")),
+                _per_step(current, n_steps, (n,), "current"))
+
     def _start_if_needed(self) -> None:
         """NEST's init_state_/init_buffers_ at the first Simulate: fix ports, h = step, tolerance, r = 0."""
         if self.started:
