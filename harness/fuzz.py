@@ -44,6 +44,8 @@ PROFILES = {
 
 
 def add_fuzz_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    from .cli import _non_negative_int, _positive_int  # the CLI's own argument types
+
     parser.add_argument("--examples", type=_positive_int, metavar="N",
                         help="number of generated batches (default: the profile's)")
     parser.add_argument("--seed", type=_non_negative_int, metavar="S",
@@ -265,20 +267,3 @@ def write_failure(failure: Failure, directory: Path):
     from .regressions import write_regression
 
     return write_regression(failure.raw, f"{failure.describe()}.", directory)
-
-
-def _positive_int(text: str) -> int:
-    value = _non_negative_int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 1")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is negative")
-    return value
