@@ -4,11 +4,12 @@ The exact engine (``harness.model``) is the reference; it equals NEST bit for bi
 (``test_catalogue_parity``). The bar here is bit-identity too: identical spikes and 0.0 difference.
 Shapes are kept to a few buckets so that compilation stays a small part of the test time.
 """
+import jax
 import numpy as np
 import pytest
 
 from harness.jax_backend import run_python_jax, run_python_jax_many
-from harness.jax_engine import JaxPopulation
+from harness.jax_engine import JaxPopulation, sharding
 from harness.model import Population, PortsFrozenError
 from harness.python_backend import run_python
 from harness.scenario import load_scenario
@@ -87,6 +88,49 @@ def test_stiff_and_easy_neurons_in_one_batch_equal_each_neuron_alone():
     exact_pop.run(STEPS, **mixed_inputs(members))
     tries, rejections = exact_pop.integrator_counts
     assert rejections[0] > STEPS and rejections[3] > STEPS and rejections[1] == rejections[2] == 0
+
+
+def test_sharded_population_equals_the_exact_engine():
+    """130 neurons (bucket 160) run as several shards, each with its own sub-step loop: stiff neurons in some
+    shards, none in others, recorded in an order that crosses shard boundaries, then stepped one by one."""
+    members = [i % 37 == 0 for i in range(130)]
+    jax_pop, exact_pop = mixed_population(JaxPopulation, members), mixed_population(Population, members)
+    chosen = [129, 3, 64, 0, 37, 100, 3]
+    got = jax_pop.run(STEPS, **mixed_inputs(members), record_neurons=chosen)
+    expected = exact_pop.run(STEPS, **mixed_inputs(members))
+    assert jax_pop.shards >= 2
+    for name in expected.traces:
+        assert np.array_equal(got.traces[name], expected.traces[name][:, chosen]), name
+    assert np.array_equal(got.spike_stamps, expected.spike_stamps)
+    assert np.array_equal(got.spike_neurons, expected.spike_neurons)
+    for k in range(5):
+        kwargs = dict(ampa=np.where(np.array(members), 3e4, 2.0) if k == 2 else 0.0, current=500.0)
+        assert np.array_equal(jax_pop.step(**kwargs), exact_pop.step(**kwargs))
+        for a, b in zip(jax_pop.recordables().values(), exact_pop.recordables().values()):
+            assert np.array_equal(a, b)
+    assert np.array_equal(jax_pop.V_m, exact_pop.V_m)
+    assert np.array_equal(jax_pop.integration_step, exact_pop.integration_step)
+
+
+def test_recording_index_maps_chosen_neurons_to_their_shards():
+    chosen = np.array([129, 3, 64, 0, 37, 100, 3])
+    index, columns = sharding.local_record_index(chosen, n_padded=160, shards=4)  # 40 neurons per shard
+    per_shard = index.size // 4
+    owner = columns // per_shard
+    assert np.array_equal(owner, chosen // 40)
+    assert np.array_equal(owner * 40 + index[columns], chosen)  # every column reads back its neuron
+    assert per_shard == 4  # shard 0 records 3, 0, 37 and 3 again; the other shards pad to 4 slots
+
+
+def test_shard_count_divides_the_population_and_keeps_shards_busy():
+    devices = jax.device_count()
+    assert devices == sharding.host_device_count() >= 2  # platform.configure asked XLA for the host devices
+    for n_padded, values in [(1, 5), (5, 23), (20, 5), (160, 5), (1024, 23), (112, 227), (100_000, 203)]:
+        shards = sharding.shard_count(n_padded, values)
+        assert 1 <= shards <= devices and n_padded % shards == 0
+        assert shards == 1 or n_padded // shards * values >= sharding.MIN_VALUES_PER_SHARD
+    assert sharding.shard_count(1, 5) == 1
+    assert sharding.shard_count(1024, 23) == 2 ** int(np.log2(devices))  # as many as the devices allow
 
 
 def test_padding_ports_and_neurons_changes_no_bit():

@@ -61,6 +61,39 @@ def test_glibc_exp_under_xla_equals_the_c_library():
     assert np.all(got[subnormal] == 0.0)
 
 
+def test_glibc_exp_main_branch_under_xla_equals_the_c_library():
+    """Arguments all in 2^-54 <= |x| < 512 take the branch without the special cases (``jax_math.exp``)."""
+    x = np.random.default_rng(14).uniform(-20.0, 20.0, 400_000)
+    assert glibc_exp.in_main_range(x).all()
+    assert np.array_equal(np.asarray(jax.jit(JAX.exp)(x)), libm.exp_by_loop(x))
+
+
+def halfway_probes(count: int) -> np.ndarray:
+    """x whose rounded product x * InvLn2N lies exactly halfway between two integers (and is inexact)."""
+    k = np.random.default_rng(15).integers(-94_000, 94_000, count)
+    start = (k + 0.5) / glibc_exp.INV_LN2_N
+    x = (start[:, None] + np.arange(-40, 41)[None, :] * np.spacing(start)[:, None]).ravel()
+    return x[x * glibc_exp.INV_LN2_N == np.repeat(k, 81) + 0.5]
+
+
+def test_exp_rounds_halfway_products_as_the_fused_multiply_add_does():
+    """glibc's kd = fma(InvLn2N, x, Shift) is emulated from the rounded product and the sign of its error;
+    at an exactly halfway rounded product only that sign picks the table entry."""
+    x = halfway_probes(5000)
+    expected = libm.exp_by_loop(x)
+    assert x.size > 3000
+    np_exp = np.errstate(over="ignore", invalid="ignore")(glibc_exp.exp)  # special-case lanes overflow, unused
+    assert np.array_equal(np_exp(x), expected)
+    assert np.array_equal(np.asarray(jax.jit(JAX.exp)(x)), expected)
+    # Negative control: rounding the rounded product, as unfused code does, changes some results.
+    unfused = glibc_exp._shifted_nearest_integer
+    glibc_exp._shifted_nearest_integer = lambda x, c: x * c.inv_ln2_n.value + c.shift
+    try:
+        assert not np.array_equal(np_exp(x), expected)
+    finally:
+        glibc_exp._shifted_nearest_integer = unfused
+
+
 def test_xla_exp_itself_would_break_parity():
     """Negative control: XLA's own exp differs from the C library's in the last bit (about 14 %)."""
     x = np.random.default_rng(13).uniform(-10.0, 10.0, 20_000)

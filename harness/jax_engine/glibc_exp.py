@@ -18,10 +18,11 @@ Subnormal results (x < -708.4) come out as 0: XLA on CPU flushes subnormals to z
 from __future__ import annotations
 
 from decimal import Decimal, localcontext
+from types import SimpleNamespace
 
 import numpy as np
 
-from .fma import SPLITTER, fma
+from .fma import SPLITTER, Split, fma, fma_by_constant, round_sum, split_constant, two_product_by_constant, two_sum
 
 TABLE_BITS = 7
 N = 1 << TABLE_BITS
@@ -59,33 +60,90 @@ def exp(x, xp=np, runtime=lambda value: value):
     ``runtime`` hides each constant from the compiler (see ``fma``): identity for NumPy, an optimization
     barrier for JAX.
     """
+    c = _constants(xp, runtime)
+    result, tmp, sbits = _main_path(x, xp, c)
+    return _special_cases(x, result, tmp, sbits, xp, c)
+
+
+def in_main_range(x, xp=np):
+    """True where glibc takes its main path: 2^-54 <= |x| < 512 (NaN is not)."""
+    magnitude = xp.abs(x)
+    return (magnitude >= TINY) & (magnitude < SPECIAL)
+
+
+def exp_main_range(x, xp=np, runtime=lambda value: value):
+    """glibc's exp(x) where ``in_main_range(x)`` holds everywhere (skips the special cases' work)."""
+    return _main_path(x, xp, _constants(xp, runtime))[0]
+
+
+def _constants(xp, runtime) -> SimpleNamespace:
     # One barrier for all constants (each barrier is a separate kernel launch under XLA).
     values = runtime(xp.asarray(list(_CONSTANTS.values()), dtype=np.float64))
-    c = {name: values[i] for i, name in enumerate(_CONSTANTS)}
+    c = SimpleNamespace(**{name: values[i] for i, name in enumerate(_CONSTANTS)})
+    for name in ("inv_ln2_n", "c3", "c5"):
+        setattr(c, name, Split(getattr(c, name), getattr(c, name + "_high"), getattr(c, name + "_low")))
+    return c
 
-    def fused(a, b, addend):
-        return fma(a, b, addend, xp, c["splitter"])
 
-    kd = fused(c["inv_ln2_n"], x, c["shift"])
+def _main_path(x, xp, c):
+    """(result, tmp, scale bits) of glibc's main path; the result is right for 2^-54 <= |x| < 512."""
+    kd = _shifted_nearest_integer(x, c)
     ki = kd.view(np.uint64)
-    kd = kd - c["shift"]
-    r = fused(kd, c["neg_ln2_lo_n"], x + kd * c["neg_ln2_hi_n"])
+    kd = kd - c.shift
+    r = _reduced_argument(x, kd, c, xp)
     index = ki & np.uint64(N - 1)
     tail = xp.take(xp.asarray(TAILS), index)
     # The integer part of k/N goes into the exponent field (wrapping uint64 arithmetic, as in C).
     sbits = xp.take(xp.asarray(SCALE_BITS), index) + (ki << np.uint64(52 - TABLE_BITS))
     r2 = r * r
-    tmp = fused(r2 * r2, fused(r, c["c5"], c["c4"]), fused(r2, fused(r, c["c3"], c["c2"]), tail + r))
+    # |r| <= ln2/256 bounds each product below its addend (C2 = 1/2, C4 = 1/24, |tmp| < 0.003 < 1 = scale's
+    # factor), which lets three of the fused operations use the cheaper exact sum.
+    a = fma_by_constant(r, c.c3, c.c2, xp, c.splitter, c_dominates=True)
+    b = fma_by_constant(r, c.c5, c.c4, xp, c.splitter, c_dominates=True)
+    tmp = fma(r2 * r2, b, fma(r2, a, tail + r, xp, c.splitter), xp, c.splitter)
     scale = sbits.view(np.float64)
-    result = fused(scale, tmp, scale)
-    return _special_cases(x, result, tmp, sbits, xp, fused)
+    return fma(scale, tmp, scale, xp, c.splitter, c_dominates=True), tmp, sbits
 
 
+def _shifted_nearest_integer(x, c):
+    """glibc's kd = fma(InvLn2N, x, Shift): Shift plus x * InvLn2N rounded to an integer (ties to even).
+
+    Unfused, RN(p + Shift) rounds the rounded product p = RN(x * InvLn2N) instead of the exact one, p + e.
+    Both give the same integer unless p lies exactly halfway between two integers: otherwise p is at least
+    one ulp of p from the midpoint, more than |e| <= ulp/2 can bridge. At a halfway p the sign of e decides.
+    """
+    p, e = two_product_by_constant(x, c.inv_ln2_n, c.splitter)
+    kd = p + c.shift
+    d = p - (kd - c.shift)  # exact: p minus the integer it was rounded to
+    return kd + ((d == 0.5) & (e > 0.0)) - ((d == -0.5) & (e < 0.0))
+
+
+def _reduced_argument(x, kd, c, xp):
+    """glibc's r = fma(kd, NegLn2loN, x + kd * NegLn2hiN), kd an integer with |kd| < 2^18 (|x| < 1024).
+
+    NegLn2loN is split ahead of time into a 35-bit head and an 18-bit rest, so both partial products with kd
+    are exact and give the product's rounding error exactly (the head product is within a factor 2 of p).
+    """
+    p = kd * c.neg_ln2_lo_n
+    p_err = (kd * c.neg_ln2_lo_n_head - p) + kd * c.neg_ln2_lo_n_rest
+    return round_sum(*two_sum(x + kd * c.neg_ln2_hi_n, p), p_err, xp)
+
+
+def _head(value: float, dropped_bits: int) -> float:
+    """value with the lowest ``dropped_bits`` mantissa bits cleared."""
+    bits = int(np.float64(value).view(np.uint64)) & ~((1 << dropped_bits) - 1)
+    return float(np.uint64(bits).view(np.float64))
+
+
+NEG_LN2_LO_N_HEAD = _head(NEG_LN2_LO_N, 18)
 _CONSTANTS = {"inv_ln2_n": INV_LN2_N, "shift": SHIFT, "neg_ln2_hi_n": NEG_LN2_HI_N, "neg_ln2_lo_n": NEG_LN2_LO_N,
+              "neg_ln2_lo_n_head": NEG_LN2_LO_N_HEAD, "neg_ln2_lo_n_rest": NEG_LN2_LO_N - NEG_LN2_LO_N_HEAD,
               "c2": C2, "c3": C3, "c4": C4, "c5": C5, "splitter": SPLITTER}
+for _name in ("inv_ln2_n", "c3", "c5"):
+    _CONSTANTS[_name + "_high"], _CONSTANTS[_name + "_low"] = split_constant(_CONSTANTS[_name])[1:]
 
 
-def _special_cases(x, result, tmp, sbits, xp, fused):
+def _special_cases(x, result, tmp, sbits, xp, c):
     """glibc's branches for |x| < 2^-54 and |x| >= 512 (inf, nan, overflow, underflow)."""
     magnitude = xp.abs(x)
     # 512 <= |x| < 1024: the scale's exponent is moved by 1009 (x > 0) or 1022 (x < 0) and moved back by
@@ -93,7 +151,7 @@ def _special_cases(x, result, tmp, sbits, xp, fused):
     # x < 0 branch GCC does not fuse ``scale + scale * tmp`` (it reuses the product ``scale * tmp`` in the
     # subnormal fix-up); fusing it there changes 1363 of 2e6 results in [-708, -512], not fusing none.
     up_scale = (sbits - np.uint64(1009 << 52)).view(np.float64)
-    up = fused(up_scale, tmp, up_scale) * 2.0 ** 1009
+    up = fma(up_scale, tmp, up_scale, xp, c.splitter, c_dominates=True) * 2.0 ** 1009
     down_scale = (sbits + np.uint64(1022 << 52)).view(np.float64)
     down_y = down_scale + down_scale * tmp
     down = xp.where(down_y < 1.0, 0.0, down_y * 2.0 ** -1022)

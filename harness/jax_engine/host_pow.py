@@ -17,7 +17,9 @@ import numpy as np
 from jax import lax
 
 
-def _pow_on_host(base: np.ndarray, exponent: np.ndarray, needed: np.ndarray) -> np.ndarray:
+def _pow_on_host(base, exponent, needed) -> np.ndarray:
+    # The callback receives jax Arrays; indexing those would dispatch XLA operations (~1 ms per call).
+    base, exponent, needed = np.asarray(base), np.asarray(exponent), np.asarray(needed)
     out = np.ones(base.shape, dtype=np.float64)
     index = np.flatnonzero(needed)
     out[index] = [math.pow(b, e) for b, e in zip(base[index].tolist(), exponent[index].tolist())]

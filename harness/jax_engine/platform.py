@@ -20,6 +20,7 @@ import os
 from pathlib import Path
 
 REQUIRED_XLA_FLAGS = ("--xla_cpu_max_isa=AVX",)
+HOST_DEVICES_FLAG = "--xla_force_host_platform_device_count"
 CACHE_DIR = Path(__file__).resolve().parents[2] / ".cache" / "jax"
 
 
@@ -32,9 +33,13 @@ def configure() -> None:
     import jax
     from jax._src import xla_bridge
 
+    from . import sharding
+
     if not xla_bridge.backends_are_initialized():
         flags = os.environ.get("XLA_FLAGS", "").split()
         missing = [f for f in REQUIRED_XLA_FLAGS if f not in flags]
+        if not any(f.startswith(HOST_DEVICES_FLAG) for f in flags):  # one host device per shard (sharding)
+            missing.append(f"{HOST_DEVICES_FLAG}={sharding.host_device_count()}")
         os.environ["XLA_FLAGS"] = " ".join(flags + missing)
     jax.config.update("jax_enable_x64", True)
     CACHE_DIR.mkdir(parents=True, exist_ok=True)

@@ -5,20 +5,20 @@ the stepping runs on the device: ``step()`` calls one compiled step, ``run()`` s
 Two additions: ``run(..., record_neurons=...)`` records only some neurons (so N = 100,000 fits in memory),
 and inputs without a neuron axis stay shared on the device instead of being copied N times.
 
-The device holds the state padded to the shape buckets (``buckets``); the host copy that the inherited
-accessors (``V_m``, ``nmda_state``, ...) read is made on demand. RKF45 try counts are not kept.
+The device holds the state padded to the shape buckets (``buckets``) and split into shards of neurons
+(``sharding``); the host copy that the inherited accessors (``V_m``, ``nmda_state``, ...) read is made on
+demand. RKF45 try counts are not kept.
 """
 from __future__ import annotations
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from ..model.neuron import NeuronState, StepInputs
 from ..model.parameters import Parameters
 from ..model.population import RECORDABLES, Population, Recording, _joined
 from ..model.rhs import N_FIXED, Coefficients
-from . import simulate
+from . import sharding, simulate
 from .buckets import bucket
 from .neuron import RECORDABLES as DEVICE_ORDER
 from .neuron import DeviceCoefficients, Inputs, Neurons, State
@@ -28,6 +28,7 @@ class JaxPopulation(Population):
     """n iaf_bw_2001_exact neurons integrated by the JAX engine; same constructor and methods as Population."""
 
     _device: State | None = None
+    _shards = 1
 
     # ----------------------------------------------------------------------------------- state on the device
     @property
@@ -51,14 +52,20 @@ class JaxPopulation(Population):
             self._device = None
             return
         n_pad, P_pad = bucket(self.n), bucket(self._weights.shape[1])
-        self._device = State(y=jnp.asarray(_pad_state(state.y, n_pad, P_pad)),
-                             h=jnp.asarray(_pad_rows(state.h, n_pad, self.step_ms)),
-                             refractory_left=jnp.asarray(_pad_rows(state.refractory_left, n_pad, 0)),
-                             I_stim=jnp.asarray(_pad_rows(state.I_stim, n_pad, 0.0)))
+        self._shards = sharding.shard_count(n_pad, N_FIXED + 2 * P_pad)
+        self._device = sharding.place(State(y=_pad_state(state.y, n_pad, P_pad),
+                                            h=_pad_rows(state.h, n_pad, self.step_ms),
+                                            refractory_left=_pad_rows(state.refractory_left, n_pad, 0),
+                                            I_stim=_pad_rows(state.I_stim, n_pad, 0.0)), self._shards)
         self._neurons = self._device_neurons()
         # Ports are frozen from now on, so the padding mask of _checked_nmda can be computed once.
         self._port_padding = np.arange(self._weights.shape[1])[None, :] >= self.n_ports[:, None]
         self._has_padding = bool(self._port_padding.any())
+
+    @property
+    def shards(self) -> int:
+        """How many shards of neurons the engine runs in parallel (``sharding``); 1 until the first step."""
+        return self._shards
 
     @property
     def started(self) -> bool:
@@ -82,17 +89,16 @@ class JaxPopulation(Population):
         weights = np.zeros((n_pad, P_pad))
         weights[:n, :self._weights.shape[1]] = self._weights
         c = vars(Coefficients(params, weights))
-        return Neurons(coefficients=DeviceCoefficients(**{k: jnp.asarray(v) for k, v in c.items()}),
-                       V_th=jnp.asarray(params.V_th), V_reset=jnp.asarray(params.V_reset),
-                       eps_abs=jnp.asarray(_pad_rows(self._eps_abs, n_pad, params.gsl_error_tol[-1])),
-                       refractory_counts=jnp.asarray(_pad_rows(self._refractory_counts, n_pad, 0)),
-                       step=jnp.full(n_pad, self.step_ms))
+        return sharding.place(Neurons(coefficients=DeviceCoefficients(**c), V_th=params.V_th, V_reset=params.V_reset,
+                                      eps_abs=_pad_rows(self._eps_abs, n_pad, params.gsl_error_tol[-1]),
+                                      refractory_counts=_pad_rows(self._refractory_counts, n_pad, 0),
+                                      step=np.full(n_pad, self.step_ms)), self._shards)
 
     # ----------------------------------------------------------------------------------- simulation
     def _advance(self, inputs: StepInputs) -> np.ndarray:
         """One compiled step (the per-step API); Population.step validated and broadcast the inputs."""
         step_inputs = self._device_inputs(inputs.ampa, inputs.gaba, inputs.nmda, inputs.current)
-        self._device, packed = simulate.one_step(self._device, self._neurons, step_inputs)
+        self._device, packed = simulate.one_step(self._device, self._neurons, step_inputs, shards=self._shards)
         packed = np.asarray(packed)[:, :self.n]  # one transfer: spike flags, then the recordables
         spiked = packed[0] != 0.0
         self._last = {name: packed[1 + DEVICE_ORDER.index(name)] for name in RECORDABLES}
@@ -114,16 +120,16 @@ class JaxPopulation(Population):
         spikes_before = len(self._spike_stamps)
         traces = {name: np.empty((n_steps, chosen.size)) for name in record}
         L = simulate.SEGMENT_STEPS
-        record_index = jnp.asarray(chosen)
+        record_index, columns = sharding.local_record_index(chosen, bucket(n), self._shards)
         for a in range(0, n_steps, L):
             b = min(a + L, n_steps)
             inputs = self._device_inputs(*(_segment(v, a, b, L) for v in (ampa, gaba, nmda, current)), 1)
             real = np.arange(L) < b - a
             self._device, (spiked, values) = simulate.run_segment(self._device, self._neurons, inputs, real,
-                                                                  record_index, record)
+                                                                  record_index, record, shards=self._shards)
             spiked, values = jax.device_get((spiked, values))
             for i, name in enumerate(record):
-                traces[name][a:b] = values[:b - a, i]
+                traces[name][a:b] = values[:b - a, i][:, columns]
             self._note_spikes(spiked[:b - a, :n], self.steps_done)
             self.steps_done += b - a
         if n_steps and np.array_equal(chosen, np.arange(n)):  # what recordables() reports after a run
