@@ -90,15 +90,18 @@ def test_stiff_and_easy_neurons_in_one_batch_equal_each_neuron_alone():
     assert rejections[0] > STEPS and rejections[3] > STEPS and rejections[1] == rejections[2] == 0
 
 
-def test_sharded_population_equals_the_exact_engine():
-    """130 neurons (bucket 160) run as several shards, each with its own sub-step loop: stiff neurons in some
-    shards, none in others, recorded in an order that crosses shard boundaries, then stepped one by one."""
+@pytest.mark.parametrize("tile_values", [sharding.CACHE_VALUES_PER_TILE, 100], ids=["shards", "shards-and-tiles"])
+def test_sharded_population_equals_the_exact_engine(monkeypatch, tile_values):
+    """130 neurons (bucket 160) run as several shards, each with its own sub-step loop, and (with a tile size
+    lowered to force it) each shard as tiles run one after the other: stiff neurons in some shards and tiles,
+    none in others, recorded in an order that crosses their boundaries, then stepped one by one."""
+    monkeypatch.setattr(sharding, "CACHE_VALUES_PER_TILE", tile_values)
     members = [i % 37 == 0 for i in range(130)]
     jax_pop, exact_pop = mixed_population(JaxPopulation, members), mixed_population(Population, members)
     chosen = [129, 3, 64, 0, 37, 100, 3]
     got = jax_pop.run(STEPS, **mixed_inputs(members), record_neurons=chosen)
     expected = exact_pop.run(STEPS, **mixed_inputs(members))
-    assert jax_pop.shards >= 2
+    assert jax_pop.shards >= 2 and (jax_pop.tiles > 1) == (tile_values < 400)
     for name in expected.traces:
         assert np.array_equal(got.traces[name], expected.traces[name][:, chosen]), name
     assert np.array_equal(got.spike_stamps, expected.spike_stamps)
@@ -114,7 +117,7 @@ def test_sharded_population_equals_the_exact_engine():
 
 def test_recording_index_maps_chosen_neurons_to_their_shards():
     chosen = np.array([129, 3, 64, 0, 37, 100, 3])
-    index, columns = sharding.local_record_index(chosen, n_padded=160, shards=4)  # 40 neurons per shard
+    index, columns = sharding.local_record_index(chosen, n_padded=160, parts=4)  # 40 neurons per part
     per_shard = index.size // 4
     owner = columns // per_shard
     assert np.array_equal(owner, chosen // 40)
@@ -122,15 +125,17 @@ def test_recording_index_maps_chosen_neurons_to_their_shards():
     assert per_shard == 4  # shard 0 records 3, 0, 37 and 3 again; the other shards pad to 4 slots
 
 
-def test_shard_count_divides_the_population_and_keeps_shards_busy():
+def test_partition_divides_the_population_and_keeps_tiles_in_the_cache():
     devices = jax.device_count()
     assert devices == sharding.host_device_count() >= 2  # platform.configure asked XLA for the host devices
-    for n_padded, values in [(1, 5), (5, 23), (20, 5), (160, 5), (1024, 23), (112, 227), (100_000, 203)]:
-        shards = sharding.shard_count(n_padded, values)
-        assert 1 <= shards <= devices and n_padded % shards == 0
+    for n_padded, values in [(1, 5), (5, 23), (20, 5), (160, 5), (1024, 23), (112, 227), (102_400, 23)]:
+        shards, tiles = sharding.partition(n_padded, values)
+        assert 1 <= shards <= devices and n_padded % (shards * tiles) == 0
         assert shards == 1 or n_padded // shards * values >= sharding.MIN_VALUES_PER_SHARD
-    assert sharding.shard_count(1, 5) == 1
-    assert sharding.shard_count(1024, 23) == 2 ** int(np.log2(devices))  # as many as the devices allow
+        assert tiles == 1 or n_padded // (shards * tiles) * values <= sharding.CACHE_VALUES_PER_TILE
+    assert sharding.partition(1, 5) == (1, 1)
+    assert sharding.partition(1024, 23)[0] == 2 ** int(np.log2(devices))  # as many shards as devices allow
+    assert sharding.partition(102_400, 23)[1] > 1  # 2.4 million values: tiles
 
 
 def test_padding_ports_and_neurons_changes_no_bit():

@@ -117,9 +117,9 @@ def test_divide_by_broadcast_is_a_true_division(shape_b):
     assert not np.array_equal(np.asarray(jax.jit(lambda a, b: a / b)(a, b)), a / b)
 
 
-def test_row_sum_is_sequential_and_adding_runtime_zero_keeps_its_meaning():
-    terms = np.array([[1.0, 1e16, -1e16], [-0.0, -0.0, -0.0]])
-    got = np.asarray(jax.jit(lambda t: JAX.row_sum_in_order(t) + JAX.runtime(0.0))(terms))
+def test_port_sum_is_sequential_and_adding_runtime_zero_keeps_its_meaning():
+    terms = np.array([[1.0, 1e16, -1e16], [-0.0, -0.0, -0.0]]).T  # one row per port, one column per neuron
+    got = np.asarray(jax.jit(lambda t: JAX.port_sum_in_order(t) + JAX.runtime(0.0))(terms))
     assert got[0] == 0.0  # (1 + 1e16) - 1e16 = 0 sequentially; pairwise it would be 1
     assert got[1] == 0.0 and not np.signbit(got[1])  # -0.0 + 0.0 is +0.0, as in C
     assert np.signbit(np.asarray(jax.jit(lambda t: t + 0.0)(np.array([-0.0])))[0])  # XLA drops a literal + 0.0

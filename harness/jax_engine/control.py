@@ -14,7 +14,7 @@ from .host_pow import c_pow
 
 
 def adjust_step(yerr, h_old, eps_abs):
-    """GSL's ``hadjust`` per row: (status in {DECREASE, NIL, INCREASE}, proposed h)."""
+    """GSL's ``hadjust`` per neuron: (status in {DECREASE, NIL, INCREASE}, proposed h)."""
     rmax = max_error_ratio(yerr, eps_abs)
     shrink = rmax > SHRINK_ABOVE
     grow = rmax < GROW_BELOW

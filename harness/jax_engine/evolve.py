@@ -20,10 +20,10 @@ from .control import adjust_step
 
 
 class SubStepState(NamedTuple):
-    y: jnp.ndarray  # (n, 3 + 2P)
+    y: jnp.ndarray  # (3 + 2P, n)
     t: jnp.ndarray  # (n,) time within the step
     h: jnp.ndarray  # (n,) GSL's step proposal
-    dydt_in: jnp.ndarray  # (n, 3 + 2P) derivative at y (k1 of the next try)
+    dydt_in: jnp.ndarray  # (3 + 2P, n) derivative at y (k1 of the next try)
     busy: jnp.ndarray  # (n,) bool: still inside NEST's while loop
 
 
@@ -41,16 +41,17 @@ def one_try(s: SubStepState, step, f: Callable, eps_abs) -> SubStepState:
     h_kept = jnp.where(shrink & ~rejected, h_used, h_next)  # a DECREASE not retried keeps the used step
     moved = s.busy & ~rejected
     return SubStepState(
-        y=jnp.where(moved[:, None], y_new, s.y),
+        y=jnp.where(moved, y_new, s.y),  # (n,) masks broadcast over the components: one column per neuron
         t=jnp.where(moved, t_new, s.t),
         h=jnp.where(s.busy, h_kept, s.h),
-        dydt_in=jnp.where(moved[:, None], dydt_out, s.dydt_in),
+        dydt_in=jnp.where(moved, dydt_out, s.dydt_in),
         busy=s.busy & (rejected | (t_new < step)),
     )
 
 
 def advance(y, h, step, f: Callable, eps_abs):
-    """Integrate every row of y over (0, step]; returns (y, h). ``step`` and ``eps_abs`` are per neuron."""
+    """Integrate every neuron (column of y) over (0, step]; returns (y, h). ``step`` and ``eps_abs`` are per
+    neuron."""
     start = SubStepState(y=y, t=jnp.zeros_like(h), h=h, dydt_in=f(y), busy=jnp.ones(h.shape, dtype=bool))
     end = lax.while_loop(lambda s: jnp.any(s.busy), lambda s: one_try(s, step, f, eps_abs), start)
     return end.y, end.h

@@ -1,4 +1,5 @@
-"""The ``ArrayMath`` of the JAX engine: jax.numpy, glibc's exp, an in-order row sum, optimization barriers.
+"""The ``ArrayMath`` of the JAX engine: jax.numpy, glibc's exp, an in-order port sum, optimization barriers,
+one column per neuron.
 
 Registering it for ``jax.Array`` (tracers included) makes the shared formulas of ``harness.model.rhs``,
 ``rkf45`` and ``control`` evaluate under JAX exactly as they are written there.
@@ -31,11 +32,12 @@ def exp(x):
                     lambda v: glibc_exp.exp(v, jnp, runtime), x)
 
 
-def row_sum_in_order(terms):
-    """((t_0 + t_1) + t_2) + ... per row, unrolled at trace time (XLA's reduce and cumsum may add pairwise)."""
-    acc = terms[:, 0]
-    for j in range(1, terms.shape[1]):
-        acc = acc + terms[:, j]
+def port_sum_in_order(terms):
+    """((t_0 + t_1) + t_2) + ... over the ports (axis 0, one row per port), unrolled at trace time (XLA's
+    reduce and cumsum may add pairwise)."""
+    acc = terms[0]
+    for j in range(1, terms.shape[0]):
+        acc = acc + terms[j]
     return acc
 
 
@@ -46,5 +48,5 @@ def divide(a, b):
     return a / lax.optimization_barrier(jnp.broadcast_to(jnp.asarray(b, dtype=jnp.float64), shape))
 
 
-JAX = arraymath.ArrayMath(jnp, exp, row_sum_in_order, runtime, divide)
+JAX = arraymath.ArrayMath(jnp, exp, port_sum_in_order, runtime, divide, arraymath.NEURON_COLUMNS)
 arraymath.register(jax.Array, JAX)

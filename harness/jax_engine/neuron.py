@@ -6,8 +6,9 @@
 4. clamp refractory neurons / test the threshold and reset;
 5. I_stim = C, felt from the next step on.
 
-All arrays carry a neuron axis of the (bucketed) population size; inputs may instead have a neuron axis of
-length 1, shared by every neuron (a population driven by common inputs needs no N-fold copy).
+All arrays carry the neurons on their last axis (``arraymath.NEURON_COLUMNS``), of the (bucketed) population
+size; inputs may instead have a neuron axis of length 1, shared by every neuron (a population driven by
+common inputs needs no N-fold copy).
 """
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ from typing import NamedTuple
 
 import jax.numpy as jnp
 
-from ..model.rhs import derivative, nmda_blocks, synaptic_currents
-from . import jax_math  # noqa: F401  (registers the JAX ArrayMath the shared formulas dispatch to)
+from ..model.rhs import derivative, synaptic_currents
+from . import jax_math  # registers the JAX ArrayMath the shared formulas dispatch to
 from .evolve import advance
 
 
@@ -31,10 +32,10 @@ class DeviceCoefficients(NamedTuple):
     conc_Mg2: jnp.ndarray
     tau_AMPA: jnp.ndarray
     tau_GABA: jnp.ndarray
-    tau_rise: jnp.ndarray  # (n, 1)
-    tau_decay: jnp.ndarray  # (n, 1)
-    alpha: jnp.ndarray  # (n, 1)
-    weights: jnp.ndarray  # (n, P)
+    tau_rise: jnp.ndarray  # (1, n)
+    tau_decay: jnp.ndarray  # (1, n)
+    alpha: jnp.ndarray  # (1, n)
+    weights: jnp.ndarray  # (P, n)
 
 
 class Neurons(NamedTuple):
@@ -51,7 +52,7 @@ class Neurons(NamedTuple):
 class State(NamedTuple):
     """What NEST's node carries from step to step: N x (3 + 2P) + 3N numbers."""
 
-    y: jnp.ndarray  # (n, 3 + 2P), layout of harness.model.rhs
+    y: jnp.ndarray  # (3 + 2P, n): harness.model.rhs's layout, transposed
     h: jnp.ndarray  # (n,)
     refractory_left: jnp.ndarray  # (n,) int64
     I_stim: jnp.ndarray  # (n,)
@@ -62,10 +63,11 @@ class Inputs(NamedTuple):
 
     ampa: jnp.ndarray  # (n,)
     gaba: jnp.ndarray  # (n,)
-    nmda: jnp.ndarray  # (n, P) multiplicities
+    nmda: jnp.ndarray  # (P, n) multiplicities
     current: jnp.ndarray  # (n,) becomes I_stim of the next step
 
 
+LAYOUT = jax_math.JAX.layout  # one column per neuron
 RECORDABLES = ("V_m", "s_AMPA", "s_GABA", "s_NMDA", "I_AMPA", "I_GABA", "I_NMDA")
 
 
@@ -75,18 +77,18 @@ def update(state: State, neurons: Neurons, inputs: Inputs):
     y, h = advance(state.y, state.h, neurons.step, lambda ys: derivative(ys, c, state.I_stim), neurons.eps_abs)
     currents = synaptic_currents(y, c)
 
-    x, s = nmda_blocks(y)
+    V_m, s_AMPA, s_GABA, x, s = LAYOUT.components(y)
     x = x + inputs.nmda  # x_j += multiplicity; s_j is not jumped
-    s_AMPA = y[:, 1] + inputs.ampa  # added even when 0.0, as NEST does (it turns a -0.0 into +0.0)
-    s_GABA = y[:, 2] + inputs.gaba
+    s_AMPA = s_AMPA + inputs.ampa  # added even when 0.0, as NEST does (it turns a -0.0 into +0.0)
+    s_GABA = s_GABA + inputs.gaba
 
     clamped = state.refractory_left > 0
-    spiked = ~clamped & (y[:, 0] >= neurons.V_th)
+    spiked = ~clamped & (V_m >= neurons.V_th)
     refractory_left = jnp.where(spiked, neurons.refractory_counts,
                                 jnp.where(clamped, state.refractory_left - 1, state.refractory_left))
-    V_m = jnp.where(clamped | spiked, neurons.V_reset, y[:, 0])
+    V_m = jnp.where(clamped | spiked, neurons.V_reset, V_m)
 
-    y = jnp.concatenate([V_m[:, None], s_AMPA[:, None], s_GABA[:, None], x, s], axis=1)
+    y = LAYOUT.assemble(jnp, V_m, s_AMPA, s_GABA, x, s)
     I_stim = jnp.broadcast_to(inputs.current, state.I_stim.shape).astype(jnp.float64)
     recorded = {"V_m": V_m, "s_AMPA": s_AMPA, "s_GABA": s_GABA, "s_NMDA": currents.s_NMDA,
                 "I_AMPA": currents.I_AMPA, "I_GABA": currents.I_GABA, "I_NMDA": currents.I_NMDA}

@@ -29,6 +29,7 @@ class JaxPopulation(Population):
 
     _device: State | None = None
     _shards = 1
+    _tiles = 1
 
     # ----------------------------------------------------------------------------------- state on the device
     @property
@@ -36,7 +37,7 @@ class JaxPopulation(Population):
         """Host copy of the (unpadded) device state, for the inherited accessors."""
         if self._device is None:
             return None
-        y = np.asarray(self._device.y)
+        y = np.asarray(self._device.y).T  # the device keeps one column per neuron
         P = self._weights.shape[1]
         P_pad = (y.shape[1] - N_FIXED) // 2
         keep = np.r_[0:N_FIXED + P, N_FIXED + P_pad:N_FIXED + P_pad + P]
@@ -52,7 +53,7 @@ class JaxPopulation(Population):
             self._device = None
             return
         n_pad, P_pad = bucket(self.n), bucket(self._weights.shape[1])
-        self._shards = sharding.shard_count(n_pad, N_FIXED + 2 * P_pad)
+        self._shards, self._tiles = sharding.partition(n_pad, N_FIXED + 2 * P_pad)
         self._device = sharding.place(State(y=_pad_state(state.y, n_pad, P_pad),
                                             h=_pad_rows(state.h, n_pad, self.step_ms),
                                             refractory_left=_pad_rows(state.refractory_left, n_pad, 0),
@@ -66,6 +67,11 @@ class JaxPopulation(Population):
     def shards(self) -> int:
         """How many shards of neurons the engine runs in parallel (``sharding``); 1 until the first step."""
         return self._shards
+
+    @property
+    def tiles(self) -> int:
+        """How many tiles each shard runs one after the other (``sharding.partition``); 1 until the first step."""
+        return self._tiles
 
     @property
     def started(self) -> bool:
@@ -88,7 +94,7 @@ class JaxPopulation(Population):
                        self._params.as_dict().items()})
         weights = np.zeros((n_pad, P_pad))
         weights[:n, :self._weights.shape[1]] = self._weights
-        c = vars(Coefficients(params, weights))
+        c = {name: value.T for name, value in vars(Coefficients(params, weights)).items()}  # neurons last
         return sharding.place(Neurons(coefficients=DeviceCoefficients(**c), V_th=params.V_th, V_reset=params.V_reset,
                                       eps_abs=_pad_rows(self._eps_abs, n_pad, params.gsl_error_tol[-1]),
                                       refractory_counts=_pad_rows(self._refractory_counts, n_pad, 0),
@@ -120,13 +126,14 @@ class JaxPopulation(Population):
         spikes_before = len(self._spike_stamps)
         traces = {name: np.empty((n_steps, chosen.size)) for name in record}
         L = simulate.SEGMENT_STEPS
-        record_index, columns = sharding.local_record_index(chosen, bucket(n), self._shards)
+        record_index, columns = sharding.local_record_index(chosen, bucket(n), self._shards * self._tiles)
         for a in range(0, n_steps, L):
             b = min(a + L, n_steps)
             inputs = self._device_inputs(*(_segment(v, a, b, L) for v in (ampa, gaba, nmda, current)), 1)
             real = np.arange(L) < b - a
             self._device, (spiked, values) = simulate.run_segment(self._device, self._neurons, inputs, real,
-                                                                  record_index, record, shards=self._shards)
+                                                                  record_index, record, shards=self._shards,
+                                                                  tiles=self._tiles)
             spiked, values = jax.device_get((spiked, values))
             for i, name in enumerate(record):
                 traces[name][a:b] = values[:b - a, i][:, columns]
@@ -146,11 +153,13 @@ class JaxPopulation(Population):
         return nmda
 
     def _device_inputs(self, ampa, gaba, nmda, current, neuron_axis: int = 0) -> Inputs:
-        """Inputs padded to the buckets (neuron axis 0 for one step, 1 for a segment of steps)."""
+        """Inputs padded to the buckets (neuron axis 0 for one step, 1 for a segment of steps); the NMDA
+        multiplicities (..., n, P) become (..., P, n), neurons last as on the device."""
         n_pad, P_pad = bucket(self.n), bucket(self._weights.shape[1])
         # NumPy arrays go to the compiled function as they are: jit transfers them faster than jnp.asarray.
+        nmda = _pad_ports(_pad_neurons(nmda, n_pad, neuron_axis), P_pad)
         return Inputs(ampa=_pad_neurons(ampa, n_pad, neuron_axis), gaba=_pad_neurons(gaba, n_pad, neuron_axis),
-                      nmda=_pad_ports(_pad_neurons(nmda, n_pad, neuron_axis), P_pad),
+                      nmda=np.ascontiguousarray(np.swapaxes(nmda, -1, -2)),
                       current=_pad_neurons(current, n_pad, neuron_axis))
 
     def _note_spikes(self, spiked: np.ndarray, steps_before: int) -> None:
@@ -166,13 +175,13 @@ def _pad_rows(values: np.ndarray, n_pad: int, fill) -> np.ndarray:
 
 
 def _pad_state(y: np.ndarray, n_pad: int, P_pad: int) -> np.ndarray:
-    """Rows for padded neurons (V_m = -70, all else 0) and zero columns for padded ports, in both blocks."""
+    """Padded neurons (V_m = -70, all else 0) and zero padded ports, in both blocks; one column per neuron."""
     n, P = y.shape[0], (y.shape[1] - N_FIXED) // 2
     out = np.zeros((n_pad, N_FIXED + 2 * P_pad))
     out[:, 0] = -70.0
     out[:n, :N_FIXED + P] = y[:, :N_FIXED + P]
     out[:n, N_FIXED + P_pad:N_FIXED + P_pad + P] = y[:, N_FIXED + P:]
-    return out
+    return np.ascontiguousarray(out.T)
 
 
 def _pad_neurons(values: np.ndarray, n_pad: int, axis: int) -> np.ndarray:

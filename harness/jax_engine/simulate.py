@@ -19,11 +19,7 @@ from . import sharding
 from .neuron import Inputs, Neurons, State, update
 
 SEGMENT_STEPS = 256
-SPLIT = PartitionSpec(sharding.AXIS)
-
-
-def _input_specs(inputs: Inputs, neuron_axis: int) -> Inputs:
-    return Inputs(*(sharding.neuron_spec(a, neuron_axis) for a in inputs))
+NEURONS_LAST = PartitionSpec(None, sharding.AXIS)
 
 
 @partial(jax.jit, static_argnames=("shards",), donate_argnums=(0,))
@@ -36,21 +32,23 @@ def one_step(state: State, neurons: Neurons, inputs: Inputs, shards: int = 1):
         state, spiked, recorded = update(state, neurons, inputs)
         return state, jnp.stack([spiked.astype(jnp.float64)] + list(recorded.values()))
 
-    return sharding.across_neurons(local, shards, in_specs=(SPLIT, SPLIT, _input_specs(inputs, 0)),
-                                   out_specs=(SPLIT, PartitionSpec(None, sharding.AXIS)))(state, neurons, inputs)
+    args = (state, neurons, inputs)
+    return sharding.across_neurons(local, shards, in_specs=sharding.neuron_specs(args),
+                                   out_specs=(sharding.neuron_specs(state), NEURONS_LAST))(*args)
 
 
-@partial(jax.jit, static_argnames=("record", "shards"), donate_argnums=(0,))
+@partial(jax.jit, static_argnames=("record", "shards", "tiles"), donate_argnums=(0,))
 def run_segment(state: State, neurons: Neurons, inputs: Inputs, real, record_index, record: tuple[str, ...],
-                shards: int = 1):
+                shards: int = 1, tiles: int = 1):
     """Scan over the leading axis of ``inputs``; returns (state, spiked (L, n), recorded (L, len(record), r)).
 
     ``real[k]`` False makes step k a no-op (padding of the last segment); ``record`` picks the recordables
-    and ``record_index`` the recorded neurons, as indices local to each shard, r / shards per shard
-    (``sharding.local_record_index``); the recorded columns come back shard after shard.
+    and ``record_index`` the recorded neurons, as indices local to each part, r / (shards * tiles) per part
+    (``sharding.local_record_index``); the recorded columns come back part after part. Each shard runs its
+    ``tiles`` tiles one after the other, each through the whole segment.
     """
-    def local(state, neurons, inputs, real, record_index):
-        n = state.h.shape[0]
+    def segment(state, neurons, inputs, real, record_index):
+        n = state.h.shape[-1]
         blank = (jnp.zeros(n, dtype=bool), jnp.zeros((len(record), record_index.shape[0])))
 
         def live(state, step_inputs):
@@ -64,6 +62,33 @@ def run_segment(state: State, neurons: Neurons, inputs: Inputs, real, record_ind
 
         return lax.scan(body, state, (inputs, real))
 
-    in_specs = (SPLIT, SPLIT, _input_specs(inputs, 1), PartitionSpec(), SPLIT)
-    out_specs = (SPLIT, (PartitionSpec(None, sharding.AXIS), PartitionSpec(None, None, sharding.AXIS)))
-    return sharding.across_neurons(local, shards, in_specs, out_specs)(state, neurons, inputs, real, record_index)
+    def tiled_segment(state, neurons, inputs, real, record_index):
+        if tiles == 1:
+            return segment(state, neurons, inputs, real, record_index)
+        n = state.h.shape[-1]
+        split = partial(_split_neurons, tiles=tiles)
+        mapped = Inputs(*(split(a) if a.shape[-1] == n else None for a in inputs))  # shared rows stay whole
+
+        def one_tile(xs):
+            state, neurons, mapped, record_index = xs
+            tile_inputs = Inputs(*(a if m is None else m for a, m in zip(inputs, mapped)))
+            return segment(state, neurons, tile_inputs, real, record_index)
+
+        out = lax.map(one_tile, (jax.tree.map(split, state), jax.tree.map(split, neurons), mapped,
+                                 record_index.reshape(tiles, -1)))
+        return jax.tree.map(_join_neurons, out)
+
+    args = (state, neurons, inputs, real, record_index)
+    in_specs = (*sharding.neuron_specs((state, neurons, inputs)), PartitionSpec(), PartitionSpec(sharding.AXIS))
+    out_specs = (sharding.neuron_specs(state), (NEURONS_LAST, PartitionSpec(None, None, sharding.AXIS)))
+    return sharding.across_neurons(tiled_segment, shards, in_specs, out_specs)(*args)
+
+
+def _split_neurons(a, tiles: int):
+    """(..., n) -> (tiles, ..., n / tiles): consecutive runs of neurons, tile first (for ``lax.map``)."""
+    return jnp.moveaxis(a.reshape(a.shape[:-1] + (tiles, a.shape[-1] // tiles)), -2, 0)
+
+
+def _join_neurons(a):
+    """The inverse of ``_split_neurons``."""
+    return jnp.moveaxis(a, 0, -2).reshape(a.shape[1:-1] + (a.shape[0] * a.shape[-1],))

@@ -43,8 +43,9 @@ SURELY_CAPPED_RMAX = 3.0e-5
 def max_error_ratio(yerr: np.ndarray, eps_abs: np.ndarray) -> np.ndarray:
     """rmax per row: max(DBL_MIN, max_i |yerr_i| / eps_abs), NaN ratios ignored as GSL ignores them."""
     m = arraymath.of(yerr)
-    ratios = m.divide(m.xp.abs(yerr), eps_abs[:, None])
-    return m.xp.nanmax(ratios, axis=1, initial=DBL_MIN)  # GSL's running max from DBL_MIN, NaN never larger
+    ratios = m.divide(m.xp.abs(yerr), m.layout.per_neuron(eps_abs))
+    # GSL's running max from DBL_MIN, NaN never larger
+    return m.xp.nanmax(ratios, axis=m.layout.component_axis, initial=DBL_MIN)
 
 
 def decrease_factor(rmax_pow_decrease):

@@ -1,6 +1,7 @@
 """The right-hand side of iaf_bw_2001_exact, vectorised over neurons.
 
-State layout, one row per neuron:
+State layout, one row per neuron (the JAX engine transposes it: one column per neuron, see
+``arraymath.Layout``):
 
     y[:, 0] = V_m     y[:, 1] = s_AMPA     y[:, 2] = s_GABA
     y[:, 3 : 3+P]    = x_0 ... x_{P-1}   (NMDA rise variables, port order)
@@ -25,14 +26,13 @@ import numpy as np
 from . import arraymath
 from .parameters import Parameters
 
-N_FIXED = 3  # V_m, s_AMPA, s_GABA; the NMDA blocks follow
+N_FIXED = arraymath.N_FIXED  # V_m, s_AMPA, s_GABA; the NMDA blocks follow
 MG_BLOCK_DIVISOR = 3.57  # NEST's literal in the Mg block (mM)
 
 
 def nmda_blocks(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Views (x, s) of the NMDA rise and gating blocks, each (n, P)."""
-    P = (y.shape[1] - N_FIXED) // 2
-    return y[:, N_FIXED:N_FIXED + P], y[:, N_FIXED + P:]
+    """Views (x, s) of the NMDA rise and gating blocks, each (n, P) (the exact engine's layout)."""
+    return arraymath.NEURON_ROWS.components(y)[3:]
 
 
 class Coefficients:
@@ -69,25 +69,26 @@ class SynapticCurrents(NamedTuple):
 def nmda_weighted_sum(s: np.ndarray, w: np.ndarray) -> np.ndarray:
     """NEST's ``S = 0.0; for j in ports: S = S + s_j * w_j``, per neuron, in port order.
 
-    ``np.add.accumulate`` adds strictly left to right (unlike ``np.sum``, which adds pairwise), so its last
-    column is ``((p_0 + p_1) + p_2) + ...``. NEST's sum starts from ``+0.0``; ``0.0 + p_0`` equals ``p_0``
+    ``port_sum_in_order`` adds strictly left to right (unlike ``np.sum``, which adds pairwise):
+    ``((p_0 + p_1) + p_2) + ...``. NEST's sum starts from ``+0.0``; ``0.0 + p_0`` equals ``p_0``
     except that it turns ``-0.0`` into ``+0.0``, and the two running sums can only differ in the sign of a
     zero while every term so far was a zero. So adding ``0.0`` once at the end gives NEST's result exactly.
     Zero-weight padding ports add ``+-0.0`` terms and therefore change nothing.
     """
     m = arraymath.of(s)
-    if s.shape[1] == 0:
-        return m.xp.zeros(s.shape[0])
-    return m.row_sum_in_order(s * w) + m.runtime(0.0)
+    port_axis = m.layout.component_axis
+    if s.shape[port_axis] == 0:
+        return m.xp.zeros(s.shape[1 - port_axis])
+    return m.port_sum_in_order(s * w) + m.runtime(0.0)
 
 
 def synaptic_currents(y: np.ndarray, c: Coefficients) -> SynapticCurrents:
     m = arraymath.of(y)
-    V = y[:, 0]
+    V, s_AMPA, s_GABA, _, s = m.layout.components(y)
     V_minus_E_ex = V - c.E_ex  # NEST computes this twice; same operands, same bits
-    I_AMPA = V_minus_E_ex * y[:, 1]
-    I_GABA = (V - c.E_in) * y[:, 2]
-    S = nmda_weighted_sum(nmda_blocks(y)[1], c.weights)
+    I_AMPA = V_minus_E_ex * s_AMPA
+    I_GABA = (V - c.E_in) * s_GABA
+    S = nmda_weighted_sum(s, c.weights)
     # The negative literal -0.062 and the division by 3.57 *after* the multiplication by conc_Mg2 are NEST's.
     I_NMDA = (V_minus_E_ex / (1 + m.divide(c.conc_Mg2 * m.exp((-0.062) * V), MG_BLOCK_DIVISOR))) * S
     return SynapticCurrents(I_AMPA, I_GABA, I_NMDA, S)
@@ -97,12 +98,11 @@ def derivative(y: np.ndarray, c: Coefficients, I_stim: np.ndarray) -> np.ndarray
     """dy/dt for every neuron; I_stim is the stimulus current of the step (constant within it)."""
     m = arraymath.of(y)
     I_AMPA, I_GABA, I_NMDA, _ = synaptic_currents(y, c)
-    V = y[:, 0]
+    V, s_AMPA, s_GABA, x, s = m.layout.components(y)
     I_syn = (I_AMPA + I_GABA) + I_NMDA
     f_V = (((c.neg_g_L * (V - c.E_L)) - I_syn) + I_stim) / c.C_m
-    f_AMPA = (-y[:, 1]) / c.tau_AMPA  # a true division: s * (1/tau) differs by ~1e-14
-    f_GABA = (-y[:, 2]) / c.tau_GABA
-    x, s = nmda_blocks(y)
-    f_x = m.divide(-x, c.tau_rise)  # tau: (n, 1), broadcast over the ports
+    f_AMPA = (-s_AMPA) / c.tau_AMPA  # a true division: s * (1/tau) differs by ~1e-14
+    f_GABA = (-s_GABA) / c.tau_GABA
+    f_x = m.divide(-x, c.tau_rise)  # tau: (n, 1) or (1, n), broadcast over the ports
     f_s = m.divide(-s, c.tau_decay) + ((c.alpha * x) * (1 - s))
-    return m.xp.concatenate([f_V[:, None], f_AMPA[:, None], f_GABA[:, None], f_x, f_s], axis=1)
+    return m.layout.assemble(m.xp, f_V, f_AMPA, f_GABA, f_x, f_s)

@@ -17,6 +17,8 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
+from . import arraymath
+
 ORDER = 5  # what gsl_odeiv_step_order reports; the step control's exponents are 1/ORDER and 1/(ORDER+1)
 
 # Stage 2 uses the node coefficient directly, evaluated as (A2 * h) * k1 (GSL's ``ah[0] * h * k1[i]``).
@@ -65,7 +67,7 @@ def weighted_sum(terms, ks) -> np.ndarray:
 def rkf45_try(f: Callable[[np.ndarray], np.ndarray], y: np.ndarray, h: np.ndarray,
               dydt_in: np.ndarray) -> TryResult:
     """One RKF45 try for every row of y, each row with its own step h (shape (m,)). Six RHS calls."""
-    h = h[:, None]
+    h = arraymath.of(y).layout.per_neuron(h)
     ks = [dydt_in, f(y + (A2 * h) * dydt_in)]
     for terms in STAGE_TERMS:
         ks.append(f(y + h * weighted_sum(terms, ks)))
