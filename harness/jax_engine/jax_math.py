@@ -19,6 +19,9 @@ def runtime(value):
     return lax.optimization_barrier(jnp.asarray(value, dtype=jnp.float64))
 
 
+SEPARATE_EXP_KERNEL_FROM = 32  # neurons; for fewer, the extra kernels cost more than vectorising saves
+
+
 def exp(x):
     """glibc's exp. Arguments outside 2^-54 <= |x| < 512 (|V_m| above 8258 mV or below 1e-15 mV) are
     handled by a second branch, so the usual call skips the special-case work.
@@ -27,6 +30,8 @@ def exp(x):
     kernel (whose output interleaves all state components), XLA compiles its ~200 operations to scalar code,
     about 3x slower than the separate, vectorised kernel; an optimization barrier does not stop that fusion.
     """
+    if x.size < SEPARATE_EXP_KERNEL_FROM:
+        return glibc_exp.exp(x, jnp, runtime)
     return lax.cond(jnp.all(glibc_exp.in_main_range(x, jnp)),
                     lambda v: glibc_exp.exp_main_range(v, jnp, runtime),
                     lambda v: glibc_exp.exp(v, jnp, runtime), x)

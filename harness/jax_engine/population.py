@@ -104,7 +104,7 @@ class JaxPopulation(Population):
     def _advance(self, inputs: StepInputs) -> np.ndarray:
         """One compiled step (the per-step API); Population.step validated and broadcast the inputs."""
         step_inputs = self._device_inputs(inputs.ampa, inputs.gaba, inputs.nmda, inputs.current)
-        self._device, packed = simulate.one_step(self._device, self._neurons, step_inputs, shards=self._shards)
+        self._device, packed = simulate.one_step(self._shards)(self._device, self._neurons, step_inputs)
         packed = np.asarray(packed)[:, :self.n]  # one transfer: spike flags, then the recordables
         spiked = packed[0] != 0.0
         self._last = {name: packed[1 + DEVICE_ORDER.index(name)] for name in RECORDABLES}

@@ -8,13 +8,12 @@ for bit the same results), µs per neuron-step, 1 / 2 / 4 shards: 1024 x 10 port
 112 x 100 ports -- / 3.4 / 2.1, 1024 x 1 port 0.33 / 0.16 / 0.15. More host devices than that cost time
 even when unused (64 devices, 4 shards: 0.30 instead of 0.25), so a large population is cut further into
 tiles that each shard runs one after the other through a whole segment of steps, each tile's working set
-within L2 (N = 100,000 x 10 ports: 0.69 µs per neuron-step as 4 shards, 0.35 as 64 parts of the cache's
-size).
+within L2 (N = 100,000 x 10 ports: 0.69 µs per neuron-step as 4 shards, 0.34 as 4 shards of 32 tiles).
 
-Sharding changes no bit: every operation of the model acts on one neuron's row, each shard runs its own
-sub-step loop (``jnp.any(busy)`` is the shard's), and a neuron's sub-steps never depend on its neighbours
-(``evolve``). ``XLA_FLAGS`` must ask for the host devices before the backend starts (``platform.configure``).
-Off the CPU (a GPU is one device) the engine runs unsharded.
+Neither changes a bit: every operation of the model acts on one neuron's column, each shard and tile runs
+its own sub-step loop (``jnp.any(busy)`` is its own), and a neuron's sub-steps never depend on its
+neighbours (``evolve``). ``XLA_FLAGS`` must ask for the host devices before the backend starts
+(``platform.configure``). Off the CPU (a GPU is one device) the engine runs as one shard of one tile.
 """
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ own neurons, and inputs shared by all neurons stay one replicated row.
 """
 from __future__ import annotations
 
-from functools import partial
+from functools import lru_cache, partial
 
 import jax
 import jax.numpy as jnp
@@ -22,19 +22,25 @@ SEGMENT_STEPS = 256
 NEURONS_LAST = PartitionSpec(None, sharding.AXIS)
 
 
-@partial(jax.jit, static_argnames=("shards",), donate_argnums=(0,))
-def one_step(state: State, neurons: Neurons, inputs: Inputs, shards: int = 1):
-    """(state, (8, n): spike flags (1.0 / 0.0), then the recordables in ``neuron.RECORDABLES`` order).
+@lru_cache(maxsize=None)
+def one_step(shards: int = 1):
+    """The compiled step for ``shards`` shards: (state, neurons, inputs) -> (state, (8, n) spike flags (1.0 /
+    0.0), then the recordables in ``neuron.RECORDABLES`` order).
 
-    One packed array, because every array handed back to the host costs a transfer of its own.
+    One packed array, because every array handed back to the host costs a transfer of its own. A function per
+    shard count, called with arrays only: a static keyword argument would cost the per-step API ~30 µs of
+    dispatch on every call.
     """
     def local(state, neurons, inputs):
         state, spiked, recorded = update(state, neurons, inputs)
         return state, jnp.stack([spiked.astype(jnp.float64)] + list(recorded.values()))
 
-    args = (state, neurons, inputs)
-    return sharding.across_neurons(local, shards, in_specs=sharding.neuron_specs(args),
-                                   out_specs=(sharding.neuron_specs(state), NEURONS_LAST))(*args)
+    def step(state: State, neurons: Neurons, inputs: Inputs):
+        args = (state, neurons, inputs)
+        return sharding.across_neurons(local, shards, in_specs=sharding.neuron_specs(args),
+                                       out_specs=(sharding.neuron_specs(state), NEURONS_LAST))(*args)
+
+    return jax.jit(step, donate_argnums=(0,))
 
 
 @partial(jax.jit, static_argnames=("record", "shards", "tiles"), donate_argnums=(0,))

@@ -41,7 +41,7 @@ SURELY_CAPPED_RMAX = 3.0e-5
 
 
 def max_error_ratio(yerr: np.ndarray, eps_abs: np.ndarray) -> np.ndarray:
-    """rmax per row: max(DBL_MIN, max_i |yerr_i| / eps_abs), NaN ratios ignored as GSL ignores them."""
+    """rmax per neuron: max(DBL_MIN, max_i |yerr_i| / eps_abs), NaN ratios ignored as GSL ignores them."""
     m = arraymath.of(yerr)
     ratios = m.divide(m.xp.abs(yerr), m.layout.per_neuron(eps_abs))
     # GSL's running max from DBL_MIN, NaN never larger

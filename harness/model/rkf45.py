@@ -66,7 +66,7 @@ def weighted_sum(terms, ks) -> np.ndarray:
 
 def rkf45_try(f: Callable[[np.ndarray], np.ndarray], y: np.ndarray, h: np.ndarray,
               dydt_in: np.ndarray) -> TryResult:
-    """One RKF45 try for every row of y, each row with its own step h (shape (m,)). Six RHS calls."""
+    """One RKF45 try for every neuron of y, each with its own step h (shape (m,)). Six RHS calls."""
     h = arraymath.of(y).layout.per_neuron(h)
     ks = [dydt_in, f(y + (A2 * h) * dydt_in)]
     for terms in STAGE_TERMS:
