@@ -39,13 +39,17 @@ class Batch:
 
 @dataclass
 class PythonRun:
-    """One scenario's Python traces plus what only the reimplementation can see."""
+    """One scenario's Python traces plus what only the reimplementation can see.
+
+    The JAX engine records traces only: no try counts (empty ``step_paths``) and no NMDA state extremes
+    (None: not observed, so ``fuzz_checks`` leaves those invariants to the exact engine's runs).
+    """
 
     traces: Traces
     step_paths: Counter  # (tries, rejected tries) of one simulation step -> number of steps
-    min_x: float  # smallest NMDA rise variable x_j seen after any step (inf without ports)
-    min_s: float  # smallest NMDA gating variable s_j (inf without ports)
-    max_s: float  # largest s_j (-inf without ports)
+    min_x: float | None  # smallest NMDA rise variable x_j seen after any step (inf without ports)
+    min_s: float | None  # smallest NMDA gating variable s_j (inf without ports)
+    max_s: float | None  # largest s_j (-inf without ports)
 
 
 # ------------------------------------------------------------------------------------------ planning
@@ -161,18 +165,8 @@ def python_batch_runs(scenarios: list[Scenario], min_delay: int | None = None) -
     ``min_delay`` (steps) is the kernel's min_delay of the matching NEST batch; by default the smallest
     of the scenarios' own, which is what a shared kernel gets.
     """
-    _check_shared_grid(scenarios)
-    first = scenarios[0]
-    n, n_steps = len(scenarios), first.n_steps
-    if min_delay is None:
-        min_delay = min(min_delay_steps(s) for s in scenarios)
-    pop = Population(n, tics_per_step=first.tics_per_step,
-                     params={name: np.array([s.params[name] for s in scenarios]) for name in first.params},
-                     **{name: np.array([s.initial[name] for s in scenarios]) for name in first.initial})
-    for i, s in enumerate(scenarios):
-        for nmda in s.nmda_inputs:
-            pop.add_nmda_port(nmda.weight, neurons=i)
-    ampa, gaba, current, nmda = _stacked_slots(scenarios, min_delay, int(pop.n_ports.max(initial=0)))
+    pop, (ampa, gaba, current, nmda) = _batch_population(Population, scenarios, min_delay)
+    n, n_steps = len(scenarios), scenarios[0].n_steps
     real_port = np.arange(nmda.shape[2])[None, :] < pop.n_ports[:, None]  # (n, P)
 
     traces = {name: np.empty((n_steps, n)) for name in RECORDABLES}
@@ -196,14 +190,53 @@ def python_batch_runs(scenarios: list[Scenario], min_delay: int | None = None) -
                   "exp_route": libm.EXP_ROUTE, "batch_size": n}
     runs = []
     for i, s in enumerate(scenarios):
-        t = Traces(scenario=s.name, tics_per_step=s.tics_per_step,
-                   steps=np.arange(1, n_steps + 1, dtype=np.int64),
-                   variables={name: traces[name][:, i].copy() for name in s.record},
-                   spike_steps=stamps[neurons == i],
-                   provenance={**provenance, "scenario_path": s.path, "scenario_hash": s.content_hash})
         paths = Counter(zip(tries[:, i].tolist(), rejections[:, i].tolist()))
-        runs.append(PythonRun(t, paths, float(min_x[i]), float(min_s[i]), float(max_s[i])))
+        runs.append(PythonRun(_traces(s, i, traces, stamps, neurons, provenance), paths,
+                              float(min_x[i]), float(min_s[i]), float(max_s[i])))
     return runs
+
+
+def jax_batch_runs(scenarios: list[Scenario], min_delay: int | None = None) -> list[PythonRun]:
+    """``python_batch_runs`` on the JAX engine (``harness.jax_engine``): the whole batch in one compiled run.
+
+    Traces only (see ``PythonRun``). Imports the JAX engine, which sets XLA up: call it before anything else
+    starts JAX.
+    """
+    from .jax_engine import JaxPopulation, platform
+
+    pop, (ampa, gaba, current, nmda) = _batch_population(JaxPopulation, scenarios, min_delay)
+    recording = pop.run(scenarios[0].n_steps, ampa=ampa, gaba=gaba, nmda=nmda, current=current)
+    provenance = {**base_provenance(), "backend": "python-jax-batch", "model": "harness.jax_engine",
+                  "platform": platform.description(), "batch_size": len(scenarios)}
+    return [PythonRun(_traces(s, i, recording.traces, recording.spike_stamps, recording.spike_neurons, provenance),
+                      Counter(), None, None, None) for i, s in enumerate(scenarios)]
+
+
+jax_batch_runs.flushes_subnormals = True  # XLA on a CPU flushes subnormals to zero (docs/jax.md)
+
+
+def _batch_population(cls, scenarios: list[Scenario], min_delay: int | None):
+    """A ``cls`` population of one neuron per scenario (one shared grid) and its stacked input slots."""
+    _check_shared_grid(scenarios)
+    first = scenarios[0]
+    if min_delay is None:
+        min_delay = min(min_delay_steps(s) for s in scenarios)
+    pop = cls(len(scenarios), tics_per_step=first.tics_per_step,
+              params={name: np.array([s.params[name] for s in scenarios]) for name in first.params},
+              **{name: np.array([s.initial[name] for s in scenarios]) for name in first.initial})
+    for i, s in enumerate(scenarios):
+        for nmda in s.nmda_inputs:
+            pop.add_nmda_port(nmda.weight, neurons=i)
+    return pop, _stacked_slots(scenarios, min_delay, int(pop.n_ports.max(initial=0)))
+
+
+def _traces(s: Scenario, i: int, traces: dict, stamps: np.ndarray, neurons: np.ndarray, provenance) -> Traces:
+    """Neuron i's part of a batch's recording, as the Traces of scenario s."""
+    return Traces(scenario=s.name, tics_per_step=s.tics_per_step,
+                  steps=np.arange(1, s.n_steps + 1, dtype=np.int64),
+                  variables={name: traces[name][:, i].copy() for name in s.record},
+                  spike_steps=stamps[neurons == i],
+                  provenance={**provenance, "scenario_path": s.path, "scenario_hash": s.content_hash})
 
 
 def _stacked_slots(scenarios, min_delay: int, n_ports: int):

@@ -43,6 +43,9 @@ PROFILES = {
 }
 
 
+CANDIDATES = {"python": "python_batch_runs", "python-jax": "jax_batch_runs"}  # functions of harness.batch
+
+
 def add_fuzz_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     from .cli import _non_negative_int, _positive_int  # the CLI's own argument types
 
@@ -54,6 +57,9 @@ def add_fuzz_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPars
                         help="dev: 10 batches; ci: 50 fixed batches; release: 2000 (default: %(default)s)")
     parser.add_argument("--regressions-dir", default=str(Path("scenarios") / "regressions"), metavar="DIR",
                         help="where minimal failing scenarios are written (default: %(default)s)")
+    parser.add_argument("--candidate", choices=tuple(CANDIDATES), default="python",
+                        help="the engine checked against NEST: the exact engine, or the JAX engine, which is "
+                             "checked for parity and the trace invariants only (default: %(default)s)")
     parser.add_argument("--database", default=str(DATABASE_DIR), metavar="DIR",
                         help="hypothesis's example database, which replays earlier failures first "
                              "(default: %(default)s; unused by the derandomized ci profile)")
@@ -79,10 +85,10 @@ class FuzzStats:
         elapsed = time.perf_counter() - self.started
         rate = 60.0 * self.scenarios / elapsed if elapsed > 0 else 0.0
         most = max((t for t, _ in self.step_paths), default=0)
+        paths = (f"{len(self.step_paths)} distinct integrator paths (tries, rejections per step; up to {most} "
+                 "tries)" if self.step_paths else "integrator paths not counted by this engine")
         return (f"checked {self.scenarios} scenarios in {self.batches} batches, "
-                f"{self.neuron_steps} neuron-steps, "
-                f"{len(self.step_paths)} distinct integrator paths (tries, rejections per step; up to {most} "
-                f"tries) in {elapsed:.1f} s ({rate:.0f} scenarios/min)")
+                f"{self.neuron_steps} neuron-steps, {paths} in {elapsed:.1f} s ({rate:.0f} scenarios/min)")
 
 
 @dataclass
@@ -124,8 +130,8 @@ class _SmallestFailure:
 def run_fuzz(args: argparse.Namespace, *, candidate=None) -> int:
     """Run the fuzzer; 0 when every case passed, 1 with the written regression files, 2 on bad usage.
 
-    ``candidate`` replaces the batched Python runner (``batch.python_batch_runs``): tests use it to prove
-    that a failure is shrunk and written.
+    ``candidate`` replaces the batched runner that ``--candidate`` names (``batch.python_batch_runs`` or
+    ``batch.jax_batch_runs``): tests use it to prove that a failure is shrunk and written.
     """
     try:
         settings = _settings_for(args)
@@ -138,6 +144,10 @@ def run_fuzz(args: argparse.Namespace, *, candidate=None) -> int:
         print("error: the fuzz command needs hypothesis: pip install -e '.[test]'", file=sys.stderr)
         return EXIT_USAGE
     database = Path(getattr(args, "database", None) or DATABASE_DIR)
+    if candidate is None:
+        from . import batch
+
+        candidate = getattr(batch, CANDIDATES[getattr(args, "candidate", None) or "python"])
     return _fuzz(settings, Path(args.regressions_dir), database, candidate)
 
 
@@ -174,11 +184,9 @@ def _fuzz(settings: _Settings, regressions_dir: Path, database: Path, candidate)
     from hypothesis.database import DirectoryBasedExampleDatabase
     from tqdm import tqdm
 
-    from .batch import python_batch_runs
     from .fuzz_strategies import scenario_batches
 
     stats, smallest = FuzzStats(), _SmallestFailure()
-    candidate = candidate or python_batch_runs
     # tqdm draws only on a terminal (disable=None), so CI logs stay clean.
     bar = tqdm(total=settings.examples, desc="fuzzing", unit="batch", disable=None, leave=False)
 
@@ -243,8 +251,9 @@ def check_batch(raws: list[dict], candidate, stats: FuzzStats | None = None) -> 
     if stats is not None:
         stats.count(scenarios, runs)
     failures = []
+    flushes = getattr(candidate, "flushes_subnormals", False)
     for raw, scenario, ref, run in zip(raws, scenarios, reference, runs):
-        reasons = parity_differences(ref, run.traces) + invariant_violations(scenario, run)
+        reasons = parity_differences(ref, run.traces, flushes) + invariant_violations(scenario, run)
         if reasons:
             failures.append(Failure(raw, reasons))
     return failures

@@ -63,6 +63,17 @@ def test_ci_profile_finds_nest_and_the_reimplementation_identical(tmp_path, caps
     assert not (tmp_path / "regressions").exists()
 
 
+def test_the_jax_engine_matches_nest_on_fuzzed_batches(tmp_path, capsys):
+    """The JAX engine (``--candidate python-jax``) on the first derandomized ci batches, against live NEST.
+
+    Bit parity on every recordable and spike; the NMDA state bounds are the exact engine's to check."""
+    assert run_fuzz(fuzz_args(tmp_path, examples=6, candidate="python-jax")) == 0
+    out = capsys.readouterr().out
+    assert "no parity or invariant failure" in out
+    assert "integrator paths not counted by this engine" in out  # the JAX runner did the work
+    assert int(out.split("checked ", 1)[1].split()[0]) >= 6
+
+
 def test_bad_usage_exits_2(tmp_path, capsys):
     assert run_fuzz(fuzz_args(tmp_path, examples=0)) == 2
     assert run_fuzz(fuzz_args(tmp_path, profile="nightly")) == 2
@@ -167,3 +178,18 @@ def test_parity_differences_see_one_ulp_and_signed_zero(write_scenario):
     assert parity_differences(reference, run.traces) == []
     run.traces.variables["I_GABA"][0] = -0.0  # NEST records +0.0 here: equal as numbers, not as bits
     assert reference["I_GABA"][0] == 0.0 and "I_GABA differs" in parity_differences(reference, run.traces)[0]
+
+
+def test_flushed_subnormals_are_the_only_difference_forgiven_to_a_flushing_candidate(write_scenario):
+    scenario = load_scenario(write_scenario(REFRACTORY))
+    reference = run_nest(scenario)
+    (run,) = python_batch_runs([scenario])
+    tiny = np.finfo(np.float64).tiny
+    reference.variables["s_AMPA"][3], run.traces.variables["s_AMPA"][3] = 3e-310, 0.0  # XLA's flush to zero
+    reference.variables["I_AMPA"][5], run.traces.variables["I_AMPA"][5] = -1.06e-307, -0.0  # after a flush
+    reference.variables["s_GABA"][6], run.traces.variables["s_GABA"][6] = 6.65e-308, 4.45e-308  # normal, both
+    assert parity_differences(reference, run.traces, flushes_subnormals=True) == []
+    assert len(parity_differences(reference, run.traces)) == 3  # bit for bit, they differ
+    run.traces.variables["s_AMPA"][7] = reference["s_AMPA"][7] + tiny * 2.0 ** 60  # far above a flush's reach
+    assert reference["s_AMPA"][7] != run.traces["s_AMPA"][7]
+    assert "s_AMPA differs" in parity_differences(reference, run.traces, flushes_subnormals=True)[0]
