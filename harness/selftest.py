@@ -74,17 +74,26 @@ def currents_from_first_rhs(hits: Hits):
 
 
 @contextlib.contextmanager
-def stimulus_without_delay(hits: Hits):
-    """Use the current read in step k already in step k (NEST feels it from step k + 1)."""
+def before_each_update(hits: Hits, change: Callable):
+    """Run ``change(state, step, inputs)`` before every step's ``population.update``."""
     real_update = population.update
 
     def update(state, p, coefficients, eps_abs, refractory_counts, step, inputs):
         hits.count += 1
-        state.I_stim = np.array(inputs.current, dtype=np.float64, copy=True)
+        change(state, step, inputs)
         return real_update(state, p, coefficients, eps_abs, refractory_counts, step, inputs)
 
     with replaced(population, "update", update):
         yield
+
+
+def stimulus_without_delay(hits: Hits):
+    """Use the current read in step k already in step k (NEST feels it from step k + 1)."""
+
+    def use_current_now(state, step, inputs):
+        state.I_stim = np.array(inputs.current, dtype=np.float64, copy=True)
+
+    return before_each_update(hits, use_current_now)
 
 
 @contextlib.contextmanager
@@ -103,18 +112,13 @@ def spike_jump_late(hits: Hits):
         yield
 
 
-@contextlib.contextmanager
 def h_reset_every_step(hits: Hits):
     """Start every step's integration with h = dt instead of GSL's step proposal carried over."""
-    real_update = population.update
 
-    def update(state, p, coefficients, eps_abs, refractory_counts, step, inputs):
-        hits.count += 1
+    def reset_h(state, step, inputs):
         state.h[:] = step
-        return real_update(state, p, coefficients, eps_abs, refractory_counts, step, inputs)
 
-    with replaced(population, "update", update):
-        yield
+    return before_each_update(hits, reset_h)
 
 
 @contextlib.contextmanager

@@ -7,8 +7,8 @@ Measured with jax/jaxlib 0.10.2 on x86-64 CPU (``docs/jax.md`` has the numbers):
   it; capping the instruction set at AVX (``--xla_cpu_max_isa=AVX``, no FMA instructions) does. The flag
   must be in ``XLA_FLAGS`` before the CPU backend starts, so ``configure`` adds it when it still can, and
   ``contraction_free`` checks the result on random inputs instead of trusting the flag.
-* **Division by a literal** is rewritten as multiplication by its reciprocal (differs for ~20 % of
-  inputs), so constant divisors are passed in as runtime values (``rhs.Coefficients.mg_block_divisor``).
+* **Division by a literal or a broadcast** is rewritten as multiplication by its reciprocal (differs for
+  ~20 % of inputs), so ``jax_math.divide`` hands XLA a full-shape divisor behind a barrier.
 * **``x + 0.0``** is simplified to ``x``, which keeps a ``-0.0`` that C turns into ``+0.0``.
 * **Subnormals** are flushed to zero on input and output (XLA sets the CPU's DAZ/FTZ bits while it runs;
   no flag changes that). Results agree only while no value of the model drops below 2.2e-308.
