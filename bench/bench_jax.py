@@ -93,7 +93,7 @@ def main() -> None:
 
     lines = [f"# JAX engine vs NEST {nest.__version__} and the exact engine, up to {duration:g} ms at {RESOLUTION} ms; "
              f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}, jax {jax.__version__} "
-             f"({jax.default_backend()}, XLA_FLAGS={jax_platform.description()['xla_flags']!r})",
+             f"({jax.default_backend()}: {jax.devices()[0].device_kind}, XLA_FLAGS={jax_platform.description()['xla_flags']!r})",
              "",
              "| N | ports | steps | NEST 1 thread | NEST 2 threads | exact engine | JAX engine | JAX shards "
              "| JAX compile (s) | JAX / NEST 1 | JAX / NEST 2 |",

@@ -113,8 +113,10 @@ def test_divide_by_broadcast_is_a_true_division(shape_b):
     b = rng.uniform(0.5, 150.0, shape_b)
     got = np.asarray(jax.jit(JAX.divide)(a, b))
     assert np.array_equal(got, a / b)
-    # Negative control: the plain jitted division is rewritten by XLA into a reciprocal multiplication.
-    assert not np.array_equal(np.asarray(jax.jit(lambda a, b: a / b)(a, b)), a / b)
+    if jax.default_backend() == "cpu":
+        # Negative control: on the CPU the plain jitted division becomes a reciprocal multiplication (on an
+        # H200 only division by a literal does; bench/xla_probe.py).
+        assert not np.array_equal(np.asarray(jax.jit(lambda a, b: a / b)(a, b)), a / b)
 
 
 def test_port_sum_is_sequential_and_adding_runtime_zero_keeps_its_meaning():

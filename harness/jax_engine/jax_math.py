@@ -29,8 +29,10 @@ def exp(x):
     The branch has a second purpose: a ``lax.cond`` makes the exp a kernel of its own. Fused into the RHS
     kernel (whose output interleaves all state components), XLA compiles its ~200 operations to scalar code,
     about 3x slower than the separate, vectorised kernel; an optimization barrier does not stop that fusion.
+    Off the CPU the exp stays fused: a GPU thread computes one element either way, and a conditional would
+    copy its predicate to the host and wait for it on every call.
     """
-    if x.size < SEPARATE_EXP_KERNEL_FROM:
+    if x.size < SEPARATE_EXP_KERNEL_FROM or jax.default_backend() != "cpu":
         return glibc_exp.exp(x, jnp, runtime)
     return lax.cond(jnp.all(glibc_exp.in_main_range(x, jnp)),
                     lambda v: glibc_exp.exp_main_range(v, jnp, runtime),

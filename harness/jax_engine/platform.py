@@ -13,6 +13,11 @@ Measured with jax/jaxlib 0.10.2 on x86-64 CPU (``docs/jax.md`` has the numbers):
 * **Subnormals** are flushed to zero on input and output (XLA sets the CPU's DAZ/FTZ bits while it runs;
   no flag changes that). Results agree only while no value of the model drops below 2.2e-308.
 * XLA's ``exp`` differs from glibc's in ~14 % of arguments: see ``glibc_exp``.
+
+On an NVIDIA H200 (jax 0.11.2, CUDA 13; ``bench/xla_probe.py``) XLA does not contract float64 multiply-adds,
+divides a broadcast truly (a literal still becomes a reciprocal multiplication), keeps subnormals, and its
+``exp`` differs from glibc's in ~6 % of arguments. No flag is needed there; ``contraction_free`` checks
+whichever backend runs.
 """
 from __future__ import annotations
 
@@ -70,4 +75,5 @@ def require_contraction_free() -> None:
 def description() -> dict:
     import jax
 
-    return {"jax": jax.__version__, "backend": jax.default_backend(), "xla_flags": os.environ.get("XLA_FLAGS", "")}
+    return {"jax": jax.__version__, "backend": jax.default_backend(), "device": jax.devices()[0].device_kind,
+            "xla_flags": os.environ.get("XLA_FLAGS", "")}
