@@ -207,3 +207,22 @@ def test_per_step_api_errors_match_the_exact_engine():
         pop.integrator_counts
     with pytest.raises(ValueError, match="at least one neuron"):
         JaxPopulation(0)
+
+
+def test_segment_program_is_written_to_the_persistent_cache(tmp_path):
+    """Without host callbacks in it, a new process loads the engine's program instead of compiling it."""
+    from jax._src import compilation_cache
+
+    from harness.jax_engine import platform
+
+    jax.clear_caches()
+    compilation_cache.reset_cache()
+    jax.config.update("jax_compilation_cache_dir", str(tmp_path))
+    try:
+        pop = JaxPopulation(3, resolution=0.1, params={"gsl_error_tol": 1e-9})  # tight: pow is called
+        pop.add_nmda_port(1.0)
+        pop.run(20, current=np.full((20, 1), 900.0), record=("V_m",))
+    finally:
+        compilation_cache.reset_cache()
+        jax.config.update("jax_compilation_cache_dir", str(platform.CACHE_DIR))
+    assert list(tmp_path.glob("jit_run_segment-*"))

@@ -125,3 +125,37 @@ def test_port_sum_is_sequential_and_adding_runtime_zero_keeps_its_meaning():
     assert got[0] == 0.0  # (1 + 1e16) - 1e16 = 0 sequentially; pairwise it would be 1
     assert got[1] == 0.0 and not np.signbit(got[1])  # -0.0 + 0.0 is +0.0, as in C
     assert np.signbit(np.asarray(jax.jit(lambda t: t + 0.0)(np.array([-0.0])))[0])  # XLA drops a literal + 0.0
+
+
+def test_c_pow_is_the_c_library_pow_where_needed_and_one_elsewhere():
+    from harness.jax_engine.host_pow import c_pow
+
+    rng = np.random.default_rng(17)
+    base = rng.uniform(3e-5, 40.0, 2000)
+    exponent = np.where(rng.random(2000) < 0.5, 1.0 / 5.0, 1.0 / 6.0)
+    needed = rng.random(2000) < 0.3
+    got = np.asarray(jax.jit(c_pow)(base, exponent, needed))
+    expected = np.array([math.pow(b, e) if n else 1.0 for b, e, n in zip(base, exponent, needed)])
+    assert np.array_equal(got, expected)
+    assert np.array_equal(np.asarray(jax.jit(c_pow)(base, exponent, np.zeros(2000, bool))), np.ones(2000))
+
+
+def test_c_pow_is_a_custom_call_on_the_cpu_not_a_host_callback():
+    """JAX does not persist programs with host callbacks; the named custom call keeps them cacheable."""
+    from harness.jax_engine.host_pow import CPU_TARGET, c_pow
+
+    lowered = jax.jit(c_pow).lower(np.ones(8), np.ones(8), np.ones(8, bool))
+    text = lowered.as_text()
+    assert CPU_TARGET in text
+    assert "callback" not in text.lower()
+
+
+def test_a_failing_custom_call_handler_returns_nan_not_stale_memory():
+    from harness.jax_engine import xla_ffi
+
+    def failing(args, results):
+        raise RuntimeError("deliberately broken handler")
+
+    xla_ffi.register_cpu_handler("nest_parity_test_failing", failing)
+    call = jax.ffi.ffi_call("nest_parity_test_failing", jax.ShapeDtypeStruct((4,), jnp.float64))
+    assert np.isnan(np.asarray(jax.jit(call)(np.ones(4)))).all()

@@ -3,9 +3,13 @@
 GSL's control needs ``pow(rmax, 1/5)`` after a rejected-size try and ``pow(rmax, 1/6)`` for a moderate
 increase. XLA's ``pow`` is not glibc's, and glibc's pow (a 128-entry log table plus an exp, with
 FMA-dependent paths) is not reimplemented here: it is rare enough to leave to the host. Python's
-``math.pow`` is the C library's. The callback runs only in loop passes where some neuron needs it
+``math.pow`` is the C library's. The call runs only in loop passes where some neuron needs it
 (``lax.cond`` on a scalar predicate executes one branch); in the common regime the increase is capped at
-5 without any pow (``control.SURELY_CAPPED_RMAX``) and no callback happens at all.
+5 without any pow (``control.SURELY_CAPPED_RMAX``) and no call happens at all.
+
+On the CPU the call is a custom call to a handler registered under ``CPU_TARGET`` (``xla_ffi``), so the
+programs that contain it can be written to the persistent compilation cache. Elsewhere (a GPU) it is a
+``jax.pure_callback``.
 """
 from __future__ import annotations
 
@@ -16,19 +20,34 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from . import xla_ffi
 
-def _pow_on_host(base, exponent, needed) -> np.ndarray:
-    # The callback receives jax Arrays; indexing those would dispatch XLA operations (~1 ms per call).
-    base, exponent, needed = np.asarray(base), np.asarray(exponent), np.asarray(needed)
-    out = np.ones(base.shape, dtype=np.float64)
+CPU_TARGET = "nest_parity_c_pow"
+
+
+def pow_where_needed(base: np.ndarray, exponent: np.ndarray, needed: np.ndarray, out: np.ndarray) -> None:
+    """out = pow(base, exponent) of the C library where ``needed``, 1.0 elsewhere (flat arrays)."""
+    out[...] = 1.0
     index = np.flatnonzero(needed)
     out[index] = [math.pow(b, e) for b, e in zip(base[index].tolist(), exponent[index].tolist())]
+
+
+def _pow_callback(base, exponent, needed) -> np.ndarray:
+    # The callback receives jax Arrays; indexing those would dispatch XLA operations (~1 ms per call).
+    base, exponent, needed = np.asarray(base), np.asarray(exponent), np.asarray(needed)
+    out = np.empty(base.shape, dtype=np.float64)
+    pow_where_needed(base, exponent, needed, out)
     return out
+
+
+xla_ffi.register_cpu_handler(CPU_TARGET, lambda args, results: pow_where_needed(*args, *results))
 
 
 def c_pow(base, exponent, needed):
     """pow(base_i, exponent_i) of the C library where ``needed``, 1.0 elsewhere."""
     shape = jax.ShapeDtypeStruct(base.shape, jnp.float64)
-    return lax.cond(jnp.any(needed),
-                    lambda: jax.pure_callback(_pow_on_host, shape, base, exponent, needed),
-                    lambda: jnp.ones_like(base))
+    if jax.default_backend() == "cpu":
+        call = lambda: jax.ffi.ffi_call(CPU_TARGET, shape)(base, exponent, needed)  # noqa: E731
+    else:
+        call = lambda: jax.pure_callback(_pow_callback, shape, base, exponent, needed)  # noqa: E731
+    return lax.cond(jnp.any(needed), call, lambda: jnp.ones_like(base))
