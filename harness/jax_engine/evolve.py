@@ -3,9 +3,9 @@
 Each pass of the ``lax.while_loop`` makes one RKF45 try for every neuron; neurons that are done keep their
 state (masks), so each neuron has its own sub-steps and rejections, exactly as in the exact engine's
 ``harness.model.evolve`` (whose docstring maps GSL's evolve_apply onto tries). The loop ends when no
-neuron is busy. A finished neuron still runs a try of length 0 in later passes, whose result is discarded:
-masking selects, it never mixes values between neurons, so a neuron's result does not depend on its
-neighbours.
+neuron is busy; the first try, which every neuron makes, runs before it. A finished neuron still runs a
+try of length 0 in later passes, whose result is discarded: masking selects, it never mixes values between
+neurons, so a neuron's result does not depend on its neighbours.
 """
 from __future__ import annotations
 
@@ -53,5 +53,9 @@ def advance(y, h, step, f: Callable, eps_abs):
     """Integrate every neuron (column of y) over (0, step]; returns (y, h). ``step`` and ``eps_abs`` are per
     neuron."""
     start = SubStepState(y=y, t=jnp.zeros_like(h), h=h, dydt_in=f(y), busy=jnp.ones(h.shape, dtype=bool))
-    end = lax.while_loop(lambda s: jnp.any(s.busy), lambda s: one_try(s, step, f, eps_abs), start)
+    # Every neuron makes at least one try, and in the usual regime exactly one: the first try runs outside
+    # the loop, where XLA fuses it with the code around it (N = 1000 x 10 ports: 0.246 -> 0.216 µs per
+    # neuron-step), and the loop only runs for neurons that need more.
+    first = one_try(start, step, f, eps_abs)
+    end = lax.while_loop(lambda s: jnp.any(s.busy), lambda s: one_try(s, step, f, eps_abs), first)
     return end.y, end.h
