@@ -66,6 +66,26 @@ def test_nan_ratios_are_ignored_like_gsl_max():
     assert control.max_error_ratio(yerr, np.array([TOL]))[0] == 2.0
 
 
+def test_one_division_of_the_largest_error_equals_gsl_per_component_maximum():
+    """GSL: rmax = DBL_MIN, then for each component r = |yerr_i| / eps, rmax = r > rmax ? r : rmax."""
+    rng = np.random.default_rng(31)
+    yerr = rng.standard_normal((400, 23)) * 10.0 ** rng.uniform(-320, 3, (400, 23))
+    yerr[::7, 3] = np.nan
+    yerr[::11, 5] = np.inf
+    yerr[::13] = 0.0
+    eps = 10.0 ** rng.uniform(-12, -1, 400)
+
+    def gsl(row, e):
+        rmax = DBL_MIN
+        for value in row:
+            r = abs(value) / e
+            rmax = r if r > rmax else rmax
+        return rmax
+
+    expected = np.array([gsl(row, e) for row, e in zip(yerr.tolist(), eps.tolist())])
+    assert np.array_equal(control.max_error_ratio(yerr, eps), expected)
+
+
 def test_rows_are_independent():
     yerr = np.array([[1e-12], [5.0 * TOL], [0.7 * TOL], [0.05 * TOL]])
     h_old = np.array([0.1, 0.2, 0.3, 0.4])

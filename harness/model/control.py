@@ -41,11 +41,17 @@ SURELY_CAPPED_RMAX = 3.0e-5
 
 
 def max_error_ratio(yerr: np.ndarray, eps_abs: np.ndarray) -> np.ndarray:
-    """rmax per neuron: max(DBL_MIN, max_i |yerr_i| / eps_abs), NaN ratios ignored as GSL ignores them."""
+    """rmax per neuron: max(DBL_MIN, max_i |yerr_i| / eps_abs), NaN ratios ignored as GSL ignores them.
+
+    GSL divides every component; here the largest |yerr_i| is divided once. That is the same double:
+    division by the same eps_abs > 0 and rounding are both monotonic, so the largest rounded quotient is
+    the rounded quotient of the largest error (NaN errors are skipped either way, an infinite one gives inf
+    either way). It saves one division per state value and try, ~1/8 of the engines' divisions.
+    """
     m = arraymath.of(yerr)
-    ratios = m.divide(m.xp.abs(yerr), m.layout.per_neuron(eps_abs))
-    # GSL's running max from DBL_MIN, NaN never larger
-    return m.xp.nanmax(ratios, axis=m.layout.component_axis, initial=DBL_MIN)
+    largest = m.xp.nanmax(m.xp.abs(yerr), axis=m.layout.component_axis, initial=0.0)
+    ratio = m.divide(largest, eps_abs)
+    return m.xp.where(ratio > DBL_MIN, ratio, DBL_MIN)  # GSL's running max starts from DBL_MIN
 
 
 def decrease_factor(rmax_pow_decrease):
