@@ -55,7 +55,10 @@ def advance(y, h, step, f: Callable, eps_abs):
     start = SubStepState(y=y, t=jnp.zeros_like(h), h=h, dydt_in=f(y), busy=jnp.ones(h.shape, dtype=bool))
     # Every neuron makes at least one try, and in the usual regime exactly one: the first try runs outside
     # the loop, where XLA fuses it with the code around it (N = 1000 x 10 ports: 0.246 -> 0.216 µs per
-    # neuron-step), and the loop only runs for neurons that need more.
+    # neuron-step), and the loop only runs for neurons that need more. The loop sits behind a cond on the
+    # same predicate because a while loop copies its carried state in and out even when it makes no pass
+    # (N = 100 x 100 ports: 1.95 -> 1.83).
     first = one_try(start, step, f, eps_abs)
-    end = lax.while_loop(lambda s: jnp.any(s.busy), lambda s: one_try(s, step, f, eps_abs), first)
+    more = lambda s: lax.while_loop(lambda s: jnp.any(s.busy), lambda s: one_try(s, step, f, eps_abs), s)  # noqa: E731
+    end = lax.cond(jnp.any(first.busy), more, lambda s: s, first)
     return end.y, end.h
