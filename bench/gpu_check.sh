@@ -2,9 +2,12 @@
 # The JAX engine on a lent GPU machine, in one call: what XLA does to float64 there, parity with the exact
 # engine and live NEST, and bench_jax.py unchanged (NEST on that machine's CPU beside it).
 #
-# The machine has JAX with CUDA but no NEST and no network: NEST travels as a wheel in .whl/ (see
-# docs/jax.md, "On a GPU"). Each stage has its own time limit so that one slow stage cannot cost the others;
-# everything lands in $OUT (log, probe tables, benchmark tables and plots).
+# The machine has JAX with CUDA but no NEST and no network: NEST travels as a wheel in .whl/ (ignored by git),
+# fetched here for that machine's Python (3.12 on the lent H200) with
+#   python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+#     --platform manylinux2014_x86_64 -d .whl nest-simulator==3.10.0
+# Each stage has its own time limit so that one slow stage cannot cost the others; everything lands in $OUT
+# (log, probe table, benchmark tables and plot). Results of the last run: reports/bench/gpu/.
 set -u
 OUT=${OUT:-/tmp/gpu_check}
 mkdir -p "$OUT"
