@@ -8,7 +8,8 @@ program is cacheable, and the handler only has to be registered (on import) befo
 The handler speaks XLA's FFI C ABI (``xla/ffi/api/c_api.h``, shipped with jaxlib: ``jax.ffi.include_dir()``)
 through ctypes. Only the structures a handler reads are mirrored here: the call frame, its argument and
 result lists, a buffer, and the metadata extension through which XLA asks, at registration, which FFI
-version the handler was written for. ``tests/test_jax_engine.py`` runs it through the engine.
+version the handler was written for. ``tests/test_jax_libm.py`` checks the pow handler and a failing one,
+``tests/test_jax_engine.py`` that the engine's program reaches the cache.
 """
 from __future__ import annotations
 
