@@ -7,7 +7,8 @@ still fuses multiply-adds.
 Modules, one concept each: ``platform`` (XLA set-up and its checks), ``fma`` (exact fused multiply-add from
 plain operations), ``glibc_exp`` (glibc's exp, bit for bit), ``host_pow`` (the C library's pow via the host),
 ``xla_ffi`` (a Python handler for an XLA custom call), ``jax_math`` (the ArrayMath under which the exact
-engine's RHS, tableau and control formulas run), ``control`` (GSL's step control with masks), ``evolve`` (the masked sub-step loop), ``neuron`` (one step),
+engine's RHS, tableau and control formulas run), ``control`` (GSL's step control with masks), ``evolve``
+(the masked sub-step loop), ``neuron`` (one step),
 ``simulate`` (compiled step and scan), ``sharding`` (the neurons split across the CPU's cores), ``buckets``
 (shape buckets), ``population`` (``JaxPopulation``).
 """
