@@ -64,7 +64,7 @@ def test_glibc_exp_under_xla_equals_the_c_library():
 def test_glibc_exp_main_branch_under_xla_equals_the_c_library():
     """Arguments all in 2^-54 <= |x| < 512 take the branch without the special cases (``jax_math.exp``)."""
     x = np.random.default_rng(14).uniform(-20.0, 20.0, 400_000)
-    assert glibc_exp.in_main_range(x).all()
+    assert glibc_exp.on_short_path(x).all()
     assert np.array_equal(np.asarray(jax.jit(JAX.exp)(x)), libm.exp_by_loop(x))
 
 
@@ -85,6 +85,11 @@ def test_exp_rounds_halfway_products_as_the_fused_multiply_add_does():
     np_exp = np.errstate(over="ignore", invalid="ignore")(glibc_exp.exp)  # special-case lanes overflow, unused
     assert np.array_equal(np_exp(x), expected)
     assert np.array_equal(np.asarray(jax.jit(JAX.exp)(x)), expected)
+    # The short path (unfused kd) is not taken for them, also when they are few among many ordinary arguments.
+    assert not glibc_exp.on_short_path(x).any()
+    mixed = np.concatenate([np.random.default_rng(16).uniform(-20.0, 20.0, 4000), x[:3]])
+    assert np.array_equal(np.asarray(jax.jit(JAX.exp)(mixed)), libm.exp_by_loop(mixed))
+    assert not np.array_equal(glibc_exp.exp_short_path(x), expected)  # negative control: the predicate matters
     # Negative control: rounding the rounded product, as unfused code does, changes some results.
     unfused = glibc_exp._shifted_nearest_integer
     glibc_exp._shifted_nearest_integer = lambda x, c: x * c.inv_ln2_n.value + c.shift
@@ -104,6 +109,18 @@ def test_xla_exp_itself_would_break_parity():
 def test_xla_does_not_fuse_multiply_add():
     assert platform.contraction_free()
     assert "--xla_cpu_max_isa=AVX" in platform.description()["xla_flags"]
+    assert "-force-vector-interleave=4" in platform.description()["xla_flags"]  # the speed flag, see below
+
+
+def test_engine_flags_keep_what_the_user_set():
+    devices = lambda: 6  # noqa: E731
+    assert platform.with_engine_flags("", devices).split() == [
+        "--xla_cpu_max_isa=AVX", "--xla_force_host_platform_device_count=6",
+        "--xla_backend_extra_options=-force-vector-interleave=4"]
+    own = "--xla_force_host_platform_device_count=2 --xla_backend_extra_options=-unroll-threshold=0"
+    assert platform.with_engine_flags(own, devices).split() == own.split() + ["--xla_cpu_max_isa=AVX"]
+    complete = platform.with_engine_flags("", devices)
+    assert platform.with_engine_flags(complete, devices) == complete  # configuring twice adds nothing
 
 
 @pytest.mark.parametrize("shape_b", [(), (50, 1)])

@@ -40,11 +40,9 @@ def test_linear_decay_is_fifth_order_accurate():
     assert errors[1] < 1e-9
 
 
-def test_error_estimate_scales_like_h5_and_dydt_out_is_f_of_y_new():
+def test_error_estimate_scales_like_h5():
     e1, e2 = (abs(one_try(h).yerr[0, 0]) for h in (0.2, 0.1))
     assert 20 < e1 / e2 < 45  # the embedded 4th-order difference is O(h^5)
-    r = one_try(0.1)
-    assert r.dydt[0, 0] == -r.y[0, 0]
 
 
 def test_try_is_bitwise_the_gsl_loop_for_exactly_rounded_rhs():
@@ -72,4 +70,3 @@ def test_try_is_bitwise_the_gsl_loop_for_exactly_rounded_rhs():
                 for j in range(4)]
         assert out.y[i].tolist() == ynew
         assert out.yerr[i].tolist() == yerr
-        assert out.dydt[i].tolist() == fs(ynew)

@@ -61,19 +61,29 @@ def exp(x, xp=np, runtime=lambda value: value):
     barrier for JAX.
     """
     c = _constants(xp, runtime)
-    result, tmp, sbits = _main_path(x, xp, c)
+    result, tmp, sbits = _main_path(x, _shifted_nearest_integer(x, c), xp, c)
     return _special_cases(x, result, tmp, sbits, xp, c)
 
 
-def in_main_range(x, xp=np):
-    """True where glibc takes its main path: 2^-54 <= |x| < 512 (NaN is not)."""
+def on_short_path(x, xp=np, runtime=lambda value: value):
+    """True where ``exp_short_path`` is glibc's exp: glibc's main path (2^-54 <= |x| < 512; NaN is not), and
+    x * InvLn2N not rounded to a point halfway between two integers, where the unfused kd differs from the
+    fused one (``_shifted_nearest_integer``)."""
+    c = _constants(xp, runtime)
     magnitude = xp.abs(x)
-    return (magnitude >= TINY) & (magnitude < SPECIAL)
+    p = x * c.inv_ln2_n.value
+    halfway = xp.abs(p - ((p + c.shift) - c.shift)) == 0.5
+    return (magnitude >= TINY) & (magnitude < SPECIAL) & ~halfway
 
 
-def exp_main_range(x, xp=np, runtime=lambda value: value):
-    """glibc's exp(x) where ``in_main_range(x)`` holds everywhere (skips the special cases' work)."""
-    return _main_path(x, xp, _constants(xp, runtime))[0]
+def exp_short_path(x, xp=np, runtime=lambda value: value):
+    """glibc's exp(x) where ``on_short_path(x)`` holds everywhere: no special cases, and kd unfused.
+
+    Under XLA this is also what lets the kernel vectorise: without AVX2's gathers LLVM computes a table
+    index, and every operation it depends on, in scalar code, and the fused kd's ~20 operations with it.
+    """
+    c = _constants(xp, runtime)
+    return _main_path(x, x * c.inv_ln2_n.value + c.shift, xp, c)[0]
 
 
 def _constants(xp, runtime) -> SimpleNamespace:
@@ -85,9 +95,9 @@ def _constants(xp, runtime) -> SimpleNamespace:
     return c
 
 
-def _main_path(x, xp, c):
-    """(result, tmp, scale bits) of glibc's main path; the result is right for 2^-54 <= |x| < 512."""
-    kd = _shifted_nearest_integer(x, c)
+def _main_path(x, kd, xp, c):
+    """(result, tmp, scale bits) of glibc's main path from kd = fma(InvLn2N, x, Shift); the result is right
+    for 2^-54 <= |x| < 512."""
     ki = kd.view(np.uint64)
     kd = kd - c.shift
     r = _reduced_argument(x, kd, c, xp)

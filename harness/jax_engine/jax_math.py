@@ -38,8 +38,8 @@ def exp(x):
     """
     if x.size < SEPARATE_EXP_KERNEL_FROM or jax.default_backend() != "cpu":
         return glibc_exp.exp(x, jnp, runtime)
-    return lax.cond(jnp.all(glibc_exp.in_main_range(x, jnp)),
-                    lambda v: glibc_exp.exp_main_range(v, jnp, runtime),
+    return lax.cond(jnp.all(glibc_exp.on_short_path(x, jnp, runtime)),
+                    lambda v: glibc_exp.exp_short_path(v, jnp, runtime),
                     lambda v: glibc_exp.exp(v, jnp, runtime), x)
 
 

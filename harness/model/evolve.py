@@ -18,8 +18,9 @@ call of a neuron maps onto consecutive passes as follows:
   proposal is the neuron's ``h`` from now on (also after a clipped final try, which is why a tiny final
   remainder can shrink the next step's first try).
 
-An accepted neuron that is not done enters its next ``evolve_apply`` with ``dydt_in = f(y_new)``. That
-RHS call has exactly the arguments of the try's ``dydt_out`` call, so ``dydt_out`` is reused bit for bit.
+An accepted neuron that is not done enters its next ``evolve_apply`` with ``dydt_in = f(y_new)``, which GSL
+already computed in the try (``dydt_out``); it is computed here for those neurons only (same arguments,
+same bits), and not at all when every neuron is done after one try (see ``rkf45``).
 
 Optionally the tries and rejected tries of each neuron are tallied, like GSL's ``evolve->count`` and
 ``evolve->failed_steps``; the tally only observes and never changes what is computed.
@@ -44,7 +45,7 @@ class TryOutcome:
         rem = step - t0
         final = (rem >= 0.0) & (h0 > rem)  # GSL clips only when h0 is strictly larger
         h_used = np.where(final, rem, h0)
-        self.y, yerr, self.dydt = rkf45_try(f, y0, h_used, dydt_in)
+        self.y, yerr = rkf45_try(f, y0, h_used, dydt_in)
         self.t = np.where(final, step, t0 + h_used)
         status, h_next = adjust_step(yerr, h_used, eps_abs)
         shrink = status == DECREASE
@@ -88,5 +89,7 @@ def advance(y: np.ndarray, h: np.ndarray, step: float, rhs_for: RhsFactory, eps_
         moved = busy[accepted]
         y[moved] = out.y[accepted]
         t[moved] = out.t[accepted]
-        dydt_in[moved] = out.dydt[accepted]
-        busy = busy[out.rejected | (accepted & (out.t < step))]
+        going_on = accepted & (out.t < step)
+        if going_on.any():
+            dydt_in[busy[going_on]] = rhs_for(busy[going_on])(out.y[going_on])
+        busy = busy[out.rejected | going_on]

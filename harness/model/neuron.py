@@ -7,8 +7,8 @@
 4. I_stim = C[k], felt from the next step on.
 
 The recorded currents and s_NMDA are NEST's RHS side effects of the last RHS call of the step, which is the
-``dydt_out`` evaluation at the end-of-integration state y-. They are recomputed here from y- (same inputs,
-same expressions, hence the same bits), before the jumps and the reset change y.
+``dydt_out`` evaluation at the end-of-integration state y- (see ``rkf45``). They are computed here from y-
+(same inputs, same expressions, hence the same bits), before the jumps and the reset change y.
 """
 from __future__ import annotations
 

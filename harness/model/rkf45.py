@@ -6,8 +6,11 @@ and always from the *start* state y. The coefficients are the C compile-time quo
 the same literals gives the same doubles.
 
 The 5th-order solution (weights C) is propagated; the error estimate (weights E) is 5th minus 4th order.
-The stepper is first-same-as-last in GSL's sense: k1 is the caller's ``dydt_in`` and the derivative at the
-new state is returned, so an accepted try hands the next sub-step its k1 without a new RHS call.
+k1 is the caller's ``dydt_in``. GSL's stepper also evaluates f at the new state (its ``dydt_out``), which the
+next sub-step takes as its k1; here the caller makes that call, and only where a next sub-step follows. It
+has the same arguments, so it gives the same bits, and in the usual regime (one try per step, whose new
+state is then jumped by the inputs) nothing follows: it would be a sixth RHS call per step that no result
+depends on.
 
 Only + and * on whatever arrays come in, so NumPy and JAX (``harness.jax_engine``) share this code.
 """
@@ -42,7 +45,6 @@ E = (1.0 / 360.0, 0.0, -128.0 / 4275.0, -2197.0 / 75240.0, 1.0 / 50.0, 2.0 / 55.
 class TryResult(NamedTuple):
     y: np.ndarray  # the 5th-order solution at t + h
     yerr: np.ndarray  # GSL's error estimate, h * sum(E * k)
-    dydt: np.ndarray  # f(y), GSL's dydt_out
 
 
 def _terms(weights) -> tuple[tuple[int, float], ...]:
@@ -66,12 +68,11 @@ def weighted_sum(terms, ks) -> np.ndarray:
 
 def rkf45_try(f: Callable[[np.ndarray], np.ndarray], y: np.ndarray, h: np.ndarray,
               dydt_in: np.ndarray) -> TryResult:
-    """One RKF45 try for every neuron of y, each with its own step h (shape (m,)). Six RHS calls."""
+    """One RKF45 try for every neuron of y, each with its own step h (shape (m,)). Five RHS calls."""
     h = arraymath.of(y).layout.per_neuron(h)
     ks = [dydt_in, f(y + (A2 * h) * dydt_in)]
     for terms in STAGE_TERMS:
         ks.append(f(y + h * weighted_sum(terms, ks)))
     y_new = y + h * weighted_sum(SOLUTION_TERMS, ks)
-    dydt_out = f(y_new)
     yerr = h * weighted_sum(ERROR_TERMS, ks)
-    return TryResult(y_new, yerr, dydt_out)
+    return TryResult(y_new, yerr)
