@@ -44,6 +44,6 @@ timeout -k 5 "${BENCH100_S:-70}" python3 bench/bench_jax.py --sizes 100 1000 --p
   --exact-max-n 0 && cp reports/bench/bench_jax.md "$OUT/bench_gpu_100ports.md"
 
 stage "fuzzing against live NEST"
-timeout -k 5 "${FUZZ_S:-60}" python3 -m harness fuzz --candidate python-jax --profile ci --examples 8 \
+timeout -k 5 "${FUZZ_S:-120}" python3 -m harness fuzz --candidate python-jax --profile ci --examples 8 \
   --regressions-dir "$OUT/regressions"
 stage "done"

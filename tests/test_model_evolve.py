@@ -94,3 +94,31 @@ def test_neurons_with_different_sub_steps_match_their_scalar_runs_bitwise():
     for i in range(5):
         assert y[i, 0] == ref[i][0][0, 0]
         assert h[i] == ref[i][1]
+
+
+def counting(rhs_for, calls):
+    """rhs_for that counts the rows each RHS call evaluates."""
+    def counted_rhs_for(index):
+        f = rhs_for(index)
+
+        def g(y):
+            calls.append(y.shape[0])
+            return f(y)
+        return g
+    return counted_rhs_for
+
+
+def test_no_rhs_call_at_the_end_state_unless_a_sub_step_follows():
+    """GSL's try ends with f(y_new) for the next sub-step's k1; a step of one try per neuron needs k1 and the
+    five stages only (6 calls), and f(y_new) is evaluated only for neurons that go on."""
+    calls = []
+    y, h = np.ones((2, 1)), np.array([1.0, 1.0])
+    evolve.advance(y, h, 0.1, counting(linear(np.array([1.0, 2.0])), calls), np.array([1e-3, 1e-3]))
+    assert calls == [2] * 6
+    calls.clear()
+    # Neuron 0 makes one clipped try; neuron 1 a sub-step of 0.04 (after which h grows to 0.2), then the
+    # clipped rest: one f(y_new) for neuron 1, then its second try.
+    y, h = np.ones((2, 1)), np.array([1.0, 0.04])
+    evolve.advance(y, h, 0.1, counting(linear(np.array([1.0, 1.0])), calls), np.array([1.0, 1.0]))
+    assert calls == [2] * 6 + [1] + [1] * 5
+    assert h[1] == 5 * (0.1 - 0.04)

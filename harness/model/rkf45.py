@@ -9,8 +9,8 @@ The 5th-order solution (weights C) is propagated; the error estimate (weights E)
 k1 is the caller's ``dydt_in``. GSL's stepper also evaluates f at the new state (its ``dydt_out``), which the
 next sub-step takes as its k1; here the caller makes that call, and only where a next sub-step follows. It
 has the same arguments, so it gives the same bits, and in the usual regime (one try per step, whose new
-state is then jumped by the inputs) nothing follows: it would be a sixth RHS call per step that no result
-depends on.
+state is then jumped by the inputs) nothing follows: it would be a seventh RHS call per step that no
+result depends on.
 
 Only + and * on whatever arrays come in, so NumPy and JAX (``harness.jax_engine``) share this code.
 """
