@@ -27,8 +27,9 @@ SEPARATE_EXP_KERNEL_FROM = 8
 
 
 def exp(x):
-    """glibc's exp. Arguments outside 2^-54 <= |x| < 512 (|V_m| above 8258 mV or below 1e-15 mV) are
-    handled by a second branch, so the usual call skips the special-case work.
+    """glibc's exp. Arguments outside 2^-54 <= |x| < 512 (|V_m| above 8258 mV or below 1e-15 mV), and the
+    rare ones whose fused rounding matters, are handled by a second branch, so the usual call takes
+    ``glibc_exp.exp_short_path``.
 
     The branch has a second purpose: a ``lax.cond`` makes the exp a kernel of its own. Fused into the RHS
     kernel (whose output interleaves all state components), XLA compiles its ~200 operations to scalar code,
