@@ -71,8 +71,7 @@ def on_short_path(x, xp=np, runtime=lambda value: value):
     fused one (``_shifted_nearest_integer``)."""
     c = _constants(xp, runtime)
     magnitude = xp.abs(x)
-    p = x * c.inv_ln2_n.value
-    halfway = xp.abs(p - ((p + c.shift) - c.shift)) == 0.5
+    halfway = xp.abs(_rounding_remainder(x * c.inv_ln2_n.value, c)) == 0.5
     return (magnitude >= TINY) & (magnitude < SPECIAL) & ~halfway
 
 
@@ -123,9 +122,13 @@ def _shifted_nearest_integer(x, c):
     one ulp of p from the midpoint, more than |e| <= ulp/2 can bridge. At a halfway p the sign of e decides.
     """
     p, e = two_product_by_constant(x, c.inv_ln2_n, c.splitter)
-    kd = p + c.shift
-    d = p - (kd - c.shift)  # exact: p minus the integer it was rounded to
-    return kd + ((d == 0.5) & (e > 0.0)) - ((d == -0.5) & (e < 0.0))
+    d = _rounding_remainder(p, c)
+    return (p + c.shift) + ((d == 0.5) & (e > 0.0)) - ((d == -0.5) & (e < 0.0))
+
+
+def _rounding_remainder(p, c):
+    """p minus the integer RN(p + Shift) rounds it to (exact, |p| < 2^51)."""
+    return p - ((p + c.shift) - c.shift)
 
 
 def _reduced_argument(x, kd, c, xp):
