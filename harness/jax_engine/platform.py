@@ -28,7 +28,7 @@ REQUIRED_XLA_FLAGS = ("--xla_cpu_max_isa=AVX",)
 # For speed only, and left out if the user passes backend options of their own. Without AVX2 a loop iteration
 # of a kernel holds one 4-wide vector, and the exp's long chain of dependent operations leaves the core
 # waiting on each result; LLVM's loop vectorizer interleaving 4 iterations fills the gaps and changes no
-# operation (exp kernel 19 -> 12 ns per value; docs/jax.md).
+# operation (exp kernel 20 -> 13 ns per value; docs/jax.md).
 BACKEND_OPTIONS_FLAG = "--xla_backend_extra_options"
 SPEED_XLA_FLAGS = (f"{BACKEND_OPTIONS_FLAG}=-force-vector-interleave=4",)
 HOST_DEVICES_FLAG = "--xla_force_host_platform_device_count"
