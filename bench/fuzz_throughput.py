@@ -10,11 +10,11 @@ import time
 
 from hypothesis import HealthCheck, given, settings
 
-from harness.batch import run_batched, run_nest_batch, run_python_batch
-from harness.fuzz import load_generated
-from harness.fuzz_strategies import scenario_batches
-from harness.nest_backend import run_nest
-from harness.python_backend import run_python
+from harness.backends.batch import run_batched, run_nest_batch, run_python_batch
+from harness.fuzz.run import load_generated
+from harness.fuzz.strategies import scenario_batches
+from harness.backends.nest import run_nest
+from harness.backends.python import run_python
 
 
 def generated_batches(n):

@@ -9,13 +9,13 @@ import shlex
 import sys
 from pathlib import Path
 
-from .errors import UsageError
-from .gate import DEFAULT_SCENARIOS
-from .selftest import VARIANTS
-from .sources import CANDIDATE_SOURCES, REFERENCE_SOURCES
-from .tolerances import PROFILE_NAMES, unknown_profile_message
+from harness.arguments import non_negative_int, positive_int
+from harness.errors import EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError
+from harness.scenario.discovery import DEFAULT_SCENARIOS
+from harness.judge.selftest import VARIANTS
+from harness.backends.sources import CANDIDATE_SOURCES, REFERENCE_SOURCES
+from harness.judge.tolerances import PROFILE_NAMES, unknown_profile_message
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 GATE_REPORT_DIR = Path("reports") / "gate"
 EXIT_FOR_STATUS = {"pass": EXIT_OK, "fail": EXIT_FAIL, "error": EXIT_USAGE}
 
@@ -59,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="scenario files, folders (searched recursively for *.yaml) or glob patterns "
                         "(default: %(default)s)")
     _add_judging_options(p)
-    p.add_argument("--workers", type=_positive_int, default=None,
+    p.add_argument("--workers", type=positive_int, default=None,
                    help="worker processes (default: the number of CPUs)")
     p.add_argument("--json", metavar="PATH", default=str(GATE_REPORT_DIR / "gate.json"),
                    help="JSON summary (default: %(default)s)")
@@ -79,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="judge a deliberately broken reimplementation (a selftest variant) instead, to see "
                         f"what a failing report looks like: {', '.join(VARIANTS)}")
     _add_judging_options(p)
-    p.add_argument("--workers", type=_positive_int, default=None,
+    p.add_argument("--workers", type=positive_int, default=None,
                    help="worker processes (default: the number of CPUs)")
 
     p = sub.add_parser("selftest", help="prove that the gate catches deliberately broken reimplementations")
@@ -91,16 +91,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where the variants' own scenarios live (default: %(default)s)")
     p.add_argument("--references", default="reference_traces", metavar="DIR",
                    help="where stored references live (default: %(default)s)")
-    p.add_argument("--workers", type=_positive_int, default=None,
+    p.add_argument("--workers", type=positive_int, default=None,
                    help="worker processes (default: the number of CPUs)")
     p.add_argument("--json", metavar="PATH", help="write what caught each variant to PATH")
 
-    from .fuzz import add_fuzz_arguments  # light: hypothesis is imported only when fuzzing runs
+    from harness.fuzz.run import add_fuzz_arguments  # light: hypothesis is imported only when fuzzing runs
 
     add_fuzz_arguments(sub.add_parser("fuzz", help="generated scenarios, NEST vs the reimplementation "
                                                    "bit for bit; minimal failures become scenario files"))
 
-    from .candidates.cli import add_candidate_arguments
+    from harness.candidates.cli import add_candidate_arguments
 
     add_candidate_arguments(sub)
     return parser
@@ -127,21 +127,6 @@ def _variant_name(text: str) -> str:
     return text
 
 
-def _positive_int(text: str) -> int:
-    value = _non_negative_int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 1")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is negative")
-    return value
 
 
 def main(argv=None) -> int:
@@ -162,7 +147,7 @@ def main(argv=None) -> int:
 
 
 def _load_all(paths) -> list:
-    from .scenario import load_scenarios
+    from harness.scenario.schema import load_scenarios
 
     return load_scenarios(paths)
 
@@ -175,7 +160,7 @@ def cmd_validate(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from .nest_backend import run_nest
+    from harness.backends.nest import run_nest
 
     (scenario,) = _load_all([args.scenario])
     traces = run_nest(scenario)
@@ -193,8 +178,8 @@ def cmd_run(args) -> int:
 def cmd_record(args) -> int:
     from tqdm import tqdm
 
-    from .nest_backend import run_nest
-    from .references import record_reference
+    from harness.backends.nest import run_nest
+    from harness.traces.references import record_reference
 
     scenarios = _load_all(args.scenarios)
     refused = 0
@@ -211,10 +196,10 @@ def cmd_record(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from .comparator import compare
-    from .report import comparison_table, junit_xml, summary_json
-    from .sources import produce
-    from .tolerances import resolve_tolerances
+    from harness.judge.comparator import compare
+    from harness.report.summary import comparison_table, junit_xml, summary_json
+    from harness.backends.sources import produce
+    from harness.judge.tolerances import resolve_tolerances
 
     (scenario,) = _load_all([args.scenario])
     tolerances = resolve_tolerances(scenario, args.profile)
@@ -231,8 +216,9 @@ def cmd_compare(args) -> int:
 
 
 def cmd_gate(args) -> int:
-    from .gate import find_scenarios, run_gate
-    from .report import gate_json, gate_table, junit_xml
+    from harness.judge.gate import run_gate
+    from harness.scenario.discovery import find_scenarios
+    from harness.report.summary import gate_json, gate_table, junit_xml
 
     scenarios = _load_all(find_scenarios(args.paths))
     result = run_gate(scenarios, profile=args.profile, reference_dir=Path(args.references), workers=args.workers)
@@ -243,8 +229,8 @@ def cmd_gate(args) -> int:
 
 
 def cmd_selftest(args) -> int:
-    from .report import write_json
-    from .selftest import run_selftest, selftest_json, selftest_table
+    from harness.report.summary import write_json
+    from harness.judge.selftest import run_selftest, selftest_json, selftest_table
 
     variants = args.variant or list(VARIANTS)
     if args.scenario:
@@ -267,10 +253,10 @@ EXIT_FOR_VERDICT = {"PASS": EXIT_OK, "FAIL": EXIT_FAIL, "DRIFT": EXIT_FAIL, "ERR
 
 
 def cmd_report(args) -> int:
-    from .gate import find_scenarios
-    from .release_report import (FIGURE_DIR, build_report, check_out_dir, default_out_dir, load_baseline,
+    from harness.scenario.discovery import find_scenarios
+    from harness.report.release import (FIGURE_DIR, build_report, check_out_dir, default_out_dir, load_baseline,
                                  render_text, report_files, run_report, write_report_folder)
-    from .selftest import run_variant
+    from harness.judge.selftest import run_variant
 
     out = Path(args.out) if args.out else default_out_dir()
     check_out_dir(out, args.force)  # refuse before minutes of work, and again when writing
@@ -297,7 +283,7 @@ def cmd_report(args) -> int:
 
 
 def _write_reports(args, document: dict, junit: str) -> None:
-    from .report import write_json, write_junit
+    from harness.report.summary import write_json, write_junit
 
     if args.json:
         write_json(Path(args.json), document)
@@ -308,13 +294,13 @@ def _write_reports(args, document: dict, junit: str) -> None:
 
 
 def cmd_fuzz(args) -> int:
-    from .fuzz import run_fuzz
+    from harness.fuzz.run import run_fuzz
 
     return run_fuzz(args)
 
 
 def cmd_candidates(args) -> int:
-    from .candidates.cli import run_candidates_command
+    from harness.candidates.cli import run_candidates_command
 
     return run_candidates_command(args)
 

@@ -1,5 +1,8 @@
-"""Errors the CLI turns into a clear message and exit code 2 (bad input), never a traceback."""
+"""Errors the CLI turns into a clear message and exit code 2 (bad input), never a traceback; the exit codes."""
 from __future__ import annotations
+
+# Every command: 0 success, 1 a parity failure (or a refused overwrite), 2 bad input or usage.
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
 
 class UsageError(Exception):

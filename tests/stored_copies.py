@@ -3,7 +3,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.traces import Traces
+from harness.traces.traces import Traces
 
 from conftest import REFERENCE_DIR
 

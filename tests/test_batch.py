@@ -2,12 +2,12 @@
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 
-from harness.batch import plan_batches, python_batch_runs, run_batched, run_nest_batch, run_python_batch
-from harness.fuzz import load_generated
-from harness.fuzz_strategies import scenario_batches
-from harness.nest_backend import run_nest
-from harness.python_backend import min_delay_steps, run_python
-from harness.scenario import load_scenario
+from harness.backends.batch import plan_batches, python_batch_runs, run_batched, run_nest_batch, run_python_batch
+from harness.fuzz.run import load_generated
+from harness.fuzz.strategies import scenario_batches
+from harness.backends.nest import run_nest
+from harness.backends.python import min_delay_steps, run_python
+from harness.scenario.schema import load_scenario
 
 
 @settings(max_examples=6, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])

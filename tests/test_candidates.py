@@ -8,9 +8,9 @@ from harness.candidates import CandidateError, CandidateUnavailable, get_candida
 from harness.candidates import protocol
 from harness.candidates.parity import check_candidate
 from harness.errors import ScenarioError, UsageError
-from harness.nest_backend import run_nest
-from harness.python_backend import run_python
-from harness.scenario import load_scenario
+from harness.backends.nest import run_nest
+from harness.backends.python import run_python
+from harness.scenario.schema import load_scenario
 
 from conftest import REPO, SCENARIO_DIR
 

@@ -8,7 +8,7 @@ import pytest
 from harness.candidates import load_registry, run_candidate
 from harness.candidates.cli import eager_equivalence
 from harness.candidates.parity import check_candidate
-from harness.scenario import load_scenario
+from harness.scenario.schema import load_scenario
 
 from conftest import REPO
 

@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
-from harness.nest_backend import run_nest
-from harness.python_backend import run_python
-from harness.references import load_reference
-from harness.scenario import load_scenario
+from harness.backends.nest import run_nest
+from harness.backends.python import run_python
+from harness.traces.references import load_reference
+from harness.scenario.schema import load_scenario
 
 from conftest import CATALOGUE, REFERENCE_DIR
 

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 from harness.cli import main
-from harness.comparator import compare
+from harness.judge.comparator import compare
 from harness.errors import ScenarioError, UsageError
-from harness.scenario import load_scenario
-from harness.scenario_types import RECORDABLES
-from harness.tolerances import Tolerance, Tolerances, profile_tolerances, resolve_tolerances
-from harness.traces import Traces
+from harness.scenario.schema import load_scenario
+from harness.scenario.types import RECORDABLES
+from harness.judge.tolerances import Tolerance, Tolerances, profile_tolerances, resolve_tolerances
+from harness.traces.traces import Traces
 
 from conftest import REFERENCE_DIR, SCENARIO_DIR
 from stored_copies import copy_reference

@@ -9,15 +9,15 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 
 from harness import grid
-from harness.batch import PythonRun, python_batch_runs
-from harness.fuzz import add_fuzz_arguments, run_fuzz
-from harness.fuzz_checks import (invariant_violations, nmda_state_violations, parity_differences,
+from harness.backends.batch import PythonRun, python_batch_runs
+from harness.fuzz.run import add_fuzz_arguments, run_fuzz
+from harness.fuzz.checks import (invariant_violations, nmda_state_violations, parity_differences,
                                  refractory_violations, synaptic_sign_violations)
-from harness.fuzz_strategies import grid_ms, scenario_dicts
-from harness.nest_backend import run_nest
-from harness.regressions import write_regression
-from harness.scenario import load_scenario
-from harness.scenario_types import SpikeInput
+from harness.fuzz.strategies import grid_ms, scenario_dicts
+from harness.backends.nest import run_nest
+from harness.fuzz.regressions import write_regression
+from harness.scenario.schema import load_scenario
+from harness.scenario.types import SpikeInput
 
 
 def fuzz_args(tmp_path, **overrides):

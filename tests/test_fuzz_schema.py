@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harness.cli import main
-from harness.fuzz_strategies import scenario_dicts
+from harness.fuzz.strategies import scenario_dicts
 
 from conftest import REPO
 

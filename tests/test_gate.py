@@ -8,10 +8,11 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from harness.cli import main
-from harness.comparator import Comparison
+from harness.judge.comparator import Comparison
 from harness.errors import UsageError
-from harness.gate import PAIRS, ScenarioOutcome, find_scenarios
-from harness.scenario import load_scenario
+from harness.judge.gate import PAIRS, ScenarioOutcome
+from harness.scenario.discovery import find_scenarios
+from harness.scenario.schema import load_scenario
 
 from conftest import REPO, SCENARIO_DIR
 from stored_copies import copy_reference

@@ -8,12 +8,12 @@ import jax
 import numpy as np
 import pytest
 
-from harness.jax_backend import run_python_jax, run_python_jax_many
+from harness.backends.jax import run_python_jax, run_python_jax_many
 from harness.jax_engine import JaxPopulation, sharding
 from harness.jax_engine.buckets import bucket
 from harness.model import Population, PortsFrozenError
-from harness.python_backend import run_python
-from harness.scenario import load_scenario
+from harness.backends.python import run_python
+from harness.scenario.schema import load_scenario
 
 from conftest import CATALOGUE
 

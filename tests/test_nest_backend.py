@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from harness import grid
-from harness.nest_backend import run_nest
-from harness.scenario import load_scenario
+from harness.backends.nest import run_nest
+from harness.scenario.schema import load_scenario
 
 from conftest import SCENARIO_DIR
 

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from harness.model import DEFAULTS, libm
-from harness.python_backend import input_slots, min_delay_steps, run_python
-from harness.scenario_types import RECORDABLES, CurrentInput, Scenario, SpikeInput
+from harness.backends.python import input_slots, min_delay_steps, run_python
+from harness.scenario.types import RECORDABLES, CurrentInput, Scenario, SpikeInput
 
 
 def spikes(receptor, weight, delay, stamps, mult=None):
@@ -153,7 +153,7 @@ PARITY_CASES = {
 @pytest.fixture(scope="module")
 def run_nest():
     pytest.importorskip("nest")
-    from harness.nest_backend import run_nest
+    from harness.backends.nest import run_nest
 
     return run_nest
 

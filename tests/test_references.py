@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 
 from harness.cli import main
-from harness.nest_backend import run_nest
-from harness.references import load_reference
-from harness.scenario import load_scenario
-from harness.traces import Traces, _atomic_write
+from harness.backends.nest import run_nest
+from harness.traces.references import load_reference
+from harness.scenario.schema import load_scenario
+from harness.traces.traces import Traces, _atomic_write
 
 from conftest import CATALOGUE, REFERENCE_DIR
 

@@ -13,19 +13,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.browser import BrowserMissing, find_chromium, inspect_page
+from harness.report.browser import BrowserMissing, find_chromium, inspect_page
 from harness.cli import main
-from harness.comparator import compare
+from harness.judge.comparator import compare
 from harness.errors import UsageError
-from harness.figures import render_figure
-from harness.nest_backend import run_nest
-from harness.python_backend import run_python
-from harness.release_report import (diff_against_baseline, num, write_report_folder)
-from harness.report import comparison_json
-from harness.scenario import load_scenario
-from harness.selftest import VARIANTS, run_variant
-from harness.sources import load_stored
-from harness.tolerances import profile_tolerances
+from harness.report.figures import render_figure
+from harness.backends.nest import run_nest
+from harness.backends.python import run_python
+from harness.report.release import (diff_against_baseline, num, write_report_folder)
+from harness.report.summary import comparison_json
+from harness.scenario.schema import load_scenario
+from harness.judge.selftest import VARIANTS, run_variant
+from harness.backends.sources import load_stored
+from harness.judge.tolerances import profile_tolerances
 
 from conftest import REFERENCE_DIR, REPO, SCENARIO_DIR
 

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from harness import grid
-from harness.scenario import INITIAL_DEFAULTS, PARAM_DEFAULTS, load_scenario
-from harness.scenario_types import RECORDABLES, CurrentInput, SpikeInput
+from harness.scenario.schema import INITIAL_DEFAULTS, PARAM_DEFAULTS, load_scenario
+from harness.scenario.types import RECORDABLES, CurrentInput, SpikeInput
 
 from conftest import CATALOGUE, REFERENCE_DIR, SCENARIO_DIR
 

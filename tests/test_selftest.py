@@ -7,10 +7,11 @@ import pytest
 
 from harness.cli import main
 from harness.model import neuron, population, rhs
-from harness import grid, python_backend
-from harness.python_backend import run_python
-from harness.scenario import load_scenario
-from harness.selftest import VARIANTS, run_variant
+from harness import grid
+from harness.backends import python as python_backend
+from harness.backends.python import run_python
+from harness.scenario.schema import load_scenario
+from harness.judge.selftest import VARIANTS, run_variant
 
 from conftest import SCENARIO_DIR
 

@@ -16,10 +16,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..errors import UsageError
-from ..tolerances import PROFILE_NAMES
+from harness.errors import EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError
+from harness.judge.tolerances import PROFILE_NAMES
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 CATALOGUE = "scenarios/*.yaml"  # the main catalogue; the findings live below scenarios/ports/
 
 
@@ -70,7 +69,7 @@ def _list(args, registry) -> int:
 
 # ------------------------------------------------------------------------------------------- run
 def _run(args, registry) -> int:
-    from ..report import write_json
+    from harness.report.summary import write_json
     from .parity import check_candidate
     from .registry import get_candidate
 
@@ -87,7 +86,7 @@ def _run(args, registry) -> int:
         if o.verdict == "fixed":
             print(f"FIXED: {o.scenario.path} now passes; set `expect: pass` there (and update the report)")
     if args.json:
-        from ..report import summary_json
+        from harness.report.summary import summary_json
 
         verdicts = [{"scenario": o.scenario.name, "expected": o.expected, "verdict": o.verdict} for o in outcomes]
         write_json(Path(args.json), summary_json(f"candidates run {candidate.name}",
@@ -108,8 +107,8 @@ def _outcome_line(o) -> str:
 
 # ------------------------------------------------------------------------------------------- report
 def _report(args, registry) -> int:
-    from ..report import write_json
-    from ..atomic import atomic_write_text
+    from harness.report.summary import write_json
+    from harness.traces.atomic import atomic_write_text
     from .parity import collect, judge
     from .registry import get_candidate
     from .report import CandidateSection, render_markdown, summary_document
@@ -146,8 +145,8 @@ def _report(args, registry) -> int:
 
 def eager_equivalence(candidate, scenario):
     """Compiled loop vs eager API of a brainpy-runner candidate on one scenario, strict and default XLA."""
-    from ..comparator import compare
-    from ..tolerances import profile_tolerances
+    from harness.judge.comparator import compare
+    from harness.judge.tolerances import profile_tolerances
     from .execute import CandidateError, run_candidate
     from .parity import Outcome, variant
     from .report import Equivalence
@@ -161,7 +160,7 @@ def eager_equivalence(candidate, scenario):
             comparison = compare(ref, cand, profile_tolerances("exact"), reference_name=eager.name,
                                  candidate_name=compiled.name)
         except CandidateError as exc:
-            from ..comparator import Comparison
+            from harness.judge.comparator import Comparison
 
             comparison = Comparison(scenario=scenario.name, reference=eager.name, candidate=compiled.name,
                                     profile="exact", tics_per_step=scenario.tics_per_step, status="error",
@@ -172,8 +171,8 @@ def eager_equivalence(candidate, scenario):
 
 # ------------------------------------------------------------------------------------------- helpers
 def _load(patterns) -> list:
-    from ..gate import find_scenarios
-    from ..scenario import load_scenarios
+    from harness.scenario.discovery import find_scenarios
+    from harness.scenario.schema import load_scenarios
 
     return load_scenarios(find_scenarios(patterns))
 

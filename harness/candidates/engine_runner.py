@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..model import Population
+from harness.model import Population
 from . import protocol
 
 

@@ -14,8 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..scenario_types import Scenario
-from ..traces import Traces
+from harness.scenario.types import Scenario
+from harness.traces.traces import Traces
 from . import protocol
 from .registry import Candidate
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import grid
+from harness import grid
 from . import protocol
 
 RECORDABLES = ("V_m", "s_AMPA", "s_GABA", "s_NMDA", "I_AMPA", "I_GABA", "I_NMDA")

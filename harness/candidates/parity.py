@@ -24,12 +24,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..comparator import Comparison, compare
-from ..errors import UsageError
-from ..scenario_types import Scenario
-from ..sources import produce
-from ..tolerances import resolve_tolerances
-from ..traces import Traces
+from harness.judge.comparator import Comparison, compare
+from harness.errors import UsageError
+from harness.scenario.types import Scenario
+from harness.backends.sources import produce
+from harness.judge.tolerances import resolve_tolerances
+from harness.traces.traces import Traces
 from .execute import CandidateError, run_candidate
 from .registry import Candidate
 

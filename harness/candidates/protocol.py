@@ -1,7 +1,7 @@
 """The candidate file formats: what the harness hands a port, and what the port must hand back.
 
 A candidate never sees a scenario file. The harness compiles the scenario, with NEST's timing rules
-(``harness.python_backend.input_slots``), into explicit per-step inputs, so a port only has to integrate
+(``harness.backends.python.input_slots``), into explicit per-step inputs, so a port only has to integrate
 the model and apply them; it needs neither this package nor NEST. The format is documented for port
 authors in docs/candidates.md; this module is its executable definition.
 
@@ -45,10 +45,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import grid
-from ..atomic import atomic_write, atomic_write_text
-from ..scenario_types import Scenario
-from ..traces import Traces
+from harness import grid
+from harness.traces.atomic import atomic_write, atomic_write_text
+from harness.scenario.types import Scenario
+from harness.traces.traces import Traces
 
 INPUT_FORMAT = "nest-parity-candidate-inputs"
 FORMAT_VERSION = 1
@@ -85,7 +85,7 @@ class CompiledInputs:
 # ------------------------------------------------------------------------------------------- inputs
 def compile_inputs(scenario: Scenario) -> CompiledInputs:
     """The scenario as explicit per-step inputs, with NEST's timing already applied."""
-    from ..python_backend import input_slots  # the same slots the in-house engine is driven with
+    from harness.backends.python import input_slots  # the same slots the in-house engine is driven with
 
     slots = input_slots(scenario)
     weights = np.asarray([inp.weight for inp in scenario.nmda_inputs], dtype=np.float64)

@@ -27,8 +27,8 @@ from pathlib import Path
 
 import yaml
 
-from ..errors import UsageError
-from ..tolerances import PROFILE_NAMES
+from harness.errors import UsageError
+from harness.judge.tolerances import PROFILE_NAMES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_REGISTRY = REPO_ROOT / "candidates.yaml"

@@ -11,8 +11,8 @@ import datetime
 import math
 from dataclasses import dataclass, field
 
-from ..report import summary_json
-from ..scenario_types import RECORDABLES
+from harness.report.summary import summary_json
+from harness.scenario.types import RECORDABLES
 from .parity import Outcome, judge
 from .registry import Candidate
 

@@ -19,8 +19,8 @@ from typing import Callable, NamedTuple
 import jax.numpy as jnp
 from jax import lax
 
-from ..model.control import DECREASE
-from ..model.rkf45 import rkf45_try
+from harness.model.control import DECREASE
+from harness.model.rkf45 import rkf45_try
 from .control import adjust_step
 
 

@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from ..model import arraymath
+from harness.model import arraymath
 from . import glibc_exp
 
 

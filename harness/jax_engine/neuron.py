@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import jax.numpy as jnp
 
-from ..model.rhs import derivative, synaptic_currents
+from harness.model.rhs import derivative, synaptic_currents
 from . import jax_math  # registers the JAX ArrayMath the shared formulas dispatch to
 from .evolve import advance
 

@@ -14,10 +14,10 @@ from __future__ import annotations
 import jax
 import numpy as np
 
-from ..model.neuron import NeuronState, StepInputs
-from ..model.parameters import Parameters
-from ..model.population import RECORDABLES, Population, Recording, _joined
-from ..model.rhs import N_FIXED, Coefficients
+from harness.model.neuron import NeuronState, StepInputs
+from harness.model.parameters import Parameters
+from harness.model.population import RECORDABLES, Population, Recording, _joined
+from harness.model.rhs import N_FIXED, Coefficients
 from . import sharding, simulate
 from .buckets import bucket
 from .neuron import RECORDABLES as DEVICE_ORDER

@@ -25,7 +25,7 @@ import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from ..errors import UsageError
+from harness.errors import UsageError
 
 AXIS = "neurons"
 MIN_VALUES_PER_SHARD = 256  # state values (neurons x (3 + 2P)); measured: 2 shards of 64 x 5 still gain

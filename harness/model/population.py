@@ -3,7 +3,7 @@
 The population is the whole public model: parameters per neuron, NMDA ports per neuron, initial state, and
 a step/run interface fed with per-step input slots. It knows nothing of NEST devices or connections: the
 caller hands it, for every simulation step k, the values NEST's ring buffers would hold in step k
-(see ``harness.python_backend`` for how NEST's generators and delays map onto those slots).
+(see ``harness.backends.python`` for how NEST's generators and delays map onto those slots).
 
 Semantics kept from NEST (and why):
 * V_m starts at -70 mV whatever E_L is (NEST builds the node with the default E_L).
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import grid
+from harness import grid
 from .evolve import TryTally
 from .neuron import NeuronState, StepInputs, update
 from .parameters import INITIAL_STATE, Parameters

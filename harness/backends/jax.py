@@ -12,12 +12,12 @@ from collections import defaultdict
 
 import numpy as np
 
-from .jax_engine import JaxPopulation, platform
-from .model import DEFAULTS
-from .provenance import base_provenance
-from .python_backend import input_slots
-from .scenario_types import Scenario
-from .traces import Traces
+from harness.jax_engine import JaxPopulation, platform
+from harness.model import DEFAULTS
+from harness.traces.provenance import base_provenance
+from harness.backends.python import input_slots
+from harness.scenario.types import Scenario
+from harness.traces.traces import Traces
 
 
 def run_python_jax(scenario: Scenario) -> Traces:

@@ -11,10 +11,10 @@ import os
 
 import numpy as np
 
-from . import grid
-from .provenance import base_provenance, gsl_version
-from .scenario_types import RECEPTOR_TYPES, RECORDABLES, CurrentInput, Scenario, SpikeInput
-from .traces import Traces
+from harness import grid
+from harness.traces.provenance import base_provenance, gsl_version
+from harness.scenario.types import RECEPTOR_TYPES, RECORDABLES, CurrentInput, Scenario, SpikeInput
+from harness.traces.traces import Traces
 
 _nest = None
 

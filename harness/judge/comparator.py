@@ -1,4 +1,4 @@
-"""Compare a candidate's traces with a reference's, variable by variable, under ``harness.tolerances``.
+"""Compare a candidate's traces with a reference's, variable by variable, under ``harness.judge.tolerances``.
 
 Rules (and why):
 
@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .grid import steps_to_ms
-from .tolerances import Tolerance, Tolerances
-from .traces import Traces
+from harness.grid import steps_to_ms
+from harness.judge.tolerances import Tolerance, Tolerances
+from harness.traces.traces import Traces
 
 
 class GridMismatch(Exception):

@@ -29,15 +29,15 @@ Profiles:
 Precedence, per variable: a value in the scenario's ``tolerances:`` block (``V_m: {abs: ..., rel: ...}``;
 a key it leaves out keeps the profile's value) beats the profile; the profile is ``--profile`` if given,
 else the scenario's ``tolerances.profile``, else ``exact``. This is how ``nest-parity compare`` judges; the
-gate judges the reimplementation with ``exact`` (or its --profile) only (see ``harness.gate``).
+gate judges the reimplementation with ``exact`` (or its --profile) only (see ``harness.judge.gate``).
 """
 from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
 
-from .errors import UsageError
-from .scenario_types import RECORDABLES
+from harness.errors import UsageError
+from harness.scenario.types import RECORDABLES
 
 DEFAULT_PROFILE = "exact"
 PROFILE_NAMES = ("exact", "roundoff", "integrator")

@@ -1,8 +1,8 @@
-"""Open an HTML file in headless Chromium and report what a reader would see (``python -m harness.browser``).
+"""Open an HTML file in headless Chromium and report what a reader would see (``python -m harness.report.browser``).
 
 Used by the tests to prove that a release report renders, and by release engineers before attaching one:
 
-    python -m harness.browser reports/<tag>/report.html [--screenshot PATH]
+    python -m harness.report.browser reports/<tag>/report.html [--screenshot PATH]
 
 Chromium is driven through the DevTools protocol over a pipe (``--remote-debugging-pipe``: JSON messages
 separated by NUL bytes on file descriptors 3 and 4), so no port is opened and nothing beyond the standard
@@ -270,7 +270,7 @@ def _collect(report: PageReport, events: list, session: str) -> None:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m harness.browser",
+    parser = argparse.ArgumentParser(prog="python -m harness.report.browser",
                                      description="Check that an HTML report renders in headless Chromium.")
     parser.add_argument("html", help="the HTML file (e.g. reports/<tag>/report.html)")
     parser.add_argument("--screenshot", metavar="PNG", help="also save a screenshot of the top of the page")

@@ -24,7 +24,9 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+from harness.arguments import non_negative_int, positive_int
+from harness.errors import EXIT_FAIL, EXIT_OK, EXIT_USAGE
+
 DATABASE_DIR = Path(".hypothesis") / "examples"  # the repo's ignored cache, as hypothesis uses by default
 
 
@@ -43,15 +45,13 @@ PROFILES = {
 }
 
 
-CANDIDATES = {"python": "python_batch_runs", "python-jax": "jax_batch_runs"}  # functions of harness.batch
+CANDIDATES = {"python": "python_batch_runs", "python-jax": "jax_batch_runs"}  # functions of harness.backends.batch
 
 
 def add_fuzz_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    from .cli import _non_negative_int, _positive_int  # the CLI's own argument types
-
-    parser.add_argument("--examples", type=_positive_int, metavar="N",
+    parser.add_argument("--examples", type=positive_int, metavar="N",
                         help="number of generated batches (default: the profile's)")
-    parser.add_argument("--seed", type=_non_negative_int, metavar="S",
+    parser.add_argument("--seed", type=non_negative_int, metavar="S",
                         help="random seed; the same seed repeats the same run (default: random, printed)")
     parser.add_argument("--profile", choices=tuple(PROFILES), default="dev",
                         help="dev: 10 batches; ci: 50 fixed batches; release: 2000 (default: %(default)s)")
@@ -145,7 +145,7 @@ def run_fuzz(args: argparse.Namespace, *, candidate=None) -> int:
         return EXIT_USAGE
     database = Path(getattr(args, "database", None) or DATABASE_DIR)
     if candidate is None:
-        from . import batch
+        from harness.backends import batch as batch
 
         candidate = getattr(batch, CANDIDATES[getattr(args, "candidate", None) or "python"])
     return _fuzz(settings, Path(args.regressions_dir), database, candidate)
@@ -184,7 +184,7 @@ def _fuzz(settings: _Settings, regressions_dir: Path, database: Path, candidate)
     from hypothesis.database import DirectoryBasedExampleDatabase
     from tqdm import tqdm
 
-    from .fuzz_strategies import scenario_batches
+    from harness.fuzz.strategies import scenario_batches
 
     stats, smallest = FuzzStats(), _SmallestFailure()
     # tqdm draws only on a terminal (disable=None), so CI logs stay clean.
@@ -239,8 +239,8 @@ def _fuzz(settings: _Settings, regressions_dir: Path, database: Path, candidate)
 
 def check_batch(raws: list[dict], candidate, stats: FuzzStats | None = None) -> list[Failure]:
     """Validate the scenario dicts from YAML text, run them batched in NEST and the candidate, check all."""
-    from .batch import run_batched, run_nest_batch
-    from .fuzz_checks import invariant_violations, parity_differences
+    from harness.backends.batch import run_batched, run_nest_batch
+    from harness.fuzz.checks import invariant_violations, parity_differences
 
     scenarios = load_generated(raws)
     try:
@@ -261,7 +261,7 @@ def check_batch(raws: list[dict], candidate, stats: FuzzStats | None = None) -> 
 
 def load_generated(raws: list[dict]) -> list:
     """Each dict written as YAML and loaded with ``load_scenario``: exactly what a regression file gives."""
-    from .scenario import load_scenario
+    from harness.scenario.schema import load_scenario
 
     with tempfile.TemporaryDirectory(prefix="nest-parity-fuzz-") as folder:
         scenarios = []
@@ -273,6 +273,6 @@ def load_generated(raws: list[dict]) -> list:
 
 
 def write_failure(failure: Failure, directory: Path):
-    from .regressions import write_regression
+    from harness.fuzz.regressions import write_regression
 
     return write_regression(failure.raw, f"{failure.describe()}.", directory)

@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from . import grid
-from .errors import ScenarioError, UsageError
-from .scenario_types import RECEPTOR_TYPES, RECORDABLES, CurrentInput, Scenario, SpikeInput
-from .tolerances import PROFILE_NAMES, unknown_profile_message
+from harness import grid
+from harness.errors import ScenarioError, UsageError
+from harness.scenario.types import RECEPTOR_TYPES, RECORDABLES, CurrentInput, Scenario, SpikeInput
+from harness.judge.tolerances import PROFILE_NAMES, unknown_profile_message
 
 MODEL = "iaf_bw_2001_exact"
 

@@ -12,7 +12,7 @@ from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
-from . import __version__
+from harness import __version__
 
 
 @lru_cache(maxsize=1)

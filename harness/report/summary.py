@@ -12,9 +12,9 @@ import math
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from .atomic import atomic_write_text
-from .comparator import Comparison, VariableResult
-from .provenance import base_provenance
+from harness.traces.atomic import atomic_write_text
+from harness.judge.comparator import Comparison, VariableResult
+from harness.traces.provenance import base_provenance
 
 SCHEMA_VERSION = 1
 
@@ -188,7 +188,7 @@ def comparison_table(c: Comparison) -> str:
 
 def gate_table(result) -> str:
     """One line per scenario with the three pairs and the verdict, then the details of what did not pass."""
-    from .gate import PAIRS
+    from harness.judge.gate import PAIRS
 
     pairs = [f"{r}-vs-{c}" for r, c in PAIRS]
     rows = [("scenario", *pairs, "verdict", "seconds")]

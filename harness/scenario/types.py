@@ -54,7 +54,7 @@ class Scenario:
     inputs: tuple  # SpikeInput | CurrentInput, in file order (= NEST creation/connection order)
     record: tuple[str, ...]
     content_hash: str  # sha256 of the parsed YAML, canonical JSON
-    tolerances: dict = field(default_factory=dict)  # validated `tolerances:` block (harness.tolerances)
+    tolerances: dict = field(default_factory=dict)  # validated `tolerances:` block (harness.judge.tolerances)
     expect: str = "pass"  # "pass" | "fail": a port's expected status (harness.candidates.parity)
     expect_reason: str = ""  # why a port is expected to fail (required with expect: fail)
 

@@ -21,24 +21,20 @@ of a process that already ran NEST's OpenMP kernel is not safe) and every run st
 """
 from __future__ import annotations
 
-import glob
-import multiprocessing
-import os
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .comparator import Comparison, compare
-from .errors import UsageError
-from .references import REFERENCE_DIR
-from .scenario_types import Scenario
-from .sources import load_stored
-from .tolerances import DEFAULT_GSL_ERROR_TOL, DEFAULT_PROFILE, Tolerances, profile_tolerances
-from .traces import Traces
+from harness.judge.comparator import Comparison, compare
+from harness.judge.pool import default_workers, run_parallel
+from harness.errors import UsageError
+from harness.traces.references import REFERENCE_DIR
+from harness.scenario.types import Scenario
+from harness.backends.sources import load_stored
+from harness.judge.tolerances import DEFAULT_GSL_ERROR_TOL, DEFAULT_PROFILE, Tolerances, profile_tolerances
+from harness.traces.traces import Traces
 
-DEFAULT_SCENARIOS = "scenarios"
 LIVE, REGRESSION, DRIFT = "nest-vs-python", "stored-vs-python", "stored-vs-nest"
 PAIRS = (("nest", "python"), ("stored", "python"), ("stored", "nest"))
 VERDICTS = ("pass", "regression", "drift", "regression+drift", "error")
@@ -89,27 +85,6 @@ class GateResult:
         return "pass" if self.counts["pass"] == len(self.outcomes) else "fail"
 
 
-# ------------------------------------------------------------------------------------------- scenarios
-def find_scenarios(patterns) -> list[Path]:
-    """Scenario files from files, folders (every ``**/*.yaml`` below) and glob patterns, sorted, no repeats."""
-    found: list[Path] = []
-    for pattern in patterns or [DEFAULT_SCENARIOS]:
-        path = Path(pattern)
-        if path.is_dir():
-            matches = sorted(path.glob("**/*.yaml"))
-        elif path.is_file():
-            matches = [path]
-        elif glob.has_magic(pattern):
-            matches = sorted(Path(p) for p in glob.glob(pattern, recursive=True) if Path(p).is_file())
-        else:
-            raise UsageError(f"{pattern}: no such file or folder; allowed: scenario files, folders of them "
-                             f"(searched recursively for *.yaml) or glob patterns")
-        if not matches:
-            raise UsageError(f"{pattern}: no scenario files (*.yaml) found there")
-        found.extend(m for m in matches if m not in found)
-    return found
-
-
 # ------------------------------------------------------------------------------------------- one task
 def check_scenario(scenario: Scenario, profile: str | None, reference_dir: str,
                    run_candidate: Callable[[Scenario], Traces] | None = None) -> ScenarioOutcome:
@@ -130,8 +105,8 @@ def produce_sources(scenario: Scenario, reference_dir: str,
     Returns ``(traces, problems)``: source name -> Traces for those that could be produced, source name ->
     message for those that could not (a crashing backend is reported for its scenario; the caller goes on).
     """
-    from .nest_backend import run_nest
-    from .python_backend import run_python
+    from harness.backends.nest import run_nest
+    from harness.backends.python import run_python
 
     traces, problems = {}, {}
     for source, produce in (("nest", run_nest), ("python", run_candidate or run_python),
@@ -166,35 +141,6 @@ def gate_tolerances(scenario: Scenario, profile: str | None) -> Tolerances:
     block exists to give a port room (``nest-parity compare``); in the gate it would give a regression room.
     """
     return profile_tolerances(profile or DEFAULT_PROFILE, scenario.params.get("gsl_error_tol", DEFAULT_GSL_ERROR_TOL))
-
-
-# ------------------------------------------------------------------------------------------- the pool
-def default_workers() -> int:
-    return os.cpu_count() or 1
-
-
-def run_parallel(task, items, *, workers: int, desc: str) -> list:
-    """``task(*item)`` for every item, one item per process-pool task, results in the order of ``items``.
-
-    The longest runs are submitted first so that the last worker does not start a long one alone. tqdm
-    draws a bar only on a terminal (disable=None), so CI logs stay clean.
-    """
-    from tqdm import tqdm
-
-    workers = max(1, min(workers, len(items)))
-    results = [None] * len(items)
-    order = sorted(range(len(items)), key=lambda i: -_expected_cost(items[i]))
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {pool.submit(task, *items[i]): i for i in order}
-        for future in tqdm(as_completed(futures), total=len(futures), desc=desc, unit="run", disable=None,
-                           leave=False):
-            results[futures[future]] = future.result()
-    return results
-
-
-def _expected_cost(item) -> int:
-    scenario = next((x for x in item if isinstance(x, Scenario)), None)
-    return scenario.n_steps if scenario is not None else 0
 
 
 def run_gate(scenarios: list[Scenario], *, profile: str | None = None, reference_dir=REFERENCE_DIR,

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .traces import Traces
+from harness.traces.traces import Traces
 
 FIG_SIZE = (10.5, 8.2)  # inches
 DPI = 80  # 840 x 656 pixels

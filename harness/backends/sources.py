@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import UsageError
-from .references import REFERENCE_DIR, reference_stem
-from .scenario_types import Scenario
-from .traces import Traces
+from harness.errors import UsageError
+from harness.traces.references import REFERENCE_DIR, reference_stem
+from harness.scenario.types import Scenario
+from harness.traces.traces import Traces
 
 SOURCES = ("nest", "python", "python-jax", "stored")
 REFERENCE_SOURCES = ("nest", "stored")
@@ -16,15 +16,15 @@ CANDIDATE_SOURCES = ("python", "python-jax", "stored", "nest")
 def produce(source: str, scenario: Scenario, reference_dir: Path = REFERENCE_DIR) -> Traces:
     """The traces of ``scenario`` from ``source``; a missing or stale stored reference is a UsageError."""
     if source == "nest":
-        from .nest_backend import run_nest  # imported on demand: NEST is slow to import
+        from harness.backends.nest import run_nest  # imported on demand: NEST is slow to import
 
         return run_nest(scenario)
     if source == "python":
-        from .python_backend import run_python
+        from harness.backends.python import run_python
 
         return run_python(scenario)
     if source == "python-jax":
-        from .jax_backend import run_python_jax  # starts JAX: only when asked for
+        from harness.backends.jax import run_python_jax  # starts JAX: only when asked for
 
         return run_python_jax(scenario)
     if source == "stored":

@@ -21,12 +21,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import grid
-from .model import Population, libm
-from .provenance import base_provenance
-from .python_backend import input_slots, min_delay_steps
-from .scenario_types import RECORDABLES, Scenario
-from .traces import Traces
+from harness import grid
+from harness.model import Population, libm
+from harness.traces.provenance import base_provenance
+from harness.backends.python import input_slots, min_delay_steps
+from harness.scenario.types import RECORDABLES, Scenario
+from harness.traces.traces import Traces
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,7 @@ def run_nest_batch(scenarios: list[Scenario], min_delay: int | None = None) -> l
     ``min_delay`` (steps), if given, is checked against the kernel's: it is what the Python side assumed.
     """
     # The single-run connection code, so that a neuron's generators are set up exactly as in run_nest.
-    from .nest_backend import build_network, simulate
+    from harness.backends.nest import build_network, simulate
 
     _check_shared_grid(scenarios)
     first = scenarios[0]
@@ -124,7 +124,7 @@ def run_nest_batch(scenarios: list[Scenario], min_delay: int | None = None) -> l
 
 
 def _split_nest_events(nest, scenarios, neurons, multimeter, spike_recorder) -> list[Traces]:
-    from .provenance import gsl_version
+    from harness.traces.provenance import gsl_version
 
     n_steps = scenarios[0].n_steps
     events = multimeter.events
@@ -202,7 +202,7 @@ def jax_batch_runs(scenarios: list[Scenario], min_delay: int | None = None) -> l
     Traces only (see ``PythonRun``). Imports the JAX engine, which sets XLA up: call it before anything else
     starts JAX.
     """
-    from .jax_engine import JaxPopulation, platform
+    from harness.jax_engine import JaxPopulation, platform
 
     pop, (ampa, gaba, current, nmda) = _batch_population(JaxPopulation, scenarios, min_delay)
     recording = pop.run(scenarios[0].n_steps, ampa=ampa, gaba=gaba, nmda=nmda, current=current)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .scenario_types import Scenario
-from .traces import Traces
+from harness.scenario.types import Scenario
+from harness.traces.traces import Traces
 
 REFERENCE_DIR = Path("reference_traces")
 

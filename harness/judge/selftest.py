@@ -5,7 +5,7 @@ model for a broken wrapper inside a context manager, in the worker process that 
 code paths carry no switches and no cost. Every wrapper counts its calls: a variant whose hook the model no
 longer calls (after a refactoring) is reported as "did not engage" instead of silently testing nothing.
 
-For each variant the selftest runs the gate's check (``harness.gate.check_scenario``) on scenarios where the
+For each variant the selftest runs the gate's check (``harness.judge.gate.check_scenario``) on scenarios where the
 mistake must show, with the ``exact`` profile, and requires that
 
 * the reimplementation-vs-NEST pairs fail (live and stored) and the verdict is "regression", not drift;
@@ -25,14 +25,15 @@ from typing import Callable
 
 import numpy as np
 
-from . import grid
-from . import python_backend
-from .gate import LIVE, REGRESSION, GateResult, check_scenario, default_workers, run_parallel
-from .model import neuron, population, rhs
-from .references import REFERENCE_DIR
-from .report import json_number
-from .scenario_types import RECORDABLES, Scenario
-from .traces import Traces
+from harness import grid
+from harness.backends import python as python_backend
+from harness.judge.gate import LIVE, REGRESSION, GateResult, check_scenario
+from harness.judge.pool import default_workers, run_parallel
+from harness.model import neuron, population, rhs
+from harness.traces.references import REFERENCE_DIR
+from harness.report.summary import json_number
+from harness.scenario.types import RECORDABLES, Scenario
+from harness.traces.traces import Traces
 
 CURRENTS_AND_S_NMDA = frozenset({"I_AMPA", "I_GABA", "I_NMDA", "s_NMDA"})
 
@@ -191,14 +192,14 @@ VARIANTS = {v.name: v for v in (
 
 def run_variant(name: str, scenario: Scenario) -> Traces:
     """The reimplementation with one mistake (runs in a gate worker; picklable via functools.partial)."""
-    from .python_backend import run_python
+    from harness.backends.python import run_python
 
     hits = Hits()
     with VARIANTS[name].apply(hits):
         traces = run_python(scenario)
     if hits.count == 0:
         raise RuntimeError(f"variant {name!r} did not engage: the model no longer calls the function it "
-                           f"replaces; update harness/selftest.py")
+                           f"replaces; update harness/judge/selftest.py")
     return traces
 
 

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import grid
-from .batch import PythonRun
-from .scenario_types import Scenario, SpikeInput
-from .traces import Traces
+from harness import grid
+from harness.backends.batch import PythonRun
+from harness.scenario.types import Scenario, SpikeInput
+from harness.traces.traces import Traces
 
 
 # A flushed subnormal is below 2^-1022; the model's products (|V - E| < 2^12, 1/tau) amplify such an error by

@@ -20,11 +20,11 @@ import math
 
 import numpy as np
 
-from . import grid
-from .model import Population, libm
-from .provenance import base_provenance
-from .scenario_types import CurrentInput, Scenario, SpikeInput
-from .traces import Traces
+from harness import grid
+from harness.model import Population, libm
+from harness.traces.provenance import base_provenance
+from harness.scenario.types import CurrentInput, Scenario, SpikeInput
+from harness.traces.traces import Traces
 
 RECORDER_DELAY_MS = 1.0  # multimeter and spike_recorder connections use NEST's default delay
 
@@ -88,7 +88,7 @@ def input_slots(scenario: Scenario, min_delay: int | None = None) -> dict[str, n
     """Per-step slot values: AMPA, GABA, current (n_steps,) and NMDA (n_steps, P).
 
     ``min_delay`` (steps) is the kernel's min_delay when the scenario shares a kernel with others
-    (``harness.batch``); by default it is the scenario's own.
+    (``harness.backends.batch``); by default it is the scenario's own.
     """
     n_steps = scenario.n_steps
     call_of = update_call_index(scenario, min_delay)

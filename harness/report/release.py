@@ -1,10 +1,10 @@
 """The release report: one folder with a self-contained HTML page, the same content in Markdown, the JSON
 summary and one figure per scenario (``nest-parity report``, docs/report.md).
 
-It is the gate (``harness.gate``) with pictures: every scenario runs live NEST, the candidate (the
+It is the gate (``harness.judge.gate``) with pictures: every scenario runs live NEST, the candidate (the
 reimplementation, or a selftest variant with ``--variant``) and the stored reference in the gate's worker
 processes, the three pairs are judged exactly as the gate judges them, and each worker also draws its
-scenario's figure (``harness.figures``) while it still holds the traces.
+scenario's figure (``harness.report.figures``) while it still holds the traces.
 
 Folder layout (written into a temporary folder beside the target, then renamed, so a reader never sees half
 a report)::
@@ -32,12 +32,12 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import UsageError
-from .gate import (LIVE, GateResult, ScenarioOutcome, default_workers, gate_tolerances, judge_pairs,
-                   produce_sources, run_parallel)
-from .provenance import base_provenance, git_commit, package_version
-from .report import gate_json, json_number
-from .scenario_types import Scenario
+from harness.errors import UsageError
+from harness.judge.gate import LIVE, GateResult, ScenarioOutcome, gate_tolerances, judge_pairs, produce_sources
+from harness.judge.pool import default_workers, run_parallel
+from harness.traces.provenance import base_provenance, git_commit, package_version
+from harness.report.summary import gate_json, json_number
+from harness.scenario.types import Scenario
 
 REPORT_DIR = Path("reports")
 SUMMARY_FILE = "summary.json"
@@ -64,7 +64,7 @@ class ScenarioReport:
     path: str
     description: str
     outcome: ScenarioOutcome
-    figure: object | None  # harness.figures.Figure
+    figure: object | None  # harness.report.figures.Figure
     no_figure: str | None = None  # why there is no figure
     live_nest: dict = field(default_factory=dict)  # nest_version, gsl_version of the live NEST run
     stored_nest: dict = field(default_factory=dict)  # the same for the stored reference, plus its date/platform
@@ -90,7 +90,7 @@ def report_task(scenario: Scenario, profile: str | None, reference_dir: str, run
     if live.status == "error":
         why = f"no figure: {live.error}"
     else:
-        from .figures import render_figure
+        from harness.report.figures import render_figure
 
         try:
             figure = render_figure(traces["nest"], traces["python"], title=f"{scenario.name}: {labels[0]} vs "

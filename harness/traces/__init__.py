@@ -1,0 +1,1 @@
+"""Traces: recorded runs as arrays, stored NEST references, their provenance and atomic file writes."""
