@@ -1,2 +1,16 @@
-"""nest-parity: NEST-parity validation harness for iaf_bw_2001_exact."""
+"""nest-parity: NEST-parity validation harness for iaf_bw_2001_exact.
+
+The data flows through five subpackages, left to right::
+
+    scenario/     ->  backends/        ->  traces/          ->  judge/           ->  report/
+    YAML schema,      live NEST, the       Traces (arrays by    tolerance           stdout tables,
+    validation,       exact engine, the    step), stored NEST   profiles, the       JSON and JUnit,
+    discovery         JAX engine, batches  references and       comparator, the     the release report
+                                           their provenance     gate, the selftest  and its browser check
+
+Beside the flow: ``model/`` (the exact engine, and the one home of the model's facts: parameter names,
+defaults, initial state, recordables), ``jax_engine/`` (the same model in JAX), ``fuzz/`` (generated
+scenarios through the same flow), ``candidates/`` (other people's ports, run out of process), ``cli.py``
+(the ``nest-parity`` command), ``errors.py`` (bad input and exit codes), ``grid.py`` (NEST's time in tics).
+"""
 __version__ = "0.1.0"
