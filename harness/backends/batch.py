@@ -9,10 +9,11 @@ bit-identical to ``run_nest`` / ``run_python`` of each scenario alone (``tests/t
   ports (numbered per target in connection order) and the node-ID order of its generators are as in a
   single run;
 * the one thing a shared kernel changes is min_delay, the minimum over *all* connections of the batch. It
-  cuts the update calls, and the call is the first key of NEST's slot summation order (spec §5), so a slot
-  holding three or more values from two or more generators may sum differently. ``plan_batches`` therefore
-  checks each scenario's slots under the batch's min_delay against its own and moves every scenario whose
-  sums would change into a batch of scenarios with its own min_delay.
+  cuts the update calls, and the call is the first key of NEST's slot summation order (docs/model.md,
+  "Ring-buffer summation order"), so a slot holding three or more values from two or more generators may
+  sum differently. ``plan_batches`` therefore checks each scenario's slots under the batch's min_delay
+  against its own and moves every scenario whose sums would change into a batch of scenarios with its own
+  min_delay.
 """
 from __future__ import annotations
 

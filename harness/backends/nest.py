@@ -1,9 +1,9 @@
 """Runs a scenario in real NEST 3.10 and records every step of the seven recordables and the spikes.
 
 Each run starts from ResetKernel with one thread, so nothing leaks between scenarios. Two NEST pitfalls
-are handled here (spec §4, §7): the multimeter receives the last min_delay slice of a Simulate call
-only during the next call, so one extra min_delay is simulated and cut off; and nothing is SetStatus'ed
-after the first Simulate, because on a neuron with NMDA ports that corrupts its state.
+are handled here (docs/model.md, "Timing" and "Equations"): the multimeter receives the last min_delay
+slice of a Simulate call only during the next call, so one extra min_delay is simulated and cut off; and
+nothing is SetStatus'ed after the first Simulate, because on a neuron with NMDA ports that corrupts its state.
 """
 from __future__ import annotations
 

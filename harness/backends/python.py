@@ -1,7 +1,7 @@
 """The Python backend: a normalised Scenario run through ``harness.model`` instead of NEST.
 
 The model only knows "the value of each ring-buffer slot read in step k". This module reproduces how NEST
-fills those slots from the scenario's generators (spec §5):
+fills those slots from the scenario's generators (docs/model.md, "Timing" and "Ring-buffer summation order"):
 
 * spike_generator: a spike stamped S (time S·dt) is sent in update step S-1 and read in step k = S + D - 1;
   AMPA/GABA slots get ``weight * multiplicity``, an NMDA port gets the multiplicity only (its weight

@@ -1,8 +1,8 @@
 """NEST 3.10 as a protocol candidate: ``python -m harness.candidates.nest_runner IN OUT``.
 
 NEST cannot be handed slot values directly, so each input stream becomes one device whose events land in
-exactly those slots (spec §5), with delay = one step (then a spike stamped S is read in step S, and a
-current sent in generator step s is read in step s + 1):
+exactly those slots (docs/model.md, "Timing"), with delay = one step (then a spike stamped S is read in
+step S, and a current sent in generator step s is read in step s + 1):
 
 * ampa / gaba: a spike_generator with a spike at stamp k and ``spike_weights`` = ampa[k] (connection
   weight 1): the slot receives 0.0 + ampa[k]·1.0, the same double;
@@ -51,7 +51,7 @@ def simulate(inputs: protocol.CompiledInputs) -> tuple[dict, np.ndarray]:
     nest.Connect(multimeter, neuron)
     nest.Connect(neuron, recorder)
     nest.Simulate(grid.steps_to_ms(n_steps, tps))
-    nest.Simulate(nest.min_delay)  # the multimeter's last slice arrives one Simulate call late (spec §4)
+    nest.Simulate(nest.min_delay)  # the last slice reaches the multimeter a call later (docs/model.md, "Timing")
     events = multimeter.events
     keep = np.asarray(events["times"], dtype=np.int64) <= n_steps
     variables = {name: np.asarray(events[name], dtype=np.float64)[keep] for name in meta["record"]}

@@ -1,7 +1,7 @@
 """The properties the fuzzer checks on every generated scenario; each returns what is violated, in words.
 
 * parity: the reimplementation's traces equal NEST's bit for bit (all recorded variables, spike steps);
-* invariants of the model (spec §1, §4), checked on the reimplementation's run, which also exposes the
+* invariants of the model (docs/model.md, "Equations", "Update order"), checked on the engine's run, showing the
   per-port NMDA state that NEST does not record:
   - x_j >= 0 and 0 <= s_j < 1 + gsl_error_tol for every NMDA port. x_j only jumps by multiplicities >= 0;
     s_j relaxes towards alpha*x / (alpha*x + 1/tau_decay) < 1, but the *discretised* model can overshoot 1:

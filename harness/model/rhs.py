@@ -1,5 +1,8 @@
 """The right-hand side of iaf_bw_2001_exact, vectorised over neurons.
 
+The equations (``derivative``, ``synaptic_currents``) as mathematics, with units and NEST's defaults, are in
+docs/model.md#equations.
+
 State layout, one row per neuron (the JAX engine transposes it: one column per neuron, see
 ``arraymath.Layout``):
 
@@ -14,8 +17,9 @@ depend on the order, and the weighted sum S still runs over the ports in port or
 Every expression is written exactly as NEST evaluates it, operation by operation and with the parentheses
 of the C++ source, because a single re-association or a ``1/tau`` reciprocal already changes the last
 bits. Elementwise + - * / on float64 are correctly rounded, so they equal the C++ scalar operations; only
-``exp`` needs care (see ``libm``). The functions are written once against ``arraymath`` (NumPy arrays in,
-NumPy out; JAX arrays in, JAX out), so the JAX engine evaluates exactly these expressions.
+``exp`` needs care (see ``libm`` and docs/model.md#numerics). The functions are written once against
+``arraymath`` (NumPy arrays in, NumPy out; JAX arrays in, JAX out), so the JAX engine evaluates exactly
+these expressions.
 """
 from __future__ import annotations
 
@@ -67,7 +71,7 @@ class SynapticCurrents(NamedTuple):
 
 
 def nmda_weighted_sum(s: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """NEST's ``S = 0.0; for j in ports: S = S + s_j * w_j``, per neuron, in port order.
+    """NEST's ``S = 0.0; for j in ports: S = S + s_j * w_j``, per neuron, in port order (the recorded s_NMDA).
 
     ``port_sum_in_order`` adds strictly left to right (unlike ``np.sum``, which adds pairwise):
     ``((p_0 + p_1) + p_2) + ...``. NEST's sum starts from ``+0.0``; ``0.0 + p_0`` equals ``p_0``
@@ -83,6 +87,15 @@ def nmda_weighted_sum(s: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 
 def synaptic_currents(y: np.ndarray, c: Coefficients) -> SynapticCurrents:
+    """The synaptic currents (pA) at state y, and S; NEST records them from the step's last RHS call:
+
+        I_AMPA = (V_m - E_ex) s_AMPA
+        I_GABA = (V_m - E_in) s_GABA
+        I_NMDA = (V_m - E_ex) / (1 + conc_Mg2 exp(-0.062 V_m) / 3.57) * S,     S = sum_j w_j s_j
+
+    (the fraction is the Mg block; -0.062 in 1/mV, 3.57 in mM). See docs/model.md#recordables for why the
+    recorded values are these at the end-of-integration state, before the spike jumps and the reset.
+    """
     m = arraymath.of(y)
     V, s_AMPA, s_GABA, _, s = m.layout.components(y)
     V_minus_E_ex = V - c.E_ex  # NEST computes this twice; same operands, same bits
@@ -95,7 +108,17 @@ def synaptic_currents(y: np.ndarray, c: Coefficients) -> SynapticCurrents:
 
 
 def derivative(y: np.ndarray, c: Coefficients, I_stim: np.ndarray) -> np.ndarray:
-    """dy/dt for every neuron; I_stim is the stimulus current of the step (constant within it)."""
+    """dy/dt for every neuron (docs/model.md#equations); I_stim is the step's stimulus current (pA):
+
+        dV_m/dt    = (-g_L (V_m - E_L) - I_syn + I_stim) / C_m,    I_syn = I_AMPA + I_GABA + I_NMDA
+        ds_AMPA/dt = -s_AMPA / tau_AMPA
+        ds_GABA/dt = -s_GABA / tau_GABA
+        dx_j/dt    = -x_j / tau_rise_NMDA                              for each NMDA port j
+        ds_j/dt    = -s_j / tau_decay_NMDA + alpha x_j (1 - s_j)
+
+    with the currents of ``synaptic_currents``. The code's parentheses are NEST's evaluation order, e.g.
+    ``((-g_L * (V - E_L)) - I_syn) + I_stim``; I_stim is constant within a step and time does not appear.
+    """
     m = arraymath.of(y)
     I_AMPA, I_GABA, I_NMDA, _ = synaptic_currents(y, c)
     V, s_AMPA, s_GABA, x, s = m.layout.components(y)
