@@ -50,7 +50,7 @@ def slot_arrays(n_ports: int, n_steps: int):
     for j, steps in enumerate(ports):
         np.add.at(nmda[:, j], steps[steps < n_steps], 1.0)
     current = np.full(n_steps, DC_PA)
-    current[0] = 0.0  # a dc_generator starting at 0 is first read in step 1 (spec §5)
+    current[0] = 0.0  # a dc_generator starting at 0 is first read in step 1 (docs/model.md, "Timing")
     return ampa, nmda, current
 
 
