@@ -20,7 +20,9 @@ from harness.errors import UsageError
 from harness.report.figures import render_figure
 from harness.backends.nest import run_nest
 from harness.backends.python import run_python
-from harness.report.release import (diff_against_baseline, num, write_report_folder)
+from harness.report.baseline import diff_against_baseline
+from harness.report.data import num
+from harness.report.folder import write_report_folder
 from harness.report.summary import comparison_json
 from harness.scenario.schema import load_scenario
 from harness.judge.selftest import VARIANTS, run_variant
