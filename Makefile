@@ -37,6 +37,12 @@ selftest: $(STAMP)
 report: $(STAMP)
 	$(PY) -m harness report $(if $(SCENARIOS),$(SCENARIOS),scenarios)$(if $(OUT), --out $(OUT))$(if $(BASELINE), --baseline $(BASELINE))$(if $(FORCE), --force)
 
+# Debian's chromium and chromium-driver for the report's browser test: installed when missing (as root, with
+# apt-get); without root it stops with one line saying what to install.
+.PHONY: browser
+browser:
+	@sh scripts/ensure-chromium.sh
+
 # Generated scenarios, NEST vs the reimplementation bit for bit. PROFILE=dev|ci|release (default dev).
 fuzz: $(STAMP)
 	$(PY) -m harness fuzz --profile $(if $(PROFILE),$(PROFILE),dev)

@@ -254,8 +254,11 @@ EXIT_FOR_VERDICT = {"PASS": EXIT_OK, "FAIL": EXIT_FAIL, "DRIFT": EXIT_FAIL, "ERR
 
 def cmd_report(args) -> int:
     from harness.scenario.discovery import find_scenarios
-    from harness.report.release import (FIGURE_DIR, build_report, check_out_dir, default_out_dir, load_baseline,
-                                 render_text, report_files, run_report, write_report_folder)
+    from harness.report.baseline import load_baseline
+    from harness.report.data import render_text
+    from harness.report.folder import FIGURE_DIR, check_out_dir, default_out_dir, write_report_folder
+    from harness.report.release import build_report, report_files
+    from harness.report.run import run_report
     from harness.judge.selftest import run_variant
 
     out = Path(args.out) if args.out else default_out_dir()

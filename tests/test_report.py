@@ -7,20 +7,23 @@ import io
 import json
 import os
 import re
+import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from harness.report.browser import BrowserMissing, find_chromium, inspect_page
+from harness.report.browser import BrowserMissing, find_chromedriver, find_chromium, inspect_page
 from harness.cli import main
 from harness.judge.comparator import compare
 from harness.errors import UsageError
 from harness.report.figures import render_figure
 from harness.backends.nest import run_nest
 from harness.backends.python import run_python
-from harness.report.release import (diff_against_baseline, num, write_report_folder)
+from harness.report.baseline import diff_against_baseline
+from harness.report.data import num
+from harness.report.folder import write_report_folder
 from harness.report.summary import comparison_json
 from harness.scenario.schema import load_scenario
 from harness.judge.selftest import VARIANTS, run_variant
@@ -342,15 +345,17 @@ def test_the_figure_says_where_the_difference_is_exactly_zero():
 # ------------------------------------------------------------------------------------------ browser
 @pytest.fixture(scope="module")
 def chromium():
+    """Chromium and its driver; `make browser` installs them: a missing browser is a failure, not a skip."""
     try:
-        return find_chromium()
-    except BrowserMissing as exc:  # .ci/run installs it: a missing browser is a failure, not a skip
+        return {"executable": find_chromium(), "driver": find_chromedriver()}
+    except BrowserMissing as exc:
         pytest.fail(str(exc), pytrace=False)
 
 
+@pytest.mark.browser
 def test_the_html_report_renders_in_headless_chromium(failing_report, chromium):
     folder = failing_report[0]
-    page = inspect_page(folder / "report.html", executable=chromium)
+    page = inspect_page(folder / "report.html", **chromium)
     assert page.errors == [], page.errors
     assert page.external_requests == []
     assert " ".join(page.state["headline"].split()).startswith("FAIL: 2 scenarios 1 pass 1 fail")
@@ -367,36 +372,68 @@ def test_the_html_report_renders_in_headless_chromium(failing_report, chromium):
     SCREENSHOT.write_bytes(page.screenshot)  # the test artifact (reports/screenshots/, not committed)
 
 
-def test_the_browser_check_sees_broken_images_console_errors_and_fetches(tmp_path, chromium):
-    """The check above can fail: the same inspection on a page with each kind of fault reports each one."""
+@pytest.mark.browser
+def test_the_browser_check_sees_broken_images_console_errors_and_fetches(tmp_path, chromium, monkeypatch):
+    """The check above can fail: the same inspection on a page with each kind of fault reports each one. And
+    Selenium is given both executables, so Selenium Manager (which would download a browser) never runs."""
+    from selenium.webdriver.common.selenium_manager import SeleniumManager
+
+    def no_download(*args, **kwargs):
+        raise AssertionError("Selenium Manager ran")
+
+    monkeypatch.setattr(SeleniumManager, "binary_paths", no_download)
     bad = tmp_path / "bad.html"
     bad.write_text('<!DOCTYPE html><html><head><meta charset="utf-8"><title>bad</title></head><body>'
                    '<img alt="missing" src="missing.png"><img alt="corrupt" src="data:image/png;base64,AAAA">'
                    '<img alt="remote" src="http://127.0.0.1:9/x.png">'
                    '<script>console.error("boom"); notAFunction();</script></body></html>')
-    page = inspect_page(bad, screenshot=False, executable=chromium)
+    page = inspect_page(bad, screenshot=False, **chromium)
     broken = {i["alt"] for i in page.state["images"] if not (i["complete"] and i["naturalWidth"] > 0)}
     assert broken == {"missing", "corrupt", "remote"}
-    assert "console.error: boom" in page.errors
-    assert any(e.startswith("exception: ReferenceError: notAFunction") for e in page.errors)
+    assert any(e.startswith("console-api: ") and e.endswith(' "boom"') for e in page.errors), page.errors
+    assert any(e.startswith("javascript: ") and "Uncaught ReferenceError: notAFunction" in e for e in page.errors)
+    assert any(e.startswith("network: ") and "missing.png" in e for e in page.errors)
     assert "http://127.0.0.1:9/x.png" in page.external_requests
     assert page.state["summaryRows"] == []
 
 
 def test_a_missing_chromium_fails_loudly_with_the_install_hint(monkeypatch):
     monkeypatch.setenv("CHROMIUM", "/nonexistent/chromium")
-    with pytest.raises(BrowserMissing, match=r"apt-get install -y chromium"):
+    with pytest.raises(BrowserMissing, match=r"apt-get install chromium chromium-driver"):
         find_chromium()
     monkeypatch.delenv("CHROMIUM")
+    monkeypatch.setenv("CHROMEDRIVER", "/nonexistent/chromedriver")
+    with pytest.raises(BrowserMissing, match=r"CHROMEDRIVER=/nonexistent/chromedriver is not an executable"):
+        find_chromedriver()
+    monkeypatch.delenv("CHROMEDRIVER")
     monkeypatch.setenv("PATH", "/nonexistent")
-    with pytest.raises(BrowserMissing, match=r"\.ci/run"):
+    with pytest.raises(BrowserMissing, match=r"`make browser`"):
         find_chromium()
+    monkeypatch.setattr("harness.report.browser.DRIVER_FALLBACK", "/nonexistent/chromedriver")
+    with pytest.raises(BrowserMissing, match=r"no chromedriver found"):
+        find_chromedriver()
 
 
 # ------------------------------------------------------------------------------------------ wiring
-def test_make_report_target_and_ci_installs_chromium():
+def test_make_report_target_and_make_browser_installs_chromium():
     makefile = (REPO / "Makefile").read_text()
     assert re.search(r"^report: \$\(STAMP\)\n\t\$\(PY\) -m harness report", makefile, re.M)
+    assert re.search(r"^browser:\n\t@?sh scripts/ensure-chromium\.sh$", makefile, re.M)
     ci = (REPO / ".ci" / "run").read_text()
-    assert "command -v chromium" in ci and "apt-get install -y" in ci and ci.rstrip().endswith("make test")
+    assert ci.rstrip().endswith("make test")
     assert os.access(REPO / ".ci" / "run", os.X_OK)
+
+
+@pytest.mark.parametrize("uid", ["1000", "0"])
+def test_ensure_chromium_without_a_browser_says_what_to_install(tmp_path, uid):
+    """On a PATH without chromium, scripts/ensure-chromium.sh stops with one line saying what to install: as a
+    user, and as root where there is no apt-get (an `id` on that PATH says who we are)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "id").write_text(f"#!/bin/sh\necho {uid}\n")
+    (bin_dir / "id").chmod(0o755)
+    done = subprocess.run(["/bin/sh", str(REPO / "scripts" / "ensure-chromium.sh")], env={"PATH": str(bin_dir)},
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr == ("ensure-chromium: the report's browser test needs Debian's chromium and chromium-driver; "
+                           "as root run: apt-get install chromium chromium-driver\n")

@@ -4,14 +4,15 @@ Used by the tests to prove that a release report renders, and by release enginee
 
     python -m harness.report.browser reports/<tag>/report.html [--screenshot PATH]
 
-Chromium is driven through the DevTools protocol over a pipe (``--remote-debugging-pipe``: JSON messages
-separated by NUL bytes on file descriptors 3 and 4), so no port is opened and nothing beyond the standard
-library is needed. Debian's ``chromium`` package is what CI installs (``.ci/run``). The browser starts with
-a throwaway profile and every background service off, and the page is loaded from a file:// URL.
+Selenium drives Debian's ``chromium`` through Debian's ``chromedriver`` (package ``chromium-driver``; the two are
+built together, so their versions always match). Both are given to Selenium by path, so Selenium Manager never
+runs and nothing is downloaded; ``make browser`` (scripts/ensure-chromium.sh) installs the packages. The browser
+starts with a throwaway profile and every background service off, and the page is loaded from a file:// URL.
 
-What :func:`inspect_page` returns is raw observation, for the caller to judge: the page's console messages,
-uncaught exceptions and log entries (a failed image, a Content-Security-Policy violation), every request
-the page made, each image's load state (``complete``, ``naturalWidth``), and the tables and headline found.
+What :func:`inspect_page` returns is raw observation, for the caller to judge: the browser's log (console
+messages, uncaught exceptions, a failed image, a Content-Security-Policy violation), every request the page
+made (from the DevTools events of chromedriver's performance log), each image's load state (``complete``,
+``naturalWidth``), and the tables and headline found.
 """
 from __future__ import annotations
 
@@ -19,24 +20,22 @@ import argparse
 import base64
 import json
 import os
-import queue
 import shutil
-import subprocess
 import sys
 import tempfile
-import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-INSTALL_HINT = ("headless Chromium is needed to check that the HTML report renders; install Debian's package "
-                "with `apt-get update && apt-get install -y chromium` (.ci/run does this when it is missing), "
-                "or set CHROMIUM=/path/to/chromium")
+INSTALL_HINT = ("headless Chromium and its driver are needed to check that the HTML report renders; install "
+                "Debian's packages as root with `apt-get install chromium chromium-driver` (`make browser` does "
+                "this), or set CHROMIUM=/path/to/chromium and CHROMEDRIVER=/path/to/chromedriver")
 CANDIDATE_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+DRIVER_NAME = "chromedriver"
+DRIVER_FALLBACK = "/usr/bin/chromedriver"  # Debian's chromium-driver, for a PATH without /usr/bin
 VIEWPORT = (1280, 1000)
 
 # What the page tells us after it has loaded: plain data, judged by the caller.
-PAGE_STATE_JS = """JSON.stringify({
+PAGE_STATE_JS = """return JSON.stringify({
   title: document.title,
   headline: (document.getElementById('headline') || {}).textContent || null,
   tables: Array.from(document.querySelectorAll('table')).map(t => ({id: t.id, rows: t.tBodies.length ?
@@ -51,16 +50,14 @@ PAGE_STATE_JS = """JSON.stringify({
 
 
 class BrowserMissing(RuntimeError):
-    """No Chromium on this machine; the message says how to install it."""
+    """No Chromium, chromedriver or Selenium on this machine; the message says how to install it."""
 
 
 @dataclass
 class PageReport:
     url: str
     state: dict  # PAGE_STATE_JS, parsed
-    console: list = field(default_factory=list)  # (type, text) of console.* calls
-    exceptions: list = field(default_factory=list)  # uncaught exception texts
-    log: list = field(default_factory=list)  # (level, source, text) of Log.entryAdded
+    log: list = field(default_factory=list)  # (level, source, message) of the browser log
     requests: list = field(default_factory=list)  # URLs the page requested
     failed_requests: list = field(default_factory=list)  # (url, error)
     screenshot: bytes | None = None
@@ -68,10 +65,9 @@ class PageReport:
 
     @property
     def errors(self) -> list[str]:
-        """Console errors in the wide sense: console.error/assert, exceptions, error-level log entries."""
-        out = [f"console.{kind}: {text}" for kind, text in self.console if kind in ("error", "assert")]
-        out += [f"exception: {text}" for text in self.exceptions]
-        out += [f"log ({source}): {text}" for level, source, text in self.log if level == "error"]
+        """Console errors in the wide sense: every error-level entry of the browser log (console.error, uncaught
+        exceptions, failed loads, refused fetches) and every request that failed."""
+        out = [f"{source}: {message}" for level, source, message in self.log if level == "SEVERE"]
         out += [f"request failed: {url}: {error}" for url, error in self.failed_requests]
         return out
 
@@ -95,173 +91,80 @@ def find_chromium() -> str:
     raise BrowserMissing(f"no Chromium found on PATH (tried {', '.join(CANDIDATE_NAMES)}); {INSTALL_HINT}")
 
 
-_LAUNCHER = """
-import fcntl, os, sys
-read, write = (fcntl.fcntl(int(fd), fcntl.F_DUPFD, 10) for fd in sys.argv[1:3])
-for fd in {int(sys.argv[1]), int(sys.argv[2])} - {3, 4}:
-    os.close(fd)
-os.dup2(read, 3); os.dup2(write, 4); os.close(read); os.close(write)
-os.execv(sys.argv[3], sys.argv[3:])
-"""
-
-
-class _Pipe:
-    """The DevTools protocol over Chromium's --remote-debugging-pipe (NUL-separated JSON)."""
-
-    def __init__(self, executable: str, args: list[str]):
-        self._to_chrome_r, self._to_chrome_w = os.pipe()
-        self._from_chrome_r, self._from_chrome_w = os.pipe()
-        # Chromium reads commands on fd 3 and writes replies on fd 4. A two-line Python launcher moves our pipe
-        # ends there and execs Chromium (a shell's "3<&12" fails in dash for fds above 9; preexec_fn is unsafe
-        # in a process with threads).
-        self.proc = subprocess.Popen([sys.executable, "-c", _LAUNCHER, str(self._to_chrome_r),
-                                      str(self._from_chrome_w), executable, *args],
-                                     pass_fds=(self._to_chrome_r, self._from_chrome_w),
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        os.close(self._to_chrome_r)
-        os.close(self._from_chrome_w)
-        self._writer = os.fdopen(self._to_chrome_w, "wb", buffering=0)
-        self._messages: queue.Queue = queue.Queue()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-        self._stderr: list[bytes] = []
-        threading.Thread(target=self._drain_stderr, daemon=True).start()
-        self._next_id = 0
-        self.events: list[dict] = []
-
-    def _read(self) -> None:
-        buffer = b""
-        with os.fdopen(self._from_chrome_r, "rb", buffering=0) as f:
-            while True:
-                chunk = f.read(1 << 16)
-                if not chunk:
-                    self._messages.put(None)
-                    return
-                buffer += chunk
-                *complete, buffer = buffer.split(b"\0")
-                for raw in complete:
-                    self._messages.put(json.loads(raw))
-
-    def _drain_stderr(self) -> None:
-        for line in self.proc.stderr:
-            self._stderr.append(line)
-
-    def stderr_tail(self) -> str:
-        return b"".join(self._stderr[-20:]).decode(errors="replace")
-
-    def send(self, method: str, params: dict | None = None, session: str | None = None,
-             timeout: float = 30.0) -> dict:
-        self._next_id += 1
-        message = {"id": self._next_id, "method": method, "params": params or {}}
-        if session:
-            message["sessionId"] = session
-        self._writer.write(json.dumps(message).encode() + b"\0")
-        deadline = time.monotonic() + timeout
-        while True:
-            reply = self._get(deadline, f"a reply to {method}")
-            if reply.get("id") == self._next_id:
-                if "error" in reply:
-                    raise RuntimeError(f"DevTools {method}: {reply['error']}")
-                return reply.get("result", {})
-            self.events.append(reply)
-
-    def wait_for(self, method: str, session: str | None, timeout: float = 30.0) -> dict:
-        for i, event in enumerate(self.events):
-            if event.get("method") == method and event.get("sessionId") == session:
-                return self.events[i]
-        deadline = time.monotonic() + timeout
-        while True:
-            event = self._get(deadline, method)
-            self.events.append(event)
-            if event.get("method") == method and event.get("sessionId") == session:
-                return event
-
-    def _get(self, deadline: float, what: str) -> dict:
-        try:
-            message = self._messages.get(timeout=max(0.0, deadline - time.monotonic()))
-        except queue.Empty:
-            raise TimeoutError(f"Chromium did not send {what} in time; its stderr:\n{self.stderr_tail()}") from None
-        if message is None:
-            raise RuntimeError(f"Chromium closed the DevTools pipe (exit code {self.proc.poll()}); its stderr:\n"
-                               f"{self.stderr_tail()}")
-        return message
-
-    def close(self) -> None:
-        try:
-            self.send("Browser.close", timeout=5.0)
-        except Exception:
-            pass
-        try:
-            self._writer.close()
-        except OSError:
-            pass
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
+def find_chromedriver() -> str:
+    """chromedriver: $CHROMEDRIVER, else on PATH, else Debian's; BrowserMissing if none. Selenium gets this path,
+    so it never looks for (or downloads) a driver of its own."""
+    override = os.environ.get("CHROMEDRIVER")
+    if override:
+        if shutil.which(override):
+            return shutil.which(override)
+        raise BrowserMissing(f"CHROMEDRIVER={override} is not an executable; {INSTALL_HINT}")
+    found = shutil.which(DRIVER_NAME) or shutil.which(DRIVER_FALLBACK)
+    if found:
+        return found
+    raise BrowserMissing(f"no {DRIVER_NAME} found on PATH or at {DRIVER_FALLBACK}; {INSTALL_HINT}")
 
 
 def inspect_page(path, *, screenshot: bool = True, full_page: bool = False, timeout: float = 60.0,
-                 executable: str | None = None) -> PageReport:
+                 executable: str | None = None, driver: str | None = None) -> PageReport:
     """Load ``path`` in headless Chromium and return what happened (see the module docstring)."""
     executable = executable or find_chromium()
+    driver = driver or find_chromedriver()
+    try:
+        from selenium import webdriver
+    except ImportError:
+        raise BrowserMissing("the Python package selenium is missing; install the test extra: "
+                             "pip install -e '.[test]'") from None
     url = Path(path).resolve().as_uri()
     with tempfile.TemporaryDirectory(prefix="nest-parity-chromium-") as profile:
-        args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-extensions", "--disable-default-apps", "--no-first-run", "--no-default-browser-check",
-                "--mute-audio", "--hide-scrollbars", f"--user-data-dir={profile}", "--remote-debugging-pipe",
-                f"--window-size={VIEWPORT[0]},{VIEWPORT[1]}", "about:blank"]
-        pipe = _Pipe(executable, args)
+        options = webdriver.ChromeOptions()
+        options.binary_location = executable
+        for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--disable-extensions", "--disable-default-apps", "--no-first-run", "--no-default-browser-check",
+                    "--mute-audio", "--hide-scrollbars", f"--user-data-dir={profile}",
+                    f"--window-size={VIEWPORT[0]},{VIEWPORT[1]}"):
+            options.add_argument(arg)
+        # The browser log holds console messages, exceptions and failed loads; the performance log holds the
+        # DevTools Network events, i.e. every request the page made.
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+        options.add_experimental_option("perfLoggingPrefs", {"enableNetwork": True, "enablePage": False})
+        browser = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=driver))
         try:
-            version = pipe.send("Browser.getVersion", timeout=timeout).get("product", "")
-            target = pipe.send("Target.createTarget", {"url": "about:blank"})["targetId"]
-            session = pipe.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
-            for domain in ("Page", "Runtime", "Log", "Network"):
-                pipe.send(f"{domain}.enable", session=session)
-            pipe.send("Emulation.setDeviceMetricsOverride", {"width": VIEWPORT[0], "height": VIEWPORT[1],
-                                                             "deviceScaleFactor": 1, "mobile": False}, session)
-            pipe.events.clear()  # only what the report page causes counts
-            navigation = pipe.send("Page.navigate", {"url": url}, session, timeout=timeout)
-            if navigation.get("errorText"):
-                raise RuntimeError(f"Chromium could not open {url}: {navigation['errorText']}")
-            pipe.wait_for("Page.loadEventFired", session, timeout=timeout)
-            result = pipe.send("Runtime.evaluate", {"expression": PAGE_STATE_JS, "returnByValue": True}, session)
-            if "exceptionDetails" in result:
-                raise RuntimeError(f"inspecting the page failed: {result['exceptionDetails']}")
-            state = json.loads(result["result"]["value"])
+            browser.set_page_load_timeout(timeout)
+            browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+                "width": VIEWPORT[0], "height": VIEWPORT[1], "deviceScaleFactor": 1, "mobile": False})
+            for kind in ("browser", "performance"):
+                browser.get_log(kind)  # reading empties it: only what the report page causes counts
+            browser.get(url)  # returns after the load event
+            state = json.loads(browser.execute_script(PAGE_STATE_JS))
             shot = None
-            if screenshot:
-                params = {"format": "png"}
-                if full_page:
-                    params.update({"captureBeyondViewport": True, "clip": {
-                        "x": 0, "y": 0, "width": VIEWPORT[0], "height": state["bodyHeight"], "scale": 1}})
-                shot = base64.b64decode(pipe.send("Page.captureScreenshot", params, session, timeout=timeout)["data"])
-            report = PageReport(url, state, screenshot=shot, browser_version=version)
-            _collect(report, pipe.events, session)
+            if screenshot and full_page:
+                shot = _full_page_png(browser, state["bodyHeight"])
+            elif screenshot:
+                shot = browser.get_screenshot_as_png()
+            report = PageReport(url, state, screenshot=shot,
+                                browser_version=f"Chromium {browser.capabilities.get('browserVersion', '?')}")
+            report.log = [(e.get("level", "?"), e.get("source", "?"), e.get("message", ""))
+                          for e in browser.get_log("browser")]
+            _collect_network(report, browser.get_log("performance"))
             return report
         finally:
-            pipe.close()
+            browser.quit()
 
 
-def _collect(report: PageReport, events: list, session: str) -> None:
+def _full_page_png(browser, height: int) -> bytes:
+    shot = browser.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True,
+                                   "clip": {"x": 0, "y": 0, "width": VIEWPORT[0], "height": height, "scale": 1}})
+    return base64.b64decode(shot["data"])
+
+
+def _collect_network(report: PageReport, entries: list) -> None:
     urls = {}  # requestId -> URL
-    for event in events:
-        if event.get("sessionId") != session:
-            continue
+    for entry in entries:
+        event = json.loads(entry["message"])["message"]
         method, params = event.get("method"), event.get("params", {})
-        if method == "Runtime.consoleAPICalled":
-            text = " ".join(str(a.get("value", a.get("description", ""))) for a in params.get("args", []))
-            report.console.append((params.get("type", "?"), text))
-        elif method == "Runtime.exceptionThrown":
-            details = params.get("exceptionDetails", {})
-            report.exceptions.append((details.get("exception") or {}).get("description") or details.get("text", "?"))
-        elif method == "Log.entryAdded":
-            entry = params.get("entry", {})
-            report.log.append((entry.get("level", "?"), entry.get("source", "?"),
-                               f"{entry.get('text', '')} {entry.get('url', '')}".strip()))
-        elif method == "Network.requestWillBeSent":
+        if method == "Network.requestWillBeSent":
             urls[params.get("requestId")] = url = params.get("request", {}).get("url", "?")
             report.requests.append(url)
         elif method == "Network.loadingFailed":

@@ -1,0 +1,93 @@
+"""Running a release report: the gate (``harness.judge.gate``) with pictures.
+
+Every scenario runs live NEST, the candidate (the reimplementation, or a selftest variant with ``--variant``) and
+the stored reference in the gate's worker processes; the three pairs are judged exactly as the gate judges
+them, and each worker also draws its scenario's figure (``harness.report.figures``) while it still holds the
+traces. The provenance says what ran, for a reviewer who wants to reproduce the report.
+"""
+from __future__ import annotations
+
+import time
+
+from harness.judge.gate import LIVE, GateResult, ScenarioOutcome, gate_tolerances, judge_pairs, produce_sources
+from harness.judge.pool import default_workers, run_parallel
+from harness.report.data import ScenarioReport
+from harness.scenario.types import Scenario
+from harness.traces.provenance import base_provenance, package_version
+from harness.traces.references import REFERENCE_DIR
+
+
+def report_task(scenario: Scenario, profile: str | None, reference_dir: str, run_candidate,
+                labels: tuple[str, str]) -> ScenarioReport:
+    """The report's task for one scenario (runs in a gate worker): the gate's check, then the figure."""
+    started = time.perf_counter()
+    traces, problems = produce_sources(scenario, reference_dir, run_candidate)
+    comparisons = judge_pairs(scenario, gate_tolerances(scenario, profile), traces, problems)
+    outcome = ScenarioOutcome(scenario.name, scenario.path, comparisons, time.perf_counter() - started)
+    live = outcome.pair(LIVE)
+    figure, why = None, None
+    if live.status == "error":
+        why = f"no figure: {live.error}"
+    else:
+        from harness.report.figures import render_figure
+
+        try:
+            figure = render_figure(traces["nest"], traces["python"], title=f"{scenario.name}: {labels[0]} vs "
+                                   f"{labels[1]}", reference_label=labels[0], candidate_label=labels[1],
+                                   judged_until_ms=live.ms(live.judged_until_step))
+        except Exception as exc:  # a figure must never hide the numbers; the page says what went wrong
+            why = f"no figure: drawing it failed: {type(exc).__name__}: {exc}"
+    return ScenarioReport(scenario.name, scenario.path, scenario.description, outcome, figure, why,
+                          _versions(traces.get("nest")), _versions(traces.get("stored")))
+
+
+def _versions(traces) -> dict:
+    """What NEST itself said when it ran (the GSL version can only be read once NEST has loaded it)."""
+    if traces is None:
+        return {}
+    prov = traces.provenance or {}
+    return {"nest_version": str(prov.get("nest_version", "unknown")), "gsl_version": str(prov.get("gsl_version",
+            "unknown")), "date": str(prov.get("date", "unknown"))[:10],
+            "platform": str((prov.get("platform") or {}).get("platform", "unknown"))}
+
+
+def run_report(scenarios: list[Scenario], *, profile: str | None = None, reference_dir=REFERENCE_DIR,
+               workers: int | None = None, run_candidate=None, candidate_label: str = "python"):
+    """Every scenario in the gate's process pool; returns (ScenarioReport list, GateResult)."""
+    workers = workers or default_workers()
+    labels = (f"NEST {package_version('nest-simulator')}", candidate_label)
+    started = time.perf_counter()
+    items = [(s, profile, str(reference_dir), run_candidate, labels) for s in scenarios]
+    reports = run_parallel(report_task, items, workers=workers, desc="report")
+    gate = GateResult([r.outcome for r in reports], time.perf_counter() - started,
+                      max(1, min(workers, len(items))), profile)
+    return reports, gate
+
+
+def report_provenance(command: str, reports: list) -> dict:
+    """The gate's provenance plus everything a reviewer needs to reproduce the report.
+
+    The NEST and GSL versions are those the live NEST runs reported (in the workers); the stored references'
+    are summarised separately, because drift is exactly a difference between the two.
+    """
+    prov = base_provenance()
+    prov.update({
+        "nest_version": _agreed([r.live_nest.get("nest_version") for r in reports],
+                                f"{package_version('nest-simulator')} (installed; no NEST run succeeded)"),
+        "gsl_version": _agreed([r.live_nest.get("gsl_version") for r in reports], "unknown (no NEST run succeeded)"),
+        "stored_references": {
+            key: _agreed([r.stored_nest.get(key) for r in reports], "none loaded")
+            for key in ("nest_version", "gsl_version", "date", "platform")},
+        "python_version": prov["platform"]["python"],
+        "jax_version": package_version("jax"),
+        "jaxlib_version": package_version("jaxlib"),
+        "matplotlib_version": package_version("matplotlib"),
+        "command": command,
+    })
+    return prov
+
+
+def _agreed(values, fallback: str) -> str:
+    """One value when all agree, else every distinct value (in order); ``fallback`` when there is none."""
+    distinct = list(dict.fromkeys(v for v in values if v))
+    return ", ".join(distinct) if distinct else fallback
