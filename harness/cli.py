@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from harness.arguments import non_negative_int, positive_int
-from harness.errors import EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError
+from harness.errors import EXIT_FAIL, EXIT_OK, EXIT_USAGE, OverwriteRefused, UsageError
 from harness.scenario.discovery import DEFAULT_SCENARIOS
 from harness.judge.selftest import VARIANTS
 from harness.backends.sources import CANDIDATE_SOURCES, REFERENCE_SOURCES
@@ -135,6 +135,9 @@ def main(argv=None) -> int:
     args.argv = argv  # the report records the exact command that made it
     try:
         return COMMANDS[args.command](args)
+    except OverwriteRefused as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAIL
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -9,6 +9,10 @@ class UsageError(Exception):
     """Bad input that is not tied to a key of a scenario file (a missing file, a bad flag value)."""
 
 
+class OverwriteRefused(UsageError):
+    """An existing output that is replaced only on request (``--force``): exit 1, like a refused ``record``."""
+
+
 class ScenarioError(UsageError):
     """One or more problems in one scenario file, each as (key path, what is wrong and what is allowed)."""
 

@@ -18,7 +18,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from harness.errors import UsageError
+from harness.errors import OverwriteRefused, UsageError
 from harness.traces.provenance import git_commit
 
 REPORT_DIR = Path("reports")
@@ -52,8 +52,8 @@ def check_out_dir(out: Path, force: bool) -> None:
         raise UsageError(f"--out {out}: exists and is not a report folder (no {SUMMARY_FILE}); it is never "
                          f"replaced, even with --force; choose another --out")
     if entries and not force:
-        raise UsageError(f"--out {out}: a report already exists there; pass --force to replace it, or choose "
-                         f"another --out")
+        raise OverwriteRefused(f"--out {out}: a report already exists there; pass --force to replace it, or choose "
+                               f"another --out")
 
 
 def write_report_folder(out: Path, files: dict, *, force: bool) -> Path:
