@@ -177,6 +177,35 @@ def test_per_step_api_equals_the_exact_engine_and_exposes_the_state():
     assert all(np.array_equal(a, b) for a, b in zip(jax_pop.spikes(), exact_pop.spikes()))
 
 
+def test_the_engine_seam_hands_out_read_only_host_states_on_which_both_engines_agree():
+    """The JAX engine keeps its device state private: what it hands out is a read-only host copy (an in-place
+    write raises instead of silently changing nothing), and it equals the exact engine's after the same steps."""
+    pops = [cls(2, params={"t_ref": 0.3, "gsl_error_tol": 1e-9}) for cls in (JaxPopulation, Population)]
+    for pop in pops:
+        pop.add_nmda_port(0.8)
+    for k in range(30):
+        for pop in pops:
+            pop.step(ampa=5.0 if k % 9 == 0 else 0.0, nmda=[[1.0], [0.0]] if k == 2 else 0.0, current=[800.0, 300.0])
+    jax_pop, exact_pop = pops
+    assert not hasattr(jax_pop, "_state")  # the property whose setter padded and sharded is gone
+    held = jax_pop.host_state()
+    for field in ("y", "h", "refractory_left", "I_stim"):
+        for state in (held, exact_pop.host_state()):
+            with pytest.raises(ValueError, match="read-only"):
+                getattr(state, field)[0] = 1
+        assert np.array_equal(getattr(held, field), getattr(exact_pop.host_state(), field)), field
+    assert held.tries is None and exact_pop.host_state().rejections.sum() > 0  # tight tolerance: retries
+    V = jax_pop.V_m
+    V[:] = 0.0  # an accessor's array belongs to the caller
+    assert np.array_equal(jax_pop.V_m, held.y[:, 0]) and np.array_equal(jax_pop.V_m, exact_pop.V_m)
+    for pop in pops:
+        pop.step(current=[800.0, 300.0])
+    assert not np.array_equal(held.y, jax_pop.host_state().y)  # a copy, not a view of the engine's state
+    for name in ("V_m", "s_AMPA", "s_GABA", "integration_step", "refractory_left"):
+        assert np.array_equal(getattr(jax_pop, name), getattr(exact_pop, name)), name
+    assert all(np.array_equal(a, b) for a, b in zip(jax_pop.nmda_state, exact_pop.nmda_state))
+
+
 def test_recording_can_be_limited_to_chosen_neurons_and_variables():
     pop = JaxPopulation(4)
     rec = pop.run(30, current=np.full(30, 900.0), record=("V_m",), record_neurons=[3, 1])

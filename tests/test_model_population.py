@@ -194,5 +194,23 @@ def test_state_can_be_set_only_before_the_first_step():
         pop.set_state(V_m=-60.0)
 
 
+def test_host_state_is_a_read_only_copy():
+    pop = Population(2, V_m=[-65.0, -66.0])
+    pop.add_nmda_port(1.0)
+    before = pop.host_state()  # before the first step: the state it will start from
+    assert np.array_equal(before.y, [[-65.0, 0, 0, 0, 0], [-66.0, 0, 0, 0, 0]])
+    assert np.array_equal(before.h, [0.1, 0.1]) and not before.tries.any()
+    pop.step(current=500.0)
+    pop.step(nmda=1.0)
+    held = pop.host_state()
+    for array in held:
+        with pytest.raises(ValueError, match="read-only"):
+            array[0] = 1
+    assert held.tries.tolist() == [2, 2]
+    pop.step()
+    assert not np.array_equal(held.y, pop.host_state().y)  # a snapshot: the engine's state moved on
+    assert np.array_equal(pop.host_state().y[:, 0], pop.V_m)
+
+
 def test_v_m_starts_at_minus_70_whatever_e_l():
     assert Population(params={"E_L": -60.0}).V_m[0] == -70.0

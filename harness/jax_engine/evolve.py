@@ -1,11 +1,11 @@
 """NEST's sub-step loop (``while t < step: gsl_odeiv_evolve_apply(...)``) for all neurons, as one masked loop.
 
 Each pass of the ``lax.while_loop`` makes one RKF45 try for every neuron; neurons that are done keep their
-state (masks), so each neuron has its own sub-steps and rejections, exactly as in the exact engine's
-``harness.model.evolve`` (whose docstring maps GSL's evolve_apply onto tries). The loop ends when no
-neuron is busy; the first try, which every neuron makes, runs before it. A finished neuron still runs a
-try of length 0 in later passes, whose result is discarded: masking selects, it never mixes values between
-neurons, so a neuron's result does not depend on its neighbours.
+state (masks), so each neuron has its own sub-steps and rejections, exactly as in the exact engine: a try
+is the exact engine's ``harness.model.evolve.evolve_try`` (whose module docstring maps GSL's evolve_apply
+onto tries). The loop ends when no neuron is busy; the first try, which every neuron makes, runs before
+it. A finished neuron still runs a try of length 0 in later passes, whose result is discarded: masking
+selects, it never mixes values between neurons, so a neuron's result does not depend on its neighbours.
 
 Each try starts with k1 = f(y) at the neuron's current state: GSL's ``dydt_in`` after an accepted sub-step
 (its ``dydt_out``, the same call) and after a rejected one (y has not moved). GSL's stepper makes that call
@@ -19,8 +19,7 @@ from typing import Callable, NamedTuple
 import jax.numpy as jnp
 from jax import lax
 
-from harness.model.control import DECREASE
-from harness.model.rkf45 import rkf45_try
+from harness.model.evolve import evolve_try
 from .control import adjust_step
 
 
@@ -32,23 +31,14 @@ class SubStepState(NamedTuple):
 
 
 def one_try(s: SubStepState, step, f: Callable, eps_abs) -> SubStepState:
-    """One evolve_apply try per busy neuron: clip, RKF45, control, accept or reject (GSL's rules)."""
-    rem = step - s.t
-    final = (rem >= 0.0) & (s.h > rem)  # GSL clips only when h0 is strictly larger
-    h_used = jnp.where(final, rem, s.h)
-    y_new, yerr = rkf45_try(f, s.y, h_used, f(s.y))
-    t_new = jnp.where(final, step, s.t + h_used)
-    status, h_next = adjust_step(yerr, h_used, eps_abs)
-    shrink = status == DECREASE
-    # Retry only if the step really shrank and the new step still moves time by at least one ulp.
-    rejected = shrink & (jnp.abs(h_next) < jnp.abs(h_used)) & (t_new + h_next != t_new)
-    h_kept = jnp.where(shrink & ~rejected, h_used, h_next)  # a DECREASE not retried keeps the used step
-    moved = s.busy & ~rejected
+    """``evolve_try`` (GSL's clip, RKF45, control, accept or retry) for every neuron; only busy ones move."""
+    out = evolve_try(f, s.y, s.t, s.h, f(s.y), step, eps_abs, adjust_step)
+    moved = s.busy & ~out.rejected
     return SubStepState(
-        y=jnp.where(moved, y_new, s.y),  # (n,) masks broadcast over the components: one column per neuron
-        t=jnp.where(moved, t_new, s.t),
-        h=jnp.where(s.busy, h_kept, s.h),
-        busy=s.busy & (rejected | (t_new < step)),
+        y=jnp.where(moved, out.y, s.y),  # (n,) masks broadcast over the components: one column per neuron
+        t=jnp.where(moved, out.t, s.t),
+        h=jnp.where(s.busy, out.h, s.h),
+        busy=s.busy & out.busy,
     )
 
 

@@ -2,9 +2,8 @@
 
 1. integrate (0, step] with this step's I_stim (``evolve.advance``);
 2. record the RHS side effects of the end-of-integration state (NEST's last RHS call);
-3. add the ring-buffer slots: s_AMPA += A, s_GABA += G, x_j += X_j;
-4. clamp refractory neurons / test the threshold and reset;
-5. I_stim = C, felt from the next step on.
+3. add the ring-buffer slots and clamp / test the threshold / reset: the exact engine's ``end_of_step``;
+4. I_stim = C, felt from the next step on.
 
 All arrays carry the neurons on their last axis (``arraymath.NEURON_COLUMNS``), of the (bucketed) population
 size; inputs may instead have a neuron axis of length 1, shared by every neuron (a population driven by
@@ -16,6 +15,8 @@ from typing import NamedTuple
 
 import jax.numpy as jnp
 
+from harness.model.neuron import end_of_step, recorded_values
+from harness.model.population import RECORDABLES
 from harness.model.rhs import derivative, synaptic_currents
 from . import jax_math  # registers the JAX ArrayMath the shared formulas dispatch to
 from .evolve import advance
@@ -67,29 +68,14 @@ class Inputs(NamedTuple):
     current: jnp.ndarray  # (n,) becomes I_stim of the next step
 
 
-LAYOUT = jax_math.JAX.layout  # one column per neuron
-RECORDABLES = ("V_m", "s_AMPA", "s_GABA", "s_NMDA", "I_AMPA", "I_GABA", "I_NMDA")
-
-
 def update(state: State, neurons: Neurons, inputs: Inputs):
-    """Advance every neuron one step; returns (state, spiked mask, {recordable: (n,) values})."""
+    """Advance every neuron one step; returns (state, spiked mask, {recordable: (n,) values} in
+    ``RECORDABLES`` order)."""
     c = neurons.coefficients
     y, h = advance(state.y, state.h, neurons.step, lambda ys: derivative(ys, c, state.I_stim), neurons.eps_abs)
     currents = synaptic_currents(y, c)
 
-    V_m, s_AMPA, s_GABA, x, s = LAYOUT.components(y)
-    x = x + inputs.nmda  # x_j += multiplicity; s_j is not jumped
-    s_AMPA = s_AMPA + inputs.ampa  # added even when 0.0, as NEST does (it turns a -0.0 into +0.0)
-    s_GABA = s_GABA + inputs.gaba
-
-    clamped = state.refractory_left > 0
-    spiked = ~clamped & (V_m >= neurons.V_th)
-    refractory_left = jnp.where(spiked, neurons.refractory_counts,
-                                jnp.where(clamped, state.refractory_left - 1, state.refractory_left))
-    V_m = jnp.where(clamped | spiked, neurons.V_reset, V_m)
-
-    y = LAYOUT.assemble(jnp, V_m, s_AMPA, s_GABA, x, s)
+    y, refractory_left, spiked = end_of_step(y, state.refractory_left, inputs, neurons.V_th, neurons.V_reset,
+                                             neurons.refractory_counts)
     I_stim = jnp.broadcast_to(inputs.current, state.I_stim.shape).astype(jnp.float64)
-    recorded = {"V_m": V_m, "s_AMPA": s_AMPA, "s_GABA": s_GABA, "s_NMDA": currents.s_NMDA,
-                "I_AMPA": currents.I_AMPA, "I_GABA": currents.I_GABA, "I_NMDA": currents.I_NMDA}
-    return State(y, h, refractory_left, I_stim), spiked, recorded
+    return State(y, h, refractory_left, I_stim), spiked, recorded_values(y, currents, RECORDABLES)

@@ -1,13 +1,14 @@
 """``JaxPopulation``: the public ``harness.model.Population`` API on the JAX engine.
 
-Configuration, validation, error cases and NEST semantics are inherited from ``Population`` unchanged; only
-the stepping runs on the device: ``step()`` calls one compiled step, ``run()`` scans compiled segments.
+Configuration, validation, error cases and NEST semantics are inherited from ``Population`` unchanged; the
+engine implements ``Population``'s engine seam (``_start``, ``_advance``, ``_parameters_changed``,
+``host_state``): ``step()`` calls one compiled step, and ``run()`` scans compiled segments.
 Two additions: ``run(..., record_neurons=...)`` records only some neurons (so N = 100,000 fits in memory),
 and inputs without a neuron axis stay shared on the device instead of being copied N times.
 
 The device holds the state padded to the shape buckets (``buckets``) and split into shards of neurons
-(``sharding``); the host copy that the inherited accessors (``V_m``, ``nmda_state``, ...) read is made on
-demand. RKF45 try counts are not kept.
+(``sharding``), privately; ``host_state()``, which the inherited accessors (``V_m``, ``nmda_state``, ...)
+read, is a read-only host copy made on demand. RKF45 try counts are not kept.
 """
 from __future__ import annotations
 
@@ -15,43 +16,25 @@ import jax
 import numpy as np
 
 from harness.model.neuron import NeuronState, StepInputs
-from harness.model.parameters import Parameters
-from harness.model.population import RECORDABLES, Population, Recording, _joined
+from harness.model.parameters import INITIAL_STATE, Parameters
+from harness.model.population import RECORDABLES, HostState, Population, Recording, _joined
 from harness.model.rhs import N_FIXED, Coefficients
 from . import sharding, simulate
 from .buckets import bucket
-from .neuron import RECORDABLES as DEVICE_ORDER
 from .neuron import DeviceCoefficients, Inputs, Neurons, State
 
 
 class JaxPopulation(Population):
     """n iaf_bw_2001_exact neurons integrated by the JAX engine; same constructor and methods as Population."""
 
-    _device: State | None = None
+    _device: State  # from the first step: the padded, sharded state, which only this class touches
     _shards = 1
     _tiles = 1
 
-    # ----------------------------------------------------------------------------------- state on the device
-    @property
-    def _state(self) -> NeuronState | None:
-        """Host copy of the (unpadded) device state, for the inherited accessors."""
-        if self._device is None:
-            return None
-        y = np.asarray(self._device.y).T  # the device keeps one column per neuron
-        P = self._weights.shape[1]
-        P_pad = (y.shape[1] - N_FIXED) // 2
-        keep = np.r_[0:N_FIXED + P, N_FIXED + P_pad:N_FIXED + P_pad + P]
-        n = self.n
-        return NeuronState(y=y[:n][:, keep], h=np.asarray(self._device.h)[:n],
-                           refractory_left=np.asarray(self._device.refractory_left)[:n],
-                           I_stim=np.asarray(self._device.I_stim)[:n])
-
-    @_state.setter
-    def _state(self, state: NeuronState | None) -> None:
-        """Called by Population at construction (None) and at the first step (the initial state)."""
-        if state is None:
-            self._device = None
-            return
+    # ----------------------------------------------------------------------------------- engine seam
+    def _start(self) -> None:
+        """The initial state, padded to the buckets and placed on the shards' devices."""
+        state = self._initial_state(self._weights.shape[1])
         n_pad, P_pad = bucket(self.n), bucket(self._weights.shape[1])
         self._shards, self._tiles = sharding.partition(n_pad, N_FIXED + 2 * P_pad)
         self._device = sharding.place(State(y=_pad_state(state.y, n_pad, P_pad),
@@ -63,6 +46,30 @@ class JaxPopulation(Population):
         self._port_padding = np.arange(self._weights.shape[1])[None, :] >= self.n_ports[:, None]
         self._has_padding = bool(self._port_padding.any())
 
+    def _advance(self, inputs: StepInputs) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """One compiled step (the per-step API); Population.step validated and broadcast the inputs."""
+        step_inputs = self._device_inputs(inputs.ampa, inputs.gaba, inputs.nmda, inputs.current)
+        self._device, packed = simulate.one_step(self._shards)(self._device, self._neurons, step_inputs)
+        packed = np.asarray(packed)[:, :self.n]  # one transfer: spike flags, then the recordables
+        return packed[0] != 0.0, dict(zip(RECORDABLES, packed[1:]))
+
+    def _parameters_changed(self) -> None:
+        self._neurons = self._device_neurons()
+
+    def host_state(self) -> HostState:
+        """A read-only host copy of the (unpadded) device state."""
+        if not self.started:
+            return super().host_state()
+        y = np.asarray(self._device.y).T  # the device keeps one column per neuron
+        P = self._weights.shape[1]
+        P_pad = (y.shape[1] - N_FIXED) // 2
+        keep = np.r_[0:N_FIXED + P, N_FIXED + P_pad:N_FIXED + P_pad + P]
+        n = self.n
+        return HostState.copy_of(NeuronState(y=y[:n][:, keep], h=np.asarray(self._device.h)[:n],
+                                              refractory_left=np.asarray(self._device.refractory_left)[:n],
+                                              I_stim=np.asarray(self._device.I_stim)[:n]))
+
+    # ----------------------------------------------------------------------------------- properties
     @property
     def shards(self) -> int:
         """How many shards of neurons the engine runs in parallel (``sharding``); 1 until the first step."""
@@ -74,44 +81,10 @@ class JaxPopulation(Population):
         return self._tiles
 
     @property
-    def started(self) -> bool:
-        return self._device is not None
-
-    @property
     def integrator_counts(self):
         raise NotImplementedError("the JAX engine does not count RKF45 tries; use harness.model.Population")
 
-    def set_params(self, values=None, *, neurons=None, **kwargs) -> None:
-        super().set_params(values, neurons=neurons, **kwargs)
-        if self.started:
-            self._neurons = self._device_neurons()
-
-    def _device_neurons(self) -> Neurons:
-        """Per-neuron constants padded to the bucket: default neurons and zero-weight ports as padding."""
-        n, n_pad, P_pad = self.n, bucket(self.n), bucket(self._weights.shape[1])
-        params = Parameters(n_pad)
-        params.update({name: np.r_[values, params.as_dict()[name][n:]] for name, values in
-                       self._params.as_dict().items()})
-        weights = np.zeros((n_pad, P_pad))
-        weights[:n, :self._weights.shape[1]] = self._weights
-        c = {name: value.T for name, value in vars(Coefficients(params, weights)).items()}  # neurons last
-        return sharding.place(Neurons(coefficients=DeviceCoefficients(**c), V_th=params.V_th, V_reset=params.V_reset,
-                                      eps_abs=_pad_rows(self._eps_abs, n_pad, params.gsl_error_tol[-1]),
-                                      refractory_counts=_pad_rows(self._refractory_counts, n_pad, 0),
-                                      step=np.full(n_pad, self.step_ms)), self._shards)
-
     # ----------------------------------------------------------------------------------- simulation
-    def _advance(self, inputs: StepInputs) -> np.ndarray:
-        """One compiled step (the per-step API); Population.step validated and broadcast the inputs."""
-        step_inputs = self._device_inputs(inputs.ampa, inputs.gaba, inputs.nmda, inputs.current)
-        self._device, packed = simulate.one_step(self._shards)(self._device, self._neurons, step_inputs)
-        packed = np.asarray(packed)[:, :self.n]  # one transfer: spike flags, then the recordables
-        spiked = packed[0] != 0.0
-        self._last = {name: packed[1 + DEVICE_ORDER.index(name)] for name in RECORDABLES}
-        self._note_spikes(spiked[None, :], self.steps_done)
-        self.steps_done += 1
-        return spiked
-
     def run(self, n_steps: int, ampa=None, gaba=None, nmda=None, current=None,
             record=RECORDABLES, record_neurons=None) -> Recording:
         """As ``Population.run``; ``record_neurons`` (indices) limits the recording to those neurons.
@@ -146,6 +119,20 @@ class JaxPopulation(Population):
                          self.tics_per_step)
 
     # ----------------------------------------------------------------------------------- internals
+    def _device_neurons(self) -> Neurons:
+        """Per-neuron constants padded to the bucket: default neurons and zero-weight ports as padding."""
+        n, n_pad, P_pad = self.n, bucket(self.n), bucket(self._weights.shape[1])
+        params = Parameters(n_pad)
+        params.update({name: np.r_[values, params.as_dict()[name][n:]] for name, values in
+                       self._params.as_dict().items()})
+        weights = np.zeros((n_pad, P_pad))
+        weights[:n, :self._weights.shape[1]] = self._weights
+        c = {name: value.T for name, value in vars(Coefficients(params, weights)).items()}  # neurons last
+        return sharding.place(Neurons(coefficients=DeviceCoefficients(**c), V_th=params.V_th, V_reset=params.V_reset,
+                                      eps_abs=_pad_rows(self._eps_abs, n_pad, params.gsl_error_tol[-1]),
+                                      refractory_counts=_pad_rows(self._refractory_counts, n_pad, 0),
+                                      step=np.full(n_pad, self.step_ms)), self._shards)
+
     def _checked_nmda(self, nmda: np.ndarray) -> np.ndarray:
         """Population's check (inputs only to existing ports) with the padding mask cached at the start."""
         if self._has_padding and np.any(nmda[..., self._port_padding] != 0):
@@ -162,12 +149,6 @@ class JaxPopulation(Population):
                       nmda=np.ascontiguousarray(np.swapaxes(nmda, -1, -2)),
                       current=_pad_neurons(current, n_pad, neuron_axis))
 
-    def _note_spikes(self, spiked: np.ndarray, steps_before: int) -> None:
-        steps, neurons = np.nonzero(spiked)
-        if steps.size:
-            self._spike_stamps.append(steps_before + 1 + steps.astype(np.int64))
-            self._spike_neurons.append(neurons.astype(np.int64))
-
 
 def _pad_rows(values: np.ndarray, n_pad: int, fill) -> np.ndarray:
     values = np.asarray(values)
@@ -175,10 +156,11 @@ def _pad_rows(values: np.ndarray, n_pad: int, fill) -> np.ndarray:
 
 
 def _pad_state(y: np.ndarray, n_pad: int, P_pad: int) -> np.ndarray:
-    """Padded neurons (V_m = -70, all else 0) and zero padded ports, in both blocks; one column per neuron."""
+    """Padded neurons (NEST's initial V_m, all else 0) and zero padded ports, in both blocks; one column per
+    neuron."""
     n, P = y.shape[0], (y.shape[1] - N_FIXED) // 2
     out = np.zeros((n_pad, N_FIXED + 2 * P_pad))
-    out[:, 0] = -70.0
+    out[:, 0] = INITIAL_STATE["V_m"]
     out[:n, :N_FIXED + P] = y[:, :N_FIXED + P]
     out[:n, N_FIXED + P_pad:N_FIXED + P_pad + P] = y[:, N_FIXED + P:]
     return np.ascontiguousarray(out.T)

@@ -9,12 +9,13 @@ No NEST is needed. Typical use::
     rec.traces["V_m"]                                # (1000, 100)
 
 Modules, one concept each: ``parameters`` (names, defaults, NEST's validation), ``libm`` (glibc-exact exp and
-pow for arrays), ``rhs`` (the right-hand side), ``rkf45`` (GSL's tableau and one try), ``control`` (GSL's
-step-size control), ``evolve`` (GSL's evolve_apply and NEST's sub-step loop, per neuron), ``neuron`` (NEST's
-per-step update order), ``population`` (the public API).
+pow for arrays), ``arraymath`` (the array namespace of the formulas both engines share), ``rhs`` (the
+right-hand side), ``rkf45`` (GSL's tableau and one try), ``control`` (GSL's step-size control), ``evolve``
+(GSL's evolve_apply and NEST's sub-step loop, per neuron), ``neuron`` (NEST's per-step update order),
+``population`` (the public API, and the engine seam the JAX engine implements too).
 """
 from .parameters import DEFAULTS, INITIAL_STATE, PARAMETER_NAMES
-from .population import RECORDABLES, Population, PortsFrozenError, Recording
+from .population import RECORDABLES, HostState, Population, PortsFrozenError, Recording
 
-__all__ = ["DEFAULTS", "INITIAL_STATE", "PARAMETER_NAMES", "Population", "PortsFrozenError", "RECORDABLES",
-           "Recording"]
+__all__ = ["DEFAULTS", "HostState", "INITIAL_STATE", "PARAMETER_NAMES", "Population", "PortsFrozenError",
+           "RECORDABLES", "Recording"]

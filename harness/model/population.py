@@ -15,16 +15,24 @@ Semantics kept from NEST (and why):
   parameter changes act immediately in the right-hand side.
 * The state (V_m, s_AMPA, s_GABA) can be set only before the first step: NEST's SetStatus after a Simulate
   corrupts the state of a neuron with NMDA ports, so there is no NEST behaviour to reproduce.
+
+The engine seam: ``Population`` holds NEST's semantics and the bookkeeping (configuration, validation, spikes,
+the recordables of the last step), and is also the exact engine. An engine implements four methods and keeps
+its state to itself: ``_start()`` builds the state at the first step, ``_advance(inputs)`` runs one step,
+``_parameters_changed()`` follows a ``set_params`` after the start, and ``host_state()`` returns a read-only
+host copy of the state, which every accessor (``V_m``, ``nmda_state``, ``integration_step``, ...) reads. The
+JAX engine (``harness.jax_engine.JaxPopulation``) implements the same four, and a faster ``run``.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 from harness import grid
 from .evolve import TryTally
-from .neuron import NeuronState, StepInputs, update
+from .neuron import NeuronState, StepInputs, recorded_values, update
 from .parameters import INITIAL_STATE, Parameters
 from .rhs import N_FIXED, Coefficients, nmda_blocks
 
@@ -33,6 +41,24 @@ RECORDABLES = ("V_m", "s_AMPA", "s_GABA", "s_NMDA", "I_AMPA", "I_GABA", "I_NMDA"
 
 class PortsFrozenError(RuntimeError):
     """An NMDA port was added or re-weighted after the first step (NEST: IllegalConnection / KernelException)."""
+
+
+class HostState(NamedTuple):
+    """A host copy of an engine's state whose arrays are read-only (writing to them raises)."""
+
+    y: np.ndarray  # (n, 3 + 2P) in the exact engine's layout (``rhs``): V_m, s_AMPA, s_GABA, x_j, s_j
+    h: np.ndarray  # (n,) GSL's step proposal (ms)
+    refractory_left: np.ndarray  # (n,) int64
+    I_stim: np.ndarray  # (n,) pA, the current of the coming step
+    tries: np.ndarray | None  # (n,) RKF45 tries since the first step; None where the engine does not count
+    rejections: np.ndarray | None  # (n,) rejected tries
+
+    @classmethod
+    def copy_of(cls, state: NeuronState) -> "HostState":
+        tally = state.tally
+        counts = (None, None) if tally is None else (tally.tries, tally.rejections)
+        return cls(*(None if a is None else _read_only_copy(a)
+                     for a in (state.y, state.h, state.refractory_left, state.I_stim, *counts)))
 
 
 @dataclass
@@ -58,7 +84,8 @@ class Population:
 
     ``resolution`` (ms) must be a whole number of tics (1 tic = 1 µs); alternatively give ``tics_per_step``.
     ``params`` maps NEST parameter names to scalars or per-neuron arrays. ``V_m``, ``s_AMPA``, ``s_GABA``
-    are initial values (scalars or per-neuron arrays).
+    are initial values (scalars or per-neuron arrays). The methods under "engine seam" are the exact
+    engine's (see the module docstring).
     """
 
     def __init__(self, n: int = 1, *, resolution: float | None = None, tics_per_step: int | None = None,
@@ -69,7 +96,7 @@ class Population:
         self.tics_per_step = _tics_per_step(resolution, tics_per_step)
         self.step_ms = grid.step_length_ms(self.tics_per_step)  # 0.013 -> 0.013000000000000001, as NEST
         self._params = Parameters(self.n, params)
-        self._state: NeuronState | None = None  # built at the first step, like NEST's init_state_/init_buffers_
+        self._started = False  # the state is built at the first step, like NEST's init_state_/init_buffers_
         self._initial = {name: np.full(self.n, value) for name, value in INITIAL_STATE.items()}
         self.set_state(V_m=V_m, s_AMPA=s_AMPA, s_GABA=s_GABA)
         self._port_weights: list[list[float]] = [[] for _ in range(self.n)]
@@ -95,7 +122,7 @@ class Population:
         self._params.update(values, neurons)
         if self.started:
             self._refractory_counts = self._compute_refractory_counts()
-            self._coefficients = Coefficients(self._params, self._weights)
+            self._parameters_changed()
 
     def get_params(self) -> dict[str, np.ndarray]:
         return self._params.as_dict()
@@ -140,44 +167,40 @@ class Population:
     # ----------------------------------------------------------------------------------- state access
     @property
     def started(self) -> bool:
-        return self._state is not None
+        return self._started
 
     @property
     def V_m(self) -> np.ndarray:
-        return self._state.y[:, 0].copy() if self.started else self._initial["V_m"].copy()
+        return self.host_state().y[:, 0].copy()
 
     @property
     def s_AMPA(self) -> np.ndarray:
-        return self._state.y[:, 1].copy() if self.started else self._initial["s_AMPA"].copy()
+        return self.host_state().y[:, 1].copy()
 
     @property
     def s_GABA(self) -> np.ndarray:
-        return self._state.y[:, 2].copy() if self.started else self._initial["s_GABA"].copy()
+        return self.host_state().y[:, 2].copy()
 
     @property
     def nmda_state(self) -> tuple[np.ndarray, np.ndarray]:
         """(x, s), each (n, P): the NMDA rise and gating variables of every port."""
-        if not self.started:
-            zeros = np.zeros((self.n, int(self.n_ports.max(initial=0))))
-            return zeros, zeros.copy()
-        x, s = nmda_blocks(self._state.y)
+        x, s = nmda_blocks(self.host_state().y)
         return x.copy(), s.copy()
 
     @property
     def integration_step(self) -> np.ndarray:
         """Each neuron's persistent RKF45 step proposal h (ms)."""
-        return self._state.h.copy() if self.started else np.full(self.n, self.step_ms)
+        return self.host_state().h.copy()
 
     @property
     def integrator_counts(self) -> tuple[np.ndarray, np.ndarray]:
         """(tries, rejected tries) of RKF45 per neuron since the first step (GSL's count, failed_steps)."""
-        if not self.started:
-            return np.zeros(self.n, np.int64), np.zeros(self.n, np.int64)
-        return self._state.tally.tries.copy(), self._state.tally.rejections.copy()
+        state = self.host_state()
+        return state.tries.copy(), state.rejections.copy()
 
     @property
     def refractory_left(self) -> np.ndarray:
-        return self._state.refractory_left.copy() if self.started else np.zeros(self.n, np.int64)
+        return self.host_state().refractory_left.copy()
 
     def recordables(self) -> dict[str, np.ndarray]:
         """The seven recordables after the last step (what NEST's multimeter samples)."""
@@ -203,7 +226,7 @@ class Population:
             nmda=self._checked_nmda(np.broadcast_to(np.asarray(nmda, dtype=np.float64), (n, P))),
             current=np.broadcast_to(np.asarray(current, dtype=np.float64), (n,)),
         )
-        return self._advance(inputs)
+        return self._step(inputs)
 
     def run(self, n_steps: int, ampa=None, gaba=None, nmda=None, current=None,
             record=RECORDABLES) -> Recording:
@@ -215,7 +238,7 @@ class Population:
         traces = {name: np.empty((n_steps, n)) for name in record}
         spikes_before = len(self._spike_stamps)
         for k in range(n_steps):
-            self._advance(StepInputs(ampa[k], gaba[k], nmda[k], current[k]))
+            self._step(StepInputs(ampa[k], gaba[k], nmda[k], current[k]))
             for name, trace in traces.items():
                 trace[k] = self._last[name]
         return Recording(np.arange(first, first + n_steps, dtype=np.int64), traces,
@@ -236,35 +259,37 @@ class Population:
                 _per_step(current, n_steps, (n,), "current"))
 
     def _start_if_needed(self) -> None:
-        """NEST's init_state_/init_buffers_ at the first Simulate: fix ports, h = step, tolerance, r = 0."""
+        """NEST's init_state_/init_buffers_ at the first Simulate: fix ports, tolerance and r, build the state."""
         if self.started:
             return
         self._weights = self.nmda_weights
-        P = self._weights.shape[1]
+        self._eps_abs = self._params.gsl_error_tol.copy()
+        self._refractory_counts = self._compute_refractory_counts()
+        self._start()
+        self._started = True
+
+    def _step(self, inputs: StepInputs) -> np.ndarray:
+        """One step of the engine, then the population's bookkeeping; returns the spike mask."""
+        spiked, self._last = self._advance(inputs)
+        self._note_spikes(spiked[None, :], self.steps_done)
+        self.steps_done += 1
+        return spiked
+
+    def _note_spikes(self, spiked: np.ndarray, steps_before: int) -> None:
+        """Spikes of steps ``steps_before`` ... from a (steps, n) mask, stamped step + 1."""
+        steps, neurons = np.nonzero(spiked)
+        if steps.size:
+            self._spike_stamps.append(steps_before + 1 + steps.astype(np.int64))
+            self._spike_neurons.append(neurons.astype(np.int64))
+
+    def _initial_state(self, P: int) -> NeuronState:
+        """The state at the first step: V_m, s_AMPA, s_GABA as set, NMDA variables 0, h = step, r = 0."""
         y = np.zeros((self.n, N_FIXED + 2 * P))
         y[:, 0] = self._initial["V_m"]
         y[:, 1] = self._initial["s_AMPA"]
         y[:, 2] = self._initial["s_GABA"]
-        self._eps_abs = self._params.gsl_error_tol.copy()
-        self._refractory_counts = self._compute_refractory_counts()
-        self._coefficients = Coefficients(self._params, self._weights)
-        self._state = NeuronState(y=y, h=np.full(self.n, self.step_ms),
-                                  refractory_left=np.zeros(self.n, np.int64), I_stim=np.zeros(self.n),
-                                  tally=TryTally(self.n))
-
-    def _advance(self, inputs: StepInputs) -> np.ndarray:
-        spiked, currents = update(self._state, self._params, self._coefficients, self._eps_abs,
-                                  self._refractory_counts, self.step_ms, inputs)
-        self.steps_done += 1
-        y = self._state.y
-        self._last = {"V_m": y[:, 0].copy(), "s_AMPA": y[:, 1].copy(), "s_GABA": y[:, 2].copy(),
-                      "s_NMDA": currents.s_NMDA, "I_AMPA": currents.I_AMPA, "I_GABA": currents.I_GABA,
-                      "I_NMDA": currents.I_NMDA}
-        if spiked.any():
-            neurons = np.flatnonzero(spiked)
-            self._spike_neurons.append(neurons)
-            self._spike_stamps.append(np.full(neurons.size, self.steps_done, dtype=np.int64))
-        return spiked
+        return NeuronState(y=y, h=np.full(self.n, self.step_ms), refractory_left=np.zeros(self.n, np.int64),
+                           I_stim=np.zeros(self.n), tally=TryTally(self.n))
 
     def _compute_refractory_counts(self) -> np.ndarray:
         return np.array([grid.refractory_counts(t, self.tics_per_step) for t in self._params.t_ref.tolist()],
@@ -285,6 +310,35 @@ class Population:
         if index.size and (index.min() < -self.n or index.max() >= self.n):
             raise IndexError(f"neuron index out of range for a population of {self.n}")
         return index % self.n
+
+    # ----------------------------------------------------------------------------------- engine seam
+    def _start(self) -> None:
+        """Build the engine's state; ports, tolerance and refractory counts are fixed by now."""
+        self._coefficients = Coefficients(self._params, self._weights)
+        self._state = self._initial_state(self._weights.shape[1])
+
+    def _advance(self, inputs: StepInputs) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """One step: (spike mask, the recordables after it)."""
+        spiked, currents = update(self._state, self._params, self._coefficients, self._eps_abs,
+                                  self._refractory_counts, self.step_ms, inputs)
+        recorded = recorded_values(self._state.y, currents, RECORDABLES)
+        return spiked, {name: value.copy() for name, value in recorded.items()}  # y is integrated in place
+
+    def _parameters_changed(self) -> None:
+        """``set_params`` after the start changed the parameters (and the refractory counts)."""
+        self._coefficients = Coefficients(self._params, self._weights)
+
+    def host_state(self) -> HostState:
+        """A read-only copy of the state; before the first step, the state it would start from."""
+        if not self.started:
+            return HostState.copy_of(self._initial_state(int(self.n_ports.max(initial=0))))
+        return HostState.copy_of(self._state)
+
+
+def _read_only_copy(a: np.ndarray) -> np.ndarray:
+    a = np.array(a, copy=True)
+    a.flags.writeable = False
+    return a
 
 
 def _joined(parts: list) -> np.ndarray:
