@@ -63,15 +63,7 @@ def _as_number(value):
 def read_number(mapping, key, parent, problems, default=None):
     if not isinstance(mapping, dict) or mapping.get(key) is None:
         return default
-    value = mapping[key]
-    number = _as_number(value)
-    if number is None:
-        problems.add(key_path(parent, key), f"expected a number, got {type_name(value)} {value!r}")
-        return None
-    if not math.isfinite(number):
-        problems.add(key_path(parent, key), f"{value!r} is not finite; allowed: a finite number")
-        return None
-    return number
+    return _finite_number(mapping[key], key_path(parent, key), problems)
 
 
 def read_number_list(mapping, key, parent, problems):
@@ -83,15 +75,22 @@ def read_number_list(mapping, key, parent, problems):
         return None
     out = []
     for i, v in enumerate(values):
-        number = _as_number(v)
+        number = _finite_number(v, f"{key_path(parent, key)}[{i}]", problems)
         if number is None:
-            problems.add(f"{key_path(parent, key)}[{i}]", f"expected a number, got {type_name(v)} {v!r}")
-            return None
-        if not math.isfinite(number):
-            problems.add(f"{key_path(parent, key)}[{i}]", f"{v!r} is not finite; allowed: a finite number")
             return None
         out.append(number)
     return out
+
+
+def _finite_number(value, where: str, problems):
+    number = _as_number(value)
+    if number is None:
+        problems.add(where, f"expected a number, got {type_name(value)} {value!r}")
+        return None
+    if not math.isfinite(number):
+        problems.add(where, f"{value!r} is not finite; allowed: a finite number")
+        return None
+    return number
 
 
 def read_string(mapping, key, parent, problems, default=None):

@@ -15,13 +15,7 @@ from harness.scenario.fields import check_keys, read_mapping, read_number
 
 def parse_params(raw, problems) -> dict:
     """Every parameter of the model: the file's value where given, else NEST's default."""
-    given = read_mapping(raw, "params", "", problems)
-    check_keys(given, PARAMETER_NAMES, "params", problems, what="parameter of " + MODEL)
-    params = dict(DEFAULTS)
-    for key in PARAMETER_NAMES:
-        value = read_number(given, key, "params", problems)
-        if value is not None:
-            params[key] = value
+    params = _numbers_with_defaults(raw, "params", DEFAULTS, "parameter of " + MODEL, problems)
     check_param_rules(params, problems)
     return params
 
@@ -46,14 +40,19 @@ def check_param_rules(p, problems) -> None:
 
 def parse_initial(raw, problems) -> dict:
     """The settable state variables: the file's value where given, else the value NEST creates them with."""
-    given = read_mapping(raw, "initial", "", problems)
-    check_keys(given, tuple(INITIAL_STATE), "initial", problems, what="initial state variable")
-    initial = dict(INITIAL_STATE)
-    for key in INITIAL_STATE:
-        value = read_number(given, key, "initial", problems)
+    return _numbers_with_defaults(raw, "initial", INITIAL_STATE, "initial state variable", problems)
+
+
+def _numbers_with_defaults(raw, block: str, defaults: dict, what: str, problems) -> dict:
+    """The block's numbers over the defaults; an unknown key or a value that is no finite number is a problem."""
+    given = read_mapping(raw, block, "", problems)
+    check_keys(given, tuple(defaults), block, problems, what=what)
+    values = dict(defaults)
+    for key in defaults:
+        value = read_number(given, key, block, problems)
         if value is not None:
-            initial[key] = value
-    return initial
+            values[key] = value
+    return values
 
 
 def _with_unit(key: str, value: float) -> str:
