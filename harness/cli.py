@@ -9,12 +9,14 @@ import shlex
 import sys
 from pathlib import Path
 
-from harness.arguments import non_negative_int, positive_int
+from harness.arguments import positive_int
 from harness.errors import EXIT_FAIL, EXIT_OK, EXIT_USAGE, OverwriteRefused, UsageError
 from harness.scenario.discovery import DEFAULT_SCENARIOS
 from harness.judge.selftest import VARIANTS
+from harness.model.parameters import MODEL
 from harness.backends.sources import CANDIDATE_SOURCES, REFERENCE_SOURCES
-from harness.judge.tolerances import PROFILE_NAMES, unknown_profile_message
+from harness.judge.tolerances import DEFAULT_PROFILE, PROFILE_NAMES, unknown_profile_message
+from harness.traces.references import REFERENCE_DIR
 
 GATE_REPORT_DIR = Path("reports") / "gate"
 EXIT_FOR_STATUS = {"pass": EXIT_OK, "fail": EXIT_FAIL, "error": EXIT_USAGE}
@@ -27,7 +29,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="nest-parity", description="NEST-parity validation harness for iaf_bw_2001_exact.")
+    parser = _Parser(prog="nest-parity", description=f"NEST-parity validation harness for {MODEL}.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("validate", help="check scenario files without running anything")
@@ -38,10 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", choices=("nest",), default="nest")
     p.add_argument("--save", metavar="PATH", help="also write the traces to PATH.npz / PATH.json")
 
-    p = sub.add_parser("record", help="run scenarios in NEST and store them in reference_traces/")
+    p = sub.add_parser("record", help=f"run scenarios in NEST and store them in {REFERENCE_DIR}/")
     p.add_argument("scenarios", nargs="+", metavar="SCENARIO")
     p.add_argument("--force", action="store_true", help="overwrite references that differ")
-    p.add_argument("--dir", default="reference_traces", help="where references live (default: %(default)s)")
+    p.add_argument("--dir", default=str(REFERENCE_DIR), help="where references live (default: %(default)s)")
 
     p = sub.add_parser("compare", help="compare a candidate's traces with a reference's, variable by variable")
     p.add_argument("scenario", metavar="SCENARIO")
@@ -59,8 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="scenario files, folders (searched recursively for *.yaml) or glob patterns "
                         "(default: %(default)s)")
     _add_judging_options(p)
-    p.add_argument("--workers", type=positive_int, default=None,
-                   help="worker processes (default: the number of CPUs)")
+    _add_workers_option(p)
     p.add_argument("--json", metavar="PATH", default=str(GATE_REPORT_DIR / "gate.json"),
                    help="JSON summary (default: %(default)s)")
     p.add_argument("--junit", metavar="PATH", default=str(GATE_REPORT_DIR / "junit.xml"),
@@ -79,20 +80,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="judge a deliberately broken reimplementation (a selftest variant) instead, to see "
                         f"what a failing report looks like: {', '.join(VARIANTS)}")
     _add_judging_options(p)
-    p.add_argument("--workers", type=positive_int, default=None,
-                   help="worker processes (default: the number of CPUs)")
+    _add_workers_option(p)
 
     p = sub.add_parser("selftest", help="prove that the gate catches deliberately broken reimplementations")
     p.add_argument("--variant", action="append", type=_variant_name, metavar="NAME",
                    help=f"only this variant (repeatable); default: all of {', '.join(VARIANTS)}")
     p.add_argument("--scenario", action="append", metavar="PATH",
                    help="run the variants on these scenario files instead of their own (repeatable)")
-    p.add_argument("--catalogue", default="scenarios", metavar="DIR",
+    p.add_argument("--catalogue", default=DEFAULT_SCENARIOS, metavar="DIR",
                    help="where the variants' own scenarios live (default: %(default)s)")
-    p.add_argument("--references", default="reference_traces", metavar="DIR",
-                   help="where stored references live (default: %(default)s)")
-    p.add_argument("--workers", type=positive_int, default=None,
-                   help="worker processes (default: the number of CPUs)")
+    _add_references_option(p)
+    _add_workers_option(p)
     p.add_argument("--json", metavar="PATH", help="write what caught each variant to PATH")
 
     from harness.fuzz.run import add_fuzz_arguments  # light: hypothesis is imported only when fuzzing runs
@@ -108,8 +106,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_judging_options(p) -> None:
     p.add_argument("--profile", type=_profile_name, default=None,
-                   help=f"tolerance profile: {', '.join(PROFILE_NAMES)} (default: the scenario's, else exact)")
-    p.add_argument("--references", default="reference_traces", metavar="DIR",
+                   help=f"tolerance profile: {', '.join(PROFILE_NAMES)} "
+                        f"(default: the scenario's, else {DEFAULT_PROFILE})")
+    _add_references_option(p)
+
+
+def _add_workers_option(p) -> None:
+    p.add_argument("--workers", type=positive_int, default=None,
+                   help="worker processes (default: the number of CPUs)")
+
+
+def _add_references_option(p) -> None:
+    p.add_argument("--references", default=str(REFERENCE_DIR), metavar="DIR",
                    help="where stored references live (default: %(default)s)")
 
 

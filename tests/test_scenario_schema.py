@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 from harness import grid
-from harness.scenario.schema import INITIAL_DEFAULTS, PARAM_DEFAULTS, load_scenario
+from harness.model.parameters import DEFAULTS, INITIAL_STATE
+from harness.scenario.schema import load_scenario
 from harness.scenario.types import RECORDABLES, CurrentInput, SpikeInput
 
 from conftest import CATALOGUE, REFERENCE_DIR, SCENARIO_DIR
@@ -32,7 +33,7 @@ def test_example_scenario_loads_and_normalises():
 def test_defaults_are_nests(write_scenario):
     s = load_scenario(write_scenario("duration: 10.0\ninputs:\n  - device: dc_generator\n"
                                      "  - device: spike_generator\n    receptor: 3\n    spike_times: []\n"))
-    assert s.resolution == 0.1 and s.params == PARAM_DEFAULTS and s.initial == INITIAL_DEFAULTS
+    assert s.resolution == 0.1 and s.params == DEFAULTS and s.initial == INITIAL_STATE
     assert s.params["C_m"] == 500.0  # the code's default, not the documentation's 250
     dc, spikes = s.inputs
     assert (dc.amplitude, dc.weight, dc.delay_steps, dc.start_steps, dc.stop_steps) == (0.0, 1.0, 1, 0, None)

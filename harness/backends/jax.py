@@ -13,7 +13,7 @@ from collections import defaultdict
 import numpy as np
 
 from harness.jax_engine import JaxPopulation, platform
-from harness.model import DEFAULTS
+from harness.model import DEFAULTS, INITIAL_STATE
 from harness.traces.provenance import base_provenance
 from harness.backends.python import input_slots
 from harness.scenario.types import Scenario
@@ -42,7 +42,7 @@ def _run_together(scenarios: list[Scenario]) -> list[Traces]:
     P = max(len(s.nmda_inputs) for s in scenarios)
     params = {name: np.array([s.params.get(name, default) for s in scenarios], dtype=np.float64)
               for name, default in DEFAULTS.items()}
-    initial = {name: np.array([s.initial.get(name, np.nan) for s in scenarios]) for name in ("V_m", "s_AMPA", "s_GABA")}
+    initial = {name: np.array([s.initial.get(name, np.nan) for s in scenarios]) for name in INITIAL_STATE}
     pop = JaxPopulation(n, tics_per_step=scenarios[0].tics_per_step, params=params)
     for name, values in initial.items():
         given = ~np.isnan(values)

@@ -12,8 +12,9 @@ import os
 import numpy as np
 
 from harness import grid
+from harness.model.parameters import RECEPTOR_TYPES, RECORDABLES
 from harness.traces.provenance import base_provenance, gsl_version
-from harness.scenario.types import RECEPTOR_TYPES, RECORDABLES, CurrentInput, Scenario, SpikeInput
+from harness.scenario.types import CurrentInput, Scenario, SpikeInput
 from harness.traces.traces import Traces
 
 _nest = None
@@ -48,20 +49,31 @@ def build_network(scenarios: list[Scenario]):
     its generators' node-ID order are the same as when its scenario runs alone.
     """
     first = scenarios[0]
-    nest = nest_module()
-    nest.ResetKernel()
-    nest.SetKernelStatus({"resolution": grid.step_length_ms(first.tics_per_step), "local_num_threads": 1})
+    nest = fresh_kernel(first.tics_per_step)
     neurons = nest.Create(first.model, len(scenarios), params=[{**s.params, **s.initial} for s in scenarios])
     for scenario, neuron in zip(scenarios, neurons):
         for item in scenario.inputs:
             _connect_input(nest, scenario, item, neuron)
+    multimeter, spike_recorder = attach_recorders(nest, neurons, first.tics_per_step)
+    return nest, neurons, multimeter, spike_recorder
+
+
+def fresh_kernel(tics_per_step: int):
+    """NEST after ResetKernel, on the grid of ``tics_per_step``, with one thread: nothing leaks from a run."""
+    nest = nest_module()
+    nest.ResetKernel()
+    nest.SetKernelStatus({"resolution": grid.step_length_ms(tics_per_step), "local_num_threads": 1})
+    return nest
+
+
+def attach_recorders(nest, neurons, tics_per_step: int):
+    """A multimeter sampling every recordable once per step and a spike recorder, both stamping in steps."""
     multimeter = nest.Create("multimeter", params={
-        "interval": grid.step_length_ms(first.tics_per_step), "record_from": list(RECORDABLES),
-        "time_in_steps": True})
+        "interval": grid.step_length_ms(tics_per_step), "record_from": list(RECORDABLES), "time_in_steps": True})
     spike_recorder = nest.Create("spike_recorder", params={"time_in_steps": True})
     nest.Connect(multimeter, neurons)
     nest.Connect(neurons, spike_recorder)
-    return nest, neurons, multimeter, spike_recorder
+    return multimeter, spike_recorder
 
 
 def simulate(nest, scenario: Scenario) -> None:

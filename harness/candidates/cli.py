@@ -1,13 +1,7 @@
-"""Command-line wiring for the candidates: ``python -m harness.candidates {list,run,report}``.
-
-To wire it into ``nest-parity`` (harness/cli.py), add in ``build_parser``::
-
-    from .candidates.cli import add_candidate_arguments
-    add_candidate_arguments(sub)            # adds the subcommand "candidates"
-
-and in ``COMMANDS``: ``"candidates": run_candidates_command`` (from .candidates.cli). Then
-``nest-parity candidates list``, ``nest-parity candidates run brainpy scenarios/`` and
-``nest-parity candidates report brainpy brainpy-f32 --out reports/brainpy-state-0.2.0.md`` work.
+"""Command-line wiring for the candidates: ``nest-parity candidates {list,run,report}``, also as
+``python -m harness.candidates``. For example ``nest-parity candidates list``,
+``nest-parity candidates run brainpy scenarios/`` and
+``nest-parity candidates report brainpy brainpy-f32 --out reports/brainpy-state-0.2.0.md``.
 Exit codes: 0 every verdict ok (pass or expected-fail), 1 otherwise (fail, fixed, error), 2 bad input.
 """
 from __future__ import annotations
@@ -16,16 +10,20 @@ import argparse
 import sys
 from pathlib import Path
 
+from harness.backends.sources import REFERENCE_SOURCES
 from harness.errors import EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError
 from harness.judge.tolerances import PROFILE_NAMES
+from harness.model.parameters import MODEL
+from harness.scenario.discovery import DEFAULT_SCENARIOS
+from .registry import DEFAULT_REGISTRY
 
-CATALOGUE = "scenarios/*.yaml"  # the main catalogue; the findings live below scenarios/ports/
+CATALOGUE = f"{DEFAULT_SCENARIOS}/*.yaml"  # the main catalogue; the findings live below scenarios/ports/
 
 
 def add_candidate_arguments(sub) -> argparse.ArgumentParser:
     """Add the ``candidates`` subcommand (with list/run/report) to an argparse subparsers object."""
-    p = sub.add_parser("candidates", help="run ports of iaf_bw_2001_exact out of process (candidates.yaml)")
-    p.add_argument("--registry", metavar="PATH", help="the candidate registry (default: candidates.yaml)")
+    p = sub.add_parser("candidates", help=f"run ports of {MODEL} out of process ({DEFAULT_REGISTRY.name})")
+    p.add_argument("--registry", metavar="PATH", help=f"the candidate registry (default: {DEFAULT_REGISTRY.name})")
     actions = p.add_subparsers(dest="candidates_command", required=True, parser_class=type(p))
 
     actions.add_parser("list", help="the registered candidates and whether they can run here")
@@ -35,14 +33,14 @@ def add_candidate_arguments(sub) -> argparse.ArgumentParser:
     r.add_argument("scenarios", nargs="*", metavar="SCENARIO",
                    help="files, folders or globs (default: the catalogue plus the candidate's findings)")
     r.add_argument("--profile", choices=PROFILE_NAMES, help="override every scenario's and the candidate's profile")
-    r.add_argument("--reference", choices=("nest", "stored"), default="nest")
+    r.add_argument("--reference", choices=REFERENCE_SOURCES, default="nest")
     r.add_argument("--json", metavar="PATH", help="write the comparator's JSON summary here")
 
     rep = actions.add_parser("report", help="the Markdown parity report of candidates over the whole catalogue")
     rep.add_argument("candidates", nargs="+", metavar="CANDIDATE")
     rep.add_argument("--out", required=True, metavar="PATH.md")
     rep.add_argument("--catalogue", default=CATALOGUE, metavar="GLOB")
-    rep.add_argument("--reference", choices=("nest", "stored"), default="nest")
+    rep.add_argument("--reference", choices=REFERENCE_SOURCES, default="nest")
     rep.add_argument("--equivalence", nargs="*", default=[], metavar="SCENARIO",
                      help="also compare the first candidate's compiled loop with its eager API (brainpy runner)")
     rep.add_argument("--title", default=None)

@@ -6,7 +6,6 @@ It reads only the compiled inputs, never the scenario, so its traces agreeing bi
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import numpy as np
 
@@ -27,16 +26,8 @@ def simulate(inputs: protocol.CompiledInputs) -> tuple[dict, np.ndarray]:
 
 def main(argv=None, tamper=None) -> int:
     """``tamper(inputs)`` may change the inputs first: the tests build deliberately broken candidates so."""
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 2:
-        print("usage: python -m harness.candidates.engine_runner INPUT_DIR OUTPUT_DIR", file=sys.stderr)
-        return 2
-    inputs = protocol.read_inputs(Path(args[0]))
-    if tamper is not None:
-        tamper(inputs)
-    variables, spikes = simulate(inputs)
-    protocol.write_traces(Path(args[1]), variables, spikes, info={"name": "harness.model", "runner": __name__})
-    return 0
+    return protocol.runner_main(argv, __spec__.name, simulate, lambda: {"name": "harness.model", "runner": __name__},
+                                tamper)
 
 
 if __name__ == "__main__":

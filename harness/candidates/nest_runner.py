@@ -16,40 +16,28 @@ spike stamp and the shortest delay are both 1), so a non-zero slot 0 is refused.
 """
 from __future__ import annotations
 
-import os
 import sys
-from pathlib import Path
 
 import numpy as np
 
 from harness import grid
+from harness.backends.nest import attach_recorders, fresh_kernel, nest_version
+from harness.model.parameters import RECEPTOR_TYPES
 from . import protocol
-
-RECORDABLES = ("V_m", "s_AMPA", "s_GABA", "s_NMDA", "I_AMPA", "I_GABA", "I_NMDA")
 
 
 def simulate(inputs: protocol.CompiledInputs) -> tuple[dict, np.ndarray]:
-    os.environ.setdefault("PYNEST_QUIET", "1")
-    import nest
-
-    nest.verbosity = nest.VerbosityLevel.ERROR
     meta, arrays = inputs.meta, inputs.arrays
     _refuse_slot_zero(arrays)
     tps, n_steps = meta["tics_per_step"], meta["n_steps"]
-    dt = grid.step_length_ms(tps)
-    nest.ResetKernel()
-    nest.SetKernelStatus({"resolution": dt, "local_num_threads": 1})
+    nest = fresh_kernel(tps)
     neuron = nest.Create(meta["model"], params={**meta["params"], **meta["initial"]})
-    _connect_weighted_spikes(nest, neuron, arrays["ampa"], receptor=1, tps=tps)
-    _connect_weighted_spikes(nest, neuron, arrays["gaba"], receptor=2, tps=tps)
+    _connect_weighted_spikes(nest, neuron, arrays["ampa"], receptor=RECEPTOR_TYPES["AMPA"], tps=tps)
+    _connect_weighted_spikes(nest, neuron, arrays["gaba"], receptor=RECEPTOR_TYPES["GABA"], tps=tps)
     for j, weight in enumerate(arrays["nmda_weights"]):
         _connect_nmda_port(nest, neuron, arrays["nmda"][:, j], float(weight), tps)
     _connect_current(nest, neuron, arrays["current"], tps)
-    multimeter = nest.Create("multimeter", params={"interval": dt, "record_from": list(RECORDABLES),
-                                                   "time_in_steps": True})
-    recorder = nest.Create("spike_recorder", params={"time_in_steps": True})
-    nest.Connect(multimeter, neuron)
-    nest.Connect(neuron, recorder)
+    multimeter, recorder = attach_recorders(nest, neuron, tps)
     nest.Simulate(grid.steps_to_ms(n_steps, tps))
     nest.Simulate(nest.min_delay)  # the last slice reaches the multimeter a call later (docs/model.md, "Timing")
     events = multimeter.events
@@ -82,7 +70,7 @@ def _connect_nmda_port(nest, neuron, multiplicities, weight, tps) -> None:
         params["spike_multiplicities"] = [int(m) for m in multiplicities[k]]
     generator = nest.Create("spike_generator", params=params)
     nest.Connect(generator, neuron, syn_spec={"weight": weight, "delay": grid.step_length_ms(tps),
-                                              "receptor_type": 3})
+                                              "receptor_type": RECEPTOR_TYPES["NMDA"]})
 
 
 def _connect_current(nest, neuron, current, tps) -> None:
@@ -96,21 +84,8 @@ def _connect_current(nest, neuron, current, tps) -> None:
 
 
 def main(argv=None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 2:
-        print("usage: python -m harness.candidates.nest_runner INPUT_DIR OUTPUT_DIR", file=sys.stderr)
-        return 2
-    inputs = protocol.read_inputs(Path(args[0]))
-    variables, spikes = simulate(inputs)
-    protocol.write_traces(Path(args[1]), variables, spikes,
-                          info={"name": "nest", "version": _nest_version(), "runner": __name__})
-    return 0
-
-
-def _nest_version() -> str:
-    import nest
-
-    return nest.__version__
+    return protocol.runner_main(argv, __spec__.name, simulate,
+                                lambda: {"name": "nest", "version": nest_version(), "runner": __name__})
 
 
 if __name__ == "__main__":

@@ -39,6 +39,7 @@ Anything else, or a missing, short, non-finite or mistyped array, is a ``Candida
 from __future__ import annotations
 
 import json
+import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +47,7 @@ from pathlib import Path
 import numpy as np
 
 from harness import grid
+from harness.errors import EXIT_OK, EXIT_USAGE
 from harness.traces.atomic import atomic_write, atomic_write_text
 from harness.scenario.types import Scenario
 from harness.traces.traces import Traces
@@ -133,6 +135,24 @@ def write_traces(directory: Path, variables: dict, spike_steps, info: dict | Non
     atomic_write(directory / OUTPUT_TRACES, lambda f: np.savez(f, **arrays))
     if info is not None:
         atomic_write_text(directory / OUTPUT_INFO, json.dumps(info, indent=2, sort_keys=True) + "\n")
+
+
+def runner_main(argv, runner: str, simulate, info, tamper=None) -> int:
+    """The command line of a Python runner, ``python -m RUNNER INPUT_DIR OUTPUT_DIR``: inputs in, traces out.
+
+    ``simulate(inputs)`` returns (recordable -> trace, spike stamps); ``info()`` the candidate.json object,
+    asked for after the run; ``tamper(inputs)`` may change the inputs first (the tests' broken candidates).
+    """
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 2:
+        print(f"usage: python -m {runner} INPUT_DIR OUTPUT_DIR", file=sys.stderr)
+        return EXIT_USAGE
+    inputs = read_inputs(Path(args[0]))
+    if tamper is not None:
+        tamper(inputs)
+    variables, spikes = simulate(inputs)
+    write_traces(Path(args[1]), variables, spikes, info=info())
+    return EXIT_OK
 
 
 def read_traces(directory: Path, meta: dict) -> Traces:

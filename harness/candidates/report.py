@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field
 
 from harness.report.summary import summary_json
-from harness.scenario.types import RECORDABLES
+from harness.model.parameters import RECORDABLES
 from .parity import Outcome, judge
 from .registry import Candidate
 

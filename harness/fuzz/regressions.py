@@ -10,21 +10,22 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-import json
 import os
 import tempfile
 from pathlib import Path
 
 import yaml
 
-REGRESSION_DIR = Path("scenarios") / "regressions"
+from harness.scenario.discovery import DEFAULT_SCENARIOS
+from harness.scenario.schema import canonical_json
+
+REGRESSION_DIR = Path(DEFAULT_SCENARIOS) / "regressions"
 
 
 def case_id(raw: dict) -> str:
     """Short hash of a scenario dict, ignoring its name and description."""
     content = {k: v for k, v in raw.items() if k not in ("name", "description")}
-    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+    return hashlib.sha256(canonical_json(content).encode()).hexdigest()[:12]
 
 
 def write_regression(raw: dict, failure: str, directory: str | Path = REGRESSION_DIR) -> tuple[Path, bool]:

@@ -26,6 +26,7 @@ import yaml
 
 from harness.arguments import non_negative_int, positive_int
 from harness.errors import EXIT_FAIL, EXIT_OK, EXIT_USAGE
+from harness.fuzz.regressions import REGRESSION_DIR, write_regression
 
 DATABASE_DIR = Path(".hypothesis") / "examples"  # the repo's ignored cache, as hypothesis uses by default
 
@@ -55,7 +56,7 @@ def add_fuzz_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPars
                         help="random seed; the same seed repeats the same run (default: random, printed)")
     parser.add_argument("--profile", choices=tuple(PROFILES), default="dev",
                         help="dev: 10 batches; ci: 50 fixed batches; release: 2000 (default: %(default)s)")
-    parser.add_argument("--regressions-dir", default=str(Path("scenarios") / "regressions"), metavar="DIR",
+    parser.add_argument("--regressions-dir", default=str(REGRESSION_DIR), metavar="DIR",
                         help="where minimal failing scenarios are written (default: %(default)s)")
     parser.add_argument("--candidate", choices=tuple(CANDIDATES), default="python",
                         help="the engine checked against NEST: the exact engine, or the JAX engine, which is "
@@ -273,6 +274,4 @@ def load_generated(raws: list[dict]) -> list:
 
 
 def write_failure(failure: Failure, directory: Path):
-    from harness.fuzz.regressions import write_regression
-
     return write_regression(failure.raw, f"{failure.describe()}.", directory)

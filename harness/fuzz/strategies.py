@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from hypothesis import strategies as st
 
 from harness import grid
+from harness.model.parameters import DEFAULTS
 
 RESOLUTIONS_MS = (0.013, 0.025, 0.1, 1.0)
 TOLERANCES = (1e-2, 1e-3, 1e-4, 1e-6, 1e-8)  # NEST's default 1e-3; 1e-8 at dt 1.0 is the stiff regime
@@ -102,9 +103,9 @@ def param_dicts(draw) -> dict:
     v_th = draw(st.one_of(st.none(), _between(-60.0, -45.0)))
     if v_th is not None:
         params["V_th"] = v_th
-    threshold = v_th if v_th is not None else -55.0
+    threshold = v_th if v_th is not None else DEFAULTS["V_th"]
     # NEST's default V_reset (-60 mV) is not below a low V_th: then V_reset must be given.
-    if threshold - 0.5 <= -60.0 or draw(st.booleans()):
+    if threshold - 0.5 <= DEFAULTS["V_reset"] or draw(st.booleans()):
         params["V_reset"] = draw(_between(-80.0, threshold - 0.5))
     return params
 
@@ -128,9 +129,7 @@ def spike_generator_dicts(draw, g: GridChoice, hot: list[int], receptor: str, we
     entry = {"device": "spike_generator", "receptor": receptor,
              "weight": draw(weights if weights is not None else _synaptic_weights()),
              "spike_times": [grid_ms(s, g.tics_per_step) for s in stamps]}
-    delay = draw(_delay_steps(g.tics_per_step))
-    if delay is not None:
-        entry["delay"] = grid_ms(delay, g.tics_per_step)
+    _add_delay(draw, g, entry)
     if draw(st.booleans()):
         entry["spike_multiplicities"] = draw(st.lists(st.integers(0, 10), min_size=len(stamps),
                                                       max_size=len(stamps)))
@@ -142,10 +141,12 @@ def _synaptic_weights():
     return st.one_of(_between(0.0, 60.0), _between(0.0, 60.0), _between(-20.0, 0.0))
 
 
-def _delay_steps(tps: int):
-    """None (NEST's default delay = the resolution) or 1..MAX_DELAY_MS worth of steps."""
-    longest = max(1, int(MAX_DELAY_MS * grid.TICS_PER_MS) // tps)
-    return st.one_of(st.none(), st.integers(1, min(longest, 4)), st.integers(1, longest))
+def _add_delay(draw, g: GridChoice, entry: dict) -> None:
+    """No delay (NEST's default: the resolution) or 1..MAX_DELAY_MS worth of steps."""
+    longest = max(1, int(MAX_DELAY_MS * grid.TICS_PER_MS) // g.tics_per_step)
+    delay = draw(st.one_of(st.none(), st.integers(1, min(longest, 4)), st.integers(1, longest)))
+    if delay is not None:
+        entry["delay"] = grid_ms(delay, g.tics_per_step)
 
 
 def _window(draw, g: GridChoice, hot: list[int], entry: dict) -> None:
@@ -165,9 +166,7 @@ def dc_generator_dicts(draw, g: GridChoice, hot: list[int]) -> dict:
     entry = {"device": "dc_generator", "amplitude": draw(_between(-500.0, 1500.0))}
     if draw(st.booleans()):
         entry["weight"] = draw(_between(-2.0, 2.0))
-    delay = draw(_delay_steps(g.tics_per_step))
-    if delay is not None:
-        entry["delay"] = grid_ms(delay, g.tics_per_step)
+    _add_delay(draw, g, entry)
     _window(draw, g, hot, entry)
     return entry
 
@@ -179,9 +178,7 @@ def step_current_generator_dicts(draw, g: GridChoice, hot: list[int]) -> dict:
              "amplitude_times": [grid_ms(s, g.tics_per_step) for s in times],
              "amplitude_values": draw(st.lists(_between(-500.0, 1500.0), min_size=len(times),
                                                max_size=len(times)))}
-    delay = draw(_delay_steps(g.tics_per_step))
-    if delay is not None:
-        entry["delay"] = grid_ms(delay, g.tics_per_step)
+    _add_delay(draw, g, entry)
     if draw(st.booleans()):
         _window(draw, g, hot, entry)
     return entry

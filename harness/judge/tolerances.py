@@ -37,13 +37,13 @@ import difflib
 from dataclasses import dataclass
 
 from harness.errors import UsageError
-from harness.scenario.types import RECORDABLES
+from harness.model.parameters import DEFAULT_GSL_ERROR_TOL, RECORDABLES
 
 DEFAULT_PROFILE = "exact"
 PROFILE_NAMES = ("exact", "roundoff", "integrator")
-STATE_VARIABLES = ("V_m", "s_AMPA", "s_GABA", "s_NMDA")
-CURRENTS = ("I_AMPA", "I_GABA", "I_NMDA")
-DEFAULT_GSL_ERROR_TOL = 1e-3  # NEST's default; used when a scenario leaves gsl_error_tol out
+# The integrator profile scales a current's tolerance by its driving force (see above).
+CURRENTS = tuple(name for name in RECORDABLES if name.startswith("I_"))
+STATE_VARIABLES = tuple(name for name in RECORDABLES if name not in CURRENTS)
 
 
 @dataclass(frozen=True)

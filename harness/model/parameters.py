@@ -1,4 +1,9 @@
-"""Parameters of iaf_bw_2001_exact: NEST's names, NEST's defaults and NEST's validation rules.
+"""The facts of iaf_bw_2001_exact, in one place: NEST's model name, parameter names, defaults and units, the
+settable initial state, the recordables, the receptor types, and NEST's validation rules.
+
+Every other module (the scenario schema, both engines, the NEST backend, the tolerances) imports these
+facts from here; ``tests/test_scenario_defaults.py`` ties them to the live NEST's ``GetDefaults``. This
+module needs nothing but NumPy, so that importing it never starts JAX or NEST.
 
 Every parameter is held as one float64 array with one entry per neuron, so a population may mix
 parameter values freely while the right-hand side stays a handful of elementwise array operations.
@@ -9,32 +14,49 @@ from collections.abc import Mapping
 
 import numpy as np
 
+MODEL = "iaf_bw_2001_exact"
+
 # NEST 3.10 defaults (from the model source; its documentation table's C_m = 250 pF is wrong).
 DEFAULTS: dict[str, float] = {
-    "E_L": -70.0,  # mV, leak reversal
-    "E_ex": 0.0,  # mV, excitatory (AMPA, NMDA) reversal
-    "E_in": -70.0,  # mV, inhibitory (GABA) reversal
-    "V_th": -55.0,  # mV, spike threshold
-    "V_reset": -60.0,  # mV
-    "C_m": 500.0,  # pF
-    "g_L": 25.0,  # nS
-    "t_ref": 2.0,  # ms
-    "tau_AMPA": 2.0,  # ms
-    "tau_GABA": 5.0,  # ms
-    "tau_rise_NMDA": 2.0,  # ms
-    "tau_decay_NMDA": 100.0,  # ms
-    "alpha": 0.5,  # 1/ms
-    "conc_Mg2": 1.0,  # mM
+    "E_L": -70.0,  # leak reversal
+    "E_ex": 0.0,  # excitatory (AMPA, NMDA) reversal
+    "E_in": -70.0,  # inhibitory (GABA) reversal
+    "V_th": -55.0,  # spike threshold
+    "V_reset": -60.0,
+    "C_m": 500.0,
+    "g_L": 25.0,
+    "t_ref": 2.0,
+    "tau_AMPA": 2.0,
+    "tau_GABA": 5.0,
+    "tau_rise_NMDA": 2.0,
+    "tau_decay_NMDA": 100.0,
+    "alpha": 0.5,
+    "conc_Mg2": 1.0,
     "gsl_error_tol": 1e-3,  # absolute error bound of the RKF45 step control
 }
 PARAMETER_NAMES: tuple[str, ...] = tuple(DEFAULTS)
+# NEST's units for each parameter ("" for a pure number).
+UNITS: dict[str, str] = {
+    "E_L": "mV", "E_ex": "mV", "E_in": "mV", "V_th": "mV", "V_reset": "mV", "C_m": "pF", "g_L": "nS",
+    "t_ref": "ms", "tau_AMPA": "ms", "tau_GABA": "ms", "tau_rise_NMDA": "ms", "tau_decay_NMDA": "ms",
+    "alpha": "1/ms", "conc_Mg2": "mM", "gsl_error_tol": "",
+}
+# What a scenario that leaves gsl_error_tol out is integrated (and judged) with.
+DEFAULT_GSL_ERROR_TOL: float = DEFAULTS["gsl_error_tol"]
 
 # The state NEST lets a user set, and its value at creation. V_m starts at -70 whatever E_L is:
 # NEST's node is built with the default E_L and Create(params={"E_L": ...}) does not move V_m.
 INITIAL_STATE: dict[str, float] = {"V_m": -70.0, "s_AMPA": 0.0, "s_GABA": 0.0}
 
-_POSITIVE = ("C_m", "tau_AMPA", "tau_GABA", "tau_rise_NMDA", "tau_decay_NMDA", "alpha", "conc_Mg2",
-             "gsl_error_tol")
+# What NEST's multimeter can record, in the model's order (state variables first, then the currents);
+# NEST itself lists them alphabetically.
+RECORDABLES: tuple[str, ...] = ("V_m", "s_AMPA", "s_GABA", "s_NMDA", "I_AMPA", "I_GABA", "I_NMDA")
+# NEST's receptor_type of each synapse kind (a connection's rport).
+RECEPTOR_TYPES: dict[str, int] = {"AMPA": 1, "GABA": 2, "NMDA": 3}
+
+# NEST's SetStatus rules: these must be > 0, V_reset < V_th, t_ref >= 0 (nothing else is checked).
+POSITIVE: tuple[str, ...] = ("C_m", "tau_AMPA", "tau_GABA", "tau_rise_NMDA", "tau_decay_NMDA", "alpha",
+                             "conc_Mg2", "gsl_error_tol")
 
 
 class Parameters:
@@ -50,7 +72,7 @@ class Parameters:
         """Set parameters (scalars or per-neuron arrays) for all or some neurons, all or nothing."""
         unknown = sorted(set(values) - set(DEFAULTS))
         if unknown:
-            raise ValueError(f"unknown iaf_bw_2001_exact parameter(s) {unknown}; known: {list(DEFAULTS)}")
+            raise ValueError(f"unknown {MODEL} parameter(s) {unknown}; known: {list(DEFAULTS)}")
         selected = slice(None) if neurons is None else neurons
         candidate = {name: array.copy() for name, array in self._arrays.items()}
         for name, value in values.items():
@@ -89,5 +111,5 @@ def validate(values: Mapping[str, np.ndarray]) -> None:
 
     check(values["V_reset"] < values["V_th"], "V_reset", "V_reset < V_th", context="V_th")
     check(values["t_ref"] >= 0, "t_ref", "t_ref >= 0")
-    for name in _POSITIVE:
+    for name in POSITIVE:
         check(values[name] > 0, name, f"{name} > 0")

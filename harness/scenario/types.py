@@ -1,6 +1,6 @@
 """The validated, normalised form of a scenario: what every backend consumes.
 
-All times are integer grid steps (step S means time S * resolution); the loader in ``scenario.py``
+All times are integer grid steps (step S means time S * resolution); the loader (``schema``)
 has already rejected anything off the grid, so no backend ever rounds a time.
 """
 from __future__ import annotations
@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-RECEPTOR_TYPES = {"AMPA": 1, "GABA": 2, "NMDA": 3}
-RECORDABLES = ("V_m", "s_AMPA", "s_GABA", "s_NMDA", "I_AMPA", "I_GABA", "I_NMDA")
+# Re-exported for the modules that import them together with the scenario types; their home is the model's.
+from harness.model.parameters import RECEPTOR_TYPES, RECORDABLES  # noqa: F401
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,253 @@
+"""The `inputs:` list of a scenario file: one parser per device, and the fixed Poisson expansion.
+
+Every device is checked against NEST's rules for it, with times and delays on the grid: NEST would snap
+an off-grid time silently, so the harness refuses it. A parsed device is a ``SpikeInput`` or a
+``CurrentInput`` (``harness.scenario.types``); poisson_spikes is expanded here, once, into explicit spike
+steps, so that every backend sees the same spikes.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from harness import grid
+from harness.model.parameters import RECEPTOR_TYPES
+from harness.scenario.fields import any_missing, check_keys, read_number, read_number_list, suggest, type_name
+from harness.scenario.types import CurrentInput, SpikeInput
+
+DEVICE_KEYS = {
+    "spike_generator": ("device", "receptor", "weight", "delay", "spike_times", "spike_multiplicities"),
+    "poisson_spikes": ("device", "receptor", "weight", "delay", "rate", "start", "stop", "seed"),
+    "dc_generator": ("device", "amplitude", "start", "stop", "weight", "delay"),
+    "step_current_generator": ("device", "amplitude_times", "amplitude_values", "start", "stop", "weight",
+                               "delay"),
+}
+_INT64_MAX = 2 ** 63 - 1
+
+
+def parse_inputs(raw, tps, res, n_steps, problems):
+    """The `inputs:` list, each device checked against its own fields; devices with problems are left out."""
+    entries = raw.get("inputs")
+    if entries is None:
+        return []
+    if not isinstance(entries, list):
+        problems.add("inputs", f"expected a list of devices, got {type_name(entries)}")
+        return []
+    inputs = []
+    for i, entry in enumerate(entries):
+        where = f"inputs[{i}]"
+        if not isinstance(entry, dict):
+            problems.add(where, f"expected a mapping with a 'device' key, got {type_name(entry)}")
+            continue
+        device = entry.get("device")
+        if not isinstance(device, str) or device not in DEVICE_KEYS:  # a list or mapping cannot be looked up
+            shown = "missing" if device is None else f"unknown device {device!r}{suggest(device, DEVICE_KEYS)}"
+            problems.add(f"{where}.device", f"{shown}; allowed: {', '.join(DEVICE_KEYS)}")
+            continue
+        check_keys(entry, DEVICE_KEYS[device], where, problems, what=f"field of {device}")
+        ctx = _InputContext(entry, where, tps, res, n_steps, problems)
+        parsed = _DEVICE_PARSERS[device](ctx)
+        if parsed is not None:
+            inputs.append(parsed)
+    return inputs
+
+
+class _InputContext:
+    """Bundles what every device parser needs, so each parser reads as a list of its fields."""
+
+    def __init__(self, entry, where, tps, res, n_steps, problems):
+        self.entry, self.where, self.tps, self.res = entry, where, tps, res
+        self.n_steps, self.problems = n_steps, problems
+
+    def number(self, key, default=None):
+        return read_number(self.entry, key, self.where, self.problems, default=default)
+
+    def weight(self):
+        return self.number("weight", default=1.0)
+
+    def delay_steps(self):
+        """NEST's default delay is the resolution; anything shorter or off the grid is refused."""
+        delay = self.number("delay", default=self.res)
+        if delay is None:
+            return None
+        key = f"{self.where}.delay"
+        if not grid.is_whole_tics(delay) and delay > self.res:  # e.g. 1e306 ms: too large for tics
+            self.problems.add(key, f"{delay} ms is not a multiple of the resolution {self.res} ms")
+            return None
+        if not grid.is_whole_tics(delay) or grid.ms_to_tics(delay) < self.tps:
+            self.problems.add(key, f"{delay} ms is shorter than the resolution {self.res} ms; "
+                                   f"allowed: a multiple of the resolution >= {self.res} ms")
+            return None
+        if not grid.on_grid(delay, self.tps):
+            self.problems.add(key, f"{delay} ms is not a multiple of the resolution {self.res} ms "
+                                   f"(NEST would round it silently)")
+            return None
+        return grid.ms_to_steps(delay, self.tps)
+
+    def receptor(self):
+        value = self.entry.get("receptor")
+        key = f"{self.where}.receptor"
+        allowed = f"{', '.join(RECEPTOR_TYPES)} (or {', '.join(map(str, RECEPTOR_TYPES.values()))})"
+        if value is None:
+            self.problems.add(key, f"missing; allowed: {allowed}")
+            return None
+        by_number = {v: k for k, v in RECEPTOR_TYPES.items()}
+        if isinstance(value, int) and not isinstance(value, bool) and value in by_number:
+            return by_number[value]
+        if isinstance(value, str) and value in RECEPTOR_TYPES:
+            return value
+        self.problems.add(key, f"unknown receptor {value!r}{suggest(str(value), RECEPTOR_TYPES)}; "
+                               f"allowed: {allowed}")
+        return None
+
+    def grid_time_steps(self, key, value, *, positive):
+        """Steps of one time that must lie on the grid; None (and a problem) otherwise."""
+        full = f"{self.where}.{key}"
+        if positive and not value > 0:
+            self.problems.add(full, f"{value} ms; allowed: times > 0 ms, on the {self.res} ms grid")
+            return None
+        if not positive and not value >= 0:
+            self.problems.add(full, f"{value} ms is negative; allowed: times >= 0 ms, on the {self.res} ms grid")
+            return None
+        if not grid.on_grid(value, self.tps):
+            self.problems.add(full, f"{value} ms is off the {self.res} ms grid (NEST would snap it "
+                                    f"silently); allowed: multiples of the resolution")
+            return None
+        return grid.ms_to_steps(value, self.tps)
+
+    def window(self):
+        """NEST's start/stop activity window in steps; stop None means never."""
+        start = self.number("start", default=0.0)
+        stop = self.number("stop")
+        start_steps = None if start is None else self.grid_time_steps("start", start, positive=False)
+        stop_steps = None
+        if stop is not None:
+            stop_steps = self.grid_time_steps("stop", stop, positive=False)
+            if stop_steps is not None and start_steps is not None and stop_steps < start_steps:
+                self.problems.add(f"{self.where}.stop", f"{stop} ms is before start = {start} ms; "
+                                                        f"allowed: stop >= start")
+        return start_steps, stop_steps
+
+    def time_list(self, key, *, strictly_increasing):
+        values = read_number_list(self.entry, key, self.where, self.problems)
+        if values is None:
+            return None
+        steps = []
+        for i, v in enumerate(values):
+            s = self.grid_time_steps(f"{key}[{i}]", v, positive=True)
+            if s is None:
+                return None
+            if steps and (s < steps[-1] or (strictly_increasing and s == steps[-1])):
+                order = "strictly increasing" if strictly_increasing else "non-decreasing"
+                self.problems.add(f"{self.where}.{key}[{i}]", f"{v} ms comes after {values[i - 1]} ms; "
+                                                              f"allowed: {order} times")
+                return None
+            steps.append(s)
+        return np.asarray(steps, dtype=np.int64)
+
+
+def _spike_generator(ctx: _InputContext):
+    receptor, weight, delay = ctx.receptor(), ctx.weight(), ctx.delay_steps()
+    if "spike_times" not in ctx.entry:
+        ctx.problems.add(f"{ctx.where}.spike_times", "missing; allowed: a list of times in ms (> 0, on the grid)")
+        return None
+    steps = ctx.time_list("spike_times", strictly_increasing=False)
+    mult = _multiplicities(ctx, None if steps is None else len(steps))
+    if any_missing(receptor, weight, delay, steps, mult):
+        return None
+    return SpikeInput("spike_generator", receptor, weight, delay, steps, mult)
+
+
+def _multiplicities(ctx, n):
+    key = f"{ctx.where}.spike_multiplicities"
+    values = ctx.entry.get("spike_multiplicities")
+    if values is None:
+        return None if n is None else np.ones(n, dtype=np.int64)
+    if not isinstance(values, list):
+        ctx.problems.add(key, f"expected a list of integers, got {type_name(values)}")
+        return None
+    for i, v in enumerate(values):
+        if not isinstance(v, int) or isinstance(v, bool):
+            ctx.problems.add(f"{key}[{i}]", f"expected an integer, got {type_name(v)} {v!r}")
+            return None
+        if v < 0:
+            # NEST takes the count as unsigned and loops practically forever on a negative one.
+            ctx.problems.add(f"{key}[{i}]", f"{v} is negative; allowed: integers >= 0")
+            return None
+        if v > _INT64_MAX:  # NEST stores a long; beyond that the value cannot even be handed over
+            ctx.problems.add(f"{key}[{i}]", f"{v} is too large; allowed: integers from 0 to {_INT64_MAX}")
+            return None
+    if n is not None and len(values) != n:
+        ctx.problems.add(key, f"has {len(values)} entries but spike_times has {n}; allowed: one "
+                              f"multiplicity per spike time")
+        return None
+    return np.asarray(values, dtype=np.int64)
+
+
+def _poisson_spikes(ctx: _InputContext):
+    receptor, weight, delay = ctx.receptor(), ctx.weight(), ctx.delay_steps()
+    rate = ctx.number("rate")
+    if "rate" not in ctx.entry:
+        ctx.problems.add(f"{ctx.where}.rate", "missing; allowed: a rate in Hz >= 0")
+    elif rate is not None and rate < 0:
+        ctx.problems.add(f"{ctx.where}.rate", f"{rate} Hz is negative; allowed: rate >= 0")
+        rate = None
+    seed = ctx.entry.get("seed")
+    if seed is None:
+        ctx.problems.add(f"{ctx.where}.seed", "missing; allowed: an integer >= 0 (it fixes the spike times)")
+    elif not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        ctx.problems.add(f"{ctx.where}.seed", f"{seed!r} is not an integer >= 0")
+        seed = None
+    start_steps, stop_steps = ctx.window()
+    if any_missing(receptor, weight, delay, rate, seed, start_steps):
+        return None
+    steps = poisson_spike_steps(seed, rate, ctx.res, ctx.tps, ctx.n_steps, start_steps, stop_steps)
+    return SpikeInput("poisson_spikes", receptor, weight, delay, steps, np.ones(len(steps), dtype=np.int64))
+
+
+def poisson_spike_steps(seed, rate, resolution, tps, n_steps, start_steps, stop_steps):
+    """The fixed expansion rule: one uniform draw per step S = 1..n_steps, spike when u < rate·dt/1000.
+
+    The window start < S·dt <= stop is compared in integer tics (steps here, since both are on the grid).
+    """
+    u = np.random.default_rng(seed).random(n_steps)
+    s = np.arange(1, n_steps + 1, dtype=np.int64)
+    hit = u < rate * resolution / 1000.0
+    hit &= s > start_steps
+    if stop_steps is not None:
+        hit &= s <= stop_steps
+    return s[hit]
+
+
+def _dc_generator(ctx: _InputContext):
+    amplitude, weight, delay = ctx.number("amplitude", default=0.0), ctx.weight(), ctx.delay_steps()
+    start_steps, stop_steps = ctx.window()
+    if any_missing(amplitude, weight, delay, start_steps) or ("stop" in ctx.entry and stop_steps is None):
+        return None
+    return CurrentInput("dc_generator", weight, delay, start_steps, stop_steps, amplitude=amplitude)
+
+
+def _step_current_generator(ctx: _InputContext):
+    weight, delay = ctx.weight(), ctx.delay_steps()
+    start_steps, stop_steps = ctx.window()
+    for key in ("amplitude_times", "amplitude_values"):
+        if key not in ctx.entry:
+            ctx.problems.add(f"{ctx.where}.{key}", "missing; allowed: a list (times in ms > 0 on the grid, "
+                                                   "values in pA), one value per time")
+    times = ctx.time_list("amplitude_times", strictly_increasing=True)
+    values = read_number_list(ctx.entry, "amplitude_values", ctx.where, ctx.problems)
+    if times is not None and values is not None and len(times) != len(values):
+        ctx.problems.add(f"{ctx.where}.amplitude_values", f"has {len(values)} entries but amplitude_times "
+                                                          f"has {len(times)}; allowed: one value per time")
+        return None
+    if any_missing(weight, delay, start_steps, times, values) or ("stop" in ctx.entry and stop_steps is None):
+        return None
+    return CurrentInput("step_current_generator", weight, delay, start_steps, stop_steps,
+                        amplitude_steps=times, amplitude_values=np.asarray(values, dtype=np.float64))
+
+
+_DEVICE_PARSERS = {
+    "spike_generator": _spike_generator,
+    "poisson_spikes": _poisson_spikes,
+    "dc_generator": _dc_generator,
+    "step_current_generator": _step_current_generator,
+}

@@ -1,0 +1,59 @@
+"""The `params:` and `initial:` blocks of a scenario file: the neuron's parameters and its initial state.
+
+What is left out takes NEST's default (``harness.model.parameters``). The values are checked by NEST's own
+rules before anything runs, and a little more strictly: NEST accepts NaN silently and rounds an off-tic
+t_ref, both of which are refused here.
+"""
+from __future__ import annotations
+
+import math
+
+from harness import grid
+from harness.model.parameters import DEFAULTS, INITIAL_STATE, MODEL, PARAMETER_NAMES, POSITIVE, UNITS
+from harness.scenario.fields import check_keys, read_mapping, read_number
+
+
+def parse_params(raw, problems) -> dict:
+    """Every parameter of the model: the file's value where given, else NEST's default."""
+    params = _numbers_with_defaults(raw, "params", DEFAULTS, "parameter of " + MODEL, problems)
+    check_param_rules(params, problems)
+    return params
+
+
+def check_param_rules(p, problems) -> None:
+    """Every broken rule, in parameter order: NEST's (V_reset < V_th, t_ref >= 0, POSITIVE > 0), whole tics."""
+    if not all(math.isfinite(p[key]) for key in PARAMETER_NAMES):
+        return  # already reported by read_number
+    for key in PARAMETER_NAMES:
+        value = _with_unit(key, p[key])
+        if key == "V_reset" and not p["V_reset"] < p["V_th"]:
+            problems.add("params.V_reset", f"V_reset = {value} must be below V_th = {_with_unit('V_th', p['V_th'])}")
+        elif key == "t_ref" and not p["t_ref"] >= 0:
+            problems.add("params.t_ref", f"{value}; allowed: t_ref >= 0")
+        elif key == "t_ref" and not grid.is_whole_tics(p["t_ref"]):
+            problems.add("params.t_ref", f"{value} is not a whole number of tics (0.001 ms), which "
+                                         f"NEST would round silently; allowed: a multiple of 0.001 ms")
+        elif key in POSITIVE and not p[key] > 0:
+            allowed = "every time constant > 0" if key.startswith("tau_") else f"{key} > 0"
+            problems.add(f"params.{key}", f"{value}; allowed: {allowed}")
+
+
+def parse_initial(raw, problems) -> dict:
+    """The settable state variables: the file's value where given, else the value NEST creates them with."""
+    return _numbers_with_defaults(raw, "initial", INITIAL_STATE, "initial state variable", problems)
+
+
+def _numbers_with_defaults(raw, block: str, defaults: dict, what: str, problems) -> dict:
+    """The block's numbers over the defaults; an unknown key or a value that is no finite number is a problem."""
+    given = read_mapping(raw, block, "", problems)
+    check_keys(given, tuple(defaults), block, problems, what=what)
+    values = dict(defaults)
+    for key in defaults:
+        value = read_number(given, key, block, problems)
+        if value is not None:
+            values[key] = value
+    return values
+
+
+def _with_unit(key: str, value: float) -> str:
+    return f"{value} {UNITS[key]}" if UNITS[key] else f"{value}"
