@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from harness.arguments import positive_int
-from harness.errors import EXIT_FAIL, EXIT_OK, EXIT_USAGE, OverwriteRefused, UsageError
+from harness.errors import EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, OverwriteRefused, UsageError
 from harness.scenario.discovery import DEFAULT_SCENARIOS
 from harness.judge.selftest import VARIANTS
 from harness.model.parameters import MODEL
@@ -154,7 +154,7 @@ def main(argv=None) -> int:
         return EXIT_OK
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
 
 
 def _load_all(paths) -> list:

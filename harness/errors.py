@@ -1,8 +1,9 @@
 """Errors the CLI turns into a clear message and exit code 2 (bad input), never a traceback; the exit codes."""
 from __future__ import annotations
 
-# Every command: 0 success, 1 a parity failure (or a refused overwrite), 2 bad input or usage.
-EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+# Every command: 0 success, 1 a parity failure (or a refused overwrite), 2 bad input or usage; 130 interrupted
+# (the shell's 128 + SIGINT).
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 class UsageError(Exception):

@@ -25,8 +25,9 @@ import numpy as np
 from harness import grid
 from harness.model import Population, libm
 from harness.traces.provenance import base_provenance
-from harness.backends.python import input_slots, min_delay_steps
-from harness.scenario.types import RECORDABLES, Scenario
+from harness.backends.python import input_slots, min_delay_steps, neuron_traces
+from harness.model.parameters import RECORDABLES
+from harness.scenario.types import Scenario
 from harness.traces.traces import Traces
 
 
@@ -192,7 +193,7 @@ def python_batch_runs(scenarios: list[Scenario], min_delay: int | None = None) -
     runs = []
     for i, s in enumerate(scenarios):
         paths = Counter(zip(tries[:, i].tolist(), rejections[:, i].tolist()))
-        runs.append(PythonRun(_traces(s, i, traces, stamps, neurons, provenance), paths,
+        runs.append(PythonRun(neuron_traces(s, i, traces, stamps, neurons, provenance), paths,
                               float(min_x[i]), float(min_s[i]), float(max_s[i])))
     return runs
 
@@ -209,7 +210,7 @@ def jax_batch_runs(scenarios: list[Scenario], min_delay: int | None = None) -> l
     recording = pop.run(scenarios[0].n_steps, ampa=ampa, gaba=gaba, nmda=nmda, current=current)
     provenance = {**base_provenance(), "backend": "python-jax-batch", "model": "harness.jax_engine",
                   "platform": platform.description(), "batch_size": len(scenarios)}
-    return [PythonRun(_traces(s, i, recording.traces, recording.spike_stamps, recording.spike_neurons, provenance),
+    return [PythonRun(neuron_traces(s, i, recording.traces, recording.spike_stamps, recording.spike_neurons, provenance),
                       Counter(), None, None, None) for i, s in enumerate(scenarios)]
 
 
@@ -229,15 +230,6 @@ def _batch_population(cls, scenarios: list[Scenario], min_delay: int | None):
         for nmda in s.nmda_inputs:
             pop.add_nmda_port(nmda.weight, neurons=i)
     return pop, _stacked_slots(scenarios, min_delay, int(pop.n_ports.max(initial=0)))
-
-
-def _traces(s: Scenario, i: int, traces: dict, stamps: np.ndarray, neurons: np.ndarray, provenance) -> Traces:
-    """Neuron i's part of a batch's recording, as the Traces of scenario s."""
-    return Traces(scenario=s.name, tics_per_step=s.tics_per_step,
-                  steps=np.arange(1, s.n_steps + 1, dtype=np.int64),
-                  variables={name: traces[name][:, i].copy() for name in s.record},
-                  spike_steps=stamps[neurons == i],
-                  provenance={**provenance, "scenario_path": s.path, "scenario_hash": s.content_hash})
 
 
 def _stacked_slots(scenarios, min_delay: int, n_ports: int):

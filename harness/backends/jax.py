@@ -1,6 +1,6 @@
 """The JAX candidate: a normalised Scenario, or many at once, run through ``harness.jax_engine``.
 
-Input slots come from ``python_backend.input_slots``, exactly as for the exact engine. One scenario is one
+Input slots come from ``harness.backends.python.input_slots``, exactly as for the exact engine. One scenario is one
 neuron. ``run_python_jax_many`` runs many scenarios as the neurons of one ``JaxPopulation`` per resolution
 (inputs per neuron, padded to the longest scenario; the extra steps are cut off), so a fuzzing run
 compiles once per shape bucket and not once per scenario. Neurons never interact, so a scenario's result
@@ -15,7 +15,7 @@ import numpy as np
 from harness.jax_engine import JaxPopulation, platform
 from harness.model import DEFAULTS, INITIAL_STATE
 from harness.traces.provenance import base_provenance
-from harness.backends.python import input_slots
+from harness.backends.python import input_slots, neuron_traces
 from harness.scenario.types import Scenario
 from harness.traces.traces import Traces
 
@@ -63,17 +63,5 @@ def _run_together(scenarios: list[Scenario]) -> list[Traces]:
                         current=slots["current"], record=record)
     provenance = {**base_provenance(), "backend": "python-jax", "model": "harness.jax_engine",
                   "platform": platform.description()}
-    return [_traces_of(scenario, i, recording, provenance) for i, scenario in enumerate(scenarios)]
-
-
-def _traces_of(scenario: Scenario, neuron: int, recording, provenance: dict) -> Traces:
-    n_steps = scenario.n_steps
-    spikes = recording.spike_stamps[(recording.spike_neurons == neuron) & (recording.spike_stamps <= n_steps)]
-    return Traces(
-        scenario=scenario.name,
-        tics_per_step=scenario.tics_per_step,
-        steps=np.arange(1, n_steps + 1, dtype=np.int64),
-        variables={name: recording.traces[name][:n_steps, neuron].copy() for name in scenario.record},
-        spike_steps=spikes,
-        provenance={**provenance, "scenario_path": scenario.path, "scenario_hash": scenario.content_hash},
-    )
+    return [neuron_traces(scenario, i, recording.traces, recording.spike_stamps, recording.spike_neurons, provenance)
+            for i, scenario in enumerate(scenarios)]

@@ -37,16 +37,23 @@ def run_python(scenario: Scenario) -> Traces:
     slots = input_slots(scenario)
     recording = pop.run(n_steps, ampa=slots["AMPA"], gaba=slots["GABA"], nmda=slots["NMDA"],
                         current=slots["current"], record=scenario.record)
-    return Traces(
-        scenario=scenario.name,
-        tics_per_step=scenario.tics_per_step,
-        steps=np.arange(1, n_steps + 1, dtype=np.int64),
-        variables={name: recording.traces[name][:, 0].copy() for name in scenario.record},
-        spike_steps=recording.spike_stamps,
-        provenance={**base_provenance(), "backend": "python", "model": "harness.model",
-                    "exp_route": libm.EXP_ROUTE, "scenario_path": scenario.path,
-                    "scenario_hash": scenario.content_hash},
-    )
+    provenance = {**base_provenance(), "backend": "python", "model": "harness.model", "exp_route": libm.EXP_ROUTE}
+    return neuron_traces(scenario, 0, recording.traces, recording.spike_stamps, recording.spike_neurons, provenance)
+
+
+def neuron_traces(scenario: Scenario, neuron: int, traces: dict, spike_stamps: np.ndarray,
+                  spike_neurons: np.ndarray, provenance: dict) -> Traces:
+    """One neuron's part of an engine's recording (steps, neurons), as the Traces of ``scenario``.
+
+    A batch may run longer than the scenario (a shared grid): samples and spikes past its end are cut off.
+    """
+    n_steps = scenario.n_steps
+    mine = (spike_neurons == neuron) & (spike_stamps <= n_steps)
+    return Traces(scenario=scenario.name, tics_per_step=scenario.tics_per_step,
+                  steps=np.arange(1, n_steps + 1, dtype=np.int64),
+                  variables={name: traces[name][:n_steps, neuron].copy() for name in scenario.record},
+                  spike_steps=spike_stamps[mine],
+                  provenance={**provenance, "scenario_path": scenario.path, "scenario_hash": scenario.content_hash})
 
 
 # ------------------------------------------------------------------------------------------ slot filling

@@ -32,7 +32,8 @@ from harness.errors import UsageError
 from harness.traces.references import REFERENCE_DIR
 from harness.scenario.types import Scenario
 from harness.backends.sources import load_stored
-from harness.judge.tolerances import DEFAULT_GSL_ERROR_TOL, DEFAULT_PROFILE, Tolerances, profile_tolerances
+from harness.judge.tolerances import DEFAULT_PROFILE, Tolerances, profile_tolerances
+from harness.model.parameters import DEFAULT_GSL_ERROR_TOL
 from harness.traces.traces import Traces
 
 LIVE, REGRESSION, DRIFT = "nest-vs-python", "stored-vs-python", "stored-vs-nest"

@@ -32,7 +32,8 @@ from harness.judge.pool import default_workers, run_parallel
 from harness.model import neuron, population, rhs
 from harness.traces.references import REFERENCE_DIR
 from harness.report.summary import json_number
-from harness.scenario.types import RECORDABLES, Scenario
+from harness.model.parameters import RECORDABLES
+from harness.scenario.types import Scenario
 from harness.traces.traces import Traces
 
 CURRENTS_AND_S_NMDA = frozenset({"I_AMPA", "I_GABA", "I_NMDA", "s_NMDA"})

@@ -33,10 +33,9 @@ import numpy as np
 from harness import grid
 from .evolve import TryTally
 from .neuron import NeuronState, StepInputs, recorded_values, update
-from .parameters import INITIAL_STATE, Parameters
+from .parameters import INITIAL_STATE, RECORDABLES, Parameters
 from .rhs import N_FIXED, Coefficients, nmda_blocks
 
-RECORDABLES = ("V_m", "s_AMPA", "s_GABA", "s_NMDA", "I_AMPA", "I_GABA", "I_NMDA")
 
 
 class PortsFrozenError(RuntimeError):
