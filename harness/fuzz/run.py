@@ -14,6 +14,7 @@ exercised, beyond the count of neuron-steps.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import random
 import sys
 import tempfile
@@ -178,6 +179,32 @@ def _settings_for(args) -> _Settings:
     return _Settings(profile_name, examples, profile.batch_size, seed, profile.shrink_seconds)
 
 
+@contextlib.contextmanager
+def without_local_constants():
+    """Hypothesis without its pool of literals taken from the source of local modules.
+
+    Hypothesis (6.13x on) draws about 5 % of its numbers and strings from the literals of every non-library
+    module imported so far, here the harness's own. The derandomised ``ci`` profile would then change with
+    any edited literal in harness/, and with what else the process happened to import (pytest or the CLI).
+    An empty pool makes the sequence depend on the pinned hypothesis and our strategies alone. The hook is
+    hypothesis's private ``_get_local_constants``; if a release renames it, nothing is patched (the pin in
+    pyproject.toml keeps that from happening unnoticed: tests/test_fuzz.py checks the patch takes).
+    """
+    from hypothesis.internal.conjecture import providers
+
+    original = getattr(providers, "_get_local_constants", None)
+    if original is None:
+        yield
+        return
+    providers._get_local_constants = lambda: providers.Constants()
+    providers.CONSTANTS_CACHE.cache.clear()
+    try:
+        yield
+    finally:
+        providers._get_local_constants = original
+        providers.CONSTANTS_CACHE.cache.clear()
+
+
 def _fuzz(settings: _Settings, regressions_dir: Path, database: Path, candidate) -> int:
     from hypothesis import HealthCheck, Phase, given
     from hypothesis import seed as seed_decorator
@@ -214,7 +241,8 @@ def _fuzz(settings: _Settings, regressions_dir: Path, database: Path, candidate)
     if settings.seed is not None:
         parity_holds = seed_decorator(settings.seed)(parity_holds)
     try:
-        with np.errstate(all="ignore"):  # rejected stiff tries overflow harmlessly; parity is what counts
+        # rejected stiff tries overflow harmlessly; parity is what counts
+        with np.errstate(all="ignore"), without_local_constants():
             parity_holds()
     except (ParityFailure, _ShrinkBudgetSpent):
         pass
