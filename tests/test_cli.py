@@ -78,3 +78,20 @@ def test_fuzz_command_runs_and_reports(capsys, tmp_path):
     assert code == 0, out
     assert "checked" in out and "neuron-steps" in out and "integrator paths" in out
     assert not (tmp_path / "reg").exists() or not any((tmp_path / "reg").iterdir())
+
+
+def test_version_prints_the_package_version(capsys):
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.strip() == f"nest-parity {version('nest-parity')}"
+
+
+@pytest.mark.parametrize("command", ["gate", "report"])
+def test_gate_and_report_help_say_the_scenario_tolerance_block_is_not_used(command, capsys):
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "a scenario's own tolerances block is not used here" in text and "the scenario's tolerances" not in text
