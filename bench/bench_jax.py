@@ -28,11 +28,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from harness.jax_engine import JaxPopulation  # noqa: E402  (sets XLA up before anything else starts JAX)
-from harness.jax_engine import platform as jax_platform  # noqa: E402
-
 import bench_exact  # noqa: E402
 from bench_exact import RESOLUTION, port_weights, slot_arrays  # noqa: E402
+
+from harness.jax_engine import JaxPopulation  # noqa: E402  (sets XLA up before anything else starts JAX)
+from harness.jax_engine import platform as jax_platform  # noqa: E402
 
 os.environ.setdefault("PYNEST_QUIET", "1")
 RECORDED = 100
@@ -93,7 +93,8 @@ def main() -> None:
 
     lines = [f"# JAX engine vs NEST {nest.__version__} and the exact engine, up to {duration:g} ms at {RESOLUTION} ms; "
              f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}, jax {jax.__version__} "
-             f"({jax.default_backend()}: {jax.devices()[0].device_kind}, XLA_FLAGS={jax_platform.description()['xla_flags']!r})",
+             f"({jax.default_backend()}: {jax.devices()[0].device_kind}, "
+             f"XLA_FLAGS={jax_platform.description()['xla_flags']!r})",
              "",
              "| N | ports | steps | NEST 1 thread | NEST 2 threads | exact engine | JAX engine | JAX shards "
              "| JAX compile (s) | JAX / NEST 1 | JAX / NEST 2 |",

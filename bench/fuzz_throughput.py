@@ -11,10 +11,10 @@ import time
 from hypothesis import HealthCheck, given, settings
 
 from harness.backends.batch import run_batched, run_nest_batch, run_python_batch
-from harness.fuzz.run import load_generated
-from harness.fuzz.strategies import scenario_batches
 from harness.backends.nest import run_nest
 from harness.backends.python import run_python
+from harness.fuzz.run import load_generated
+from harness.fuzz.strategies import scenario_batches
 
 
 def generated_batches(n):

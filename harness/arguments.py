@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 
+
 def positive_int(text: str) -> int:
     value = non_negative_int(text)
     if value < 1:

@@ -11,12 +11,12 @@ from pathlib import Path
 
 from harness import __version__
 from harness.arguments import positive_int
-from harness.errors import EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, OverwriteRefused, UsageError
-from harness.scenario.discovery import DEFAULT_SCENARIOS
-from harness.judge.selftest import VARIANTS
-from harness.model.parameters import MODEL
 from harness.backends.sources import CANDIDATE_SOURCES, REFERENCE_SOURCES
+from harness.errors import EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, OverwriteRefused, UsageError
+from harness.judge.selftest import VARIANTS
 from harness.judge.tolerances import DEFAULT_PROFILE, PROFILE_NAMES, unknown_profile_message
+from harness.model.parameters import MODEL
+from harness.scenario.discovery import DEFAULT_SCENARIOS
 from harness.traces.references import REFERENCE_DIR
 
 GATE_REPORT_DIR = Path("reports") / "gate"
@@ -212,10 +212,10 @@ def cmd_record(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from harness.judge.comparator import compare
-    from harness.report.summary import comparison_table, junit_xml, summary_json
     from harness.backends.sources import produce
+    from harness.judge.comparator import compare
     from harness.judge.tolerances import resolve_tolerances
+    from harness.report.summary import comparison_table, junit_xml, summary_json
 
     (scenario,) = _load_all([args.scenario])
     tolerances = resolve_tolerances(scenario, args.profile)
@@ -233,8 +233,8 @@ def cmd_compare(args) -> int:
 
 def cmd_gate(args) -> int:
     from harness.judge.gate import run_gate
-    from harness.scenario.discovery import find_scenarios
     from harness.report.summary import gate_json, gate_table, junit_xml
+    from harness.scenario.discovery import find_scenarios
 
     scenarios = _load_all(find_scenarios(args.paths))
     result = run_gate(scenarios, profile=args.profile, reference_dir=Path(args.references), workers=args.workers)
@@ -245,8 +245,8 @@ def cmd_gate(args) -> int:
 
 
 def cmd_selftest(args) -> int:
-    from harness.report.summary import write_json
     from harness.judge.selftest import run_selftest, selftest_json, selftest_table
+    from harness.report.summary import write_json
 
     variants = args.variant or list(VARIANTS)
     if args.scenario:
@@ -269,13 +269,13 @@ EXIT_FOR_VERDICT = {"PASS": EXIT_OK, "FAIL": EXIT_FAIL, "DRIFT": EXIT_FAIL, "ERR
 
 
 def cmd_report(args) -> int:
-    from harness.scenario.discovery import find_scenarios
+    from harness.judge.selftest import run_variant
     from harness.report.baseline import load_baseline
     from harness.report.data import render_text
     from harness.report.folder import FIGURE_DIR, check_out_dir, default_out_dir, write_report_folder
     from harness.report.release import build_report, report_files
     from harness.report.run import run_report
-    from harness.judge.selftest import run_variant
+    from harness.scenario.discovery import find_scenarios
 
     out = Path(args.out) if args.out else default_out_dir()
     check_out_dir(out, args.force)  # refuse before minutes of work, and again when writing

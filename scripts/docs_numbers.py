@@ -87,7 +87,8 @@ def measure_fuzz() -> dict[str, str]:
     done, _ = run(cli("fuzz", "--profile", "ci"))
     line = next((x for x in done.stdout.splitlines() if x.startswith("fuzz (profile ci")), None)
     if done.returncode != 0 or line is None:
-        raise SystemExit(f"docs_numbers: fuzz --profile ci failed (exit {done.returncode}):\n{done.stdout}{done.stderr}")
+        raise SystemExit(f"docs_numbers: fuzz --profile ci failed (exit {done.returncode}):\n"
+                         f"{done.stdout}{done.stderr}")
     return {"fuzz-ci": f"```\n{line}\n```"}
 
 

@@ -23,11 +23,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from harness import grid
-from harness.model import Population, libm
-from harness.traces.provenance import base_provenance
 from harness.backends.python import input_slots, min_delay_steps, neuron_traces
+from harness.model import Population, libm
 from harness.model.parameters import RECORDABLES
 from harness.scenario.types import Scenario
+from harness.traces.provenance import base_provenance
 from harness.traces.traces import Traces
 
 
@@ -210,7 +210,8 @@ def jax_batch_runs(scenarios: list[Scenario], min_delay: int | None = None) -> l
     recording = pop.run(scenarios[0].n_steps, ampa=ampa, gaba=gaba, nmda=nmda, current=current)
     provenance = {**base_provenance(), "backend": "python-jax-batch", "model": "harness.jax_engine",
                   "platform": platform.description(), "batch_size": len(scenarios)}
-    return [PythonRun(neuron_traces(s, i, recording.traces, recording.spike_stamps, recording.spike_neurons, provenance),
+    stamps, neurons = recording.spike_stamps, recording.spike_neurons
+    return [PythonRun(neuron_traces(s, i, recording.traces, stamps, neurons, provenance),
                       Counter(), None, None, None) for i, s in enumerate(scenarios)]
 
 

@@ -12,11 +12,11 @@ from collections import defaultdict
 
 import numpy as np
 
+from harness.backends.python import input_slots, neuron_traces
 from harness.jax_engine import JaxPopulation, platform
 from harness.model import DEFAULTS, INITIAL_STATE
-from harness.traces.provenance import base_provenance
-from harness.backends.python import input_slots, neuron_traces
 from harness.scenario.types import Scenario
+from harness.traces.provenance import base_provenance
 from harness.traces.traces import Traces
 
 

@@ -13,8 +13,8 @@ import numpy as np
 
 from harness import grid
 from harness.model.parameters import RECEPTOR_TYPES, RECORDABLES
-from harness.traces.provenance import base_provenance, gsl_version
 from harness.scenario.types import CurrentInput, Scenario, SpikeInput
+from harness.traces.provenance import base_provenance, gsl_version
 from harness.traces.traces import Traces
 
 _nest = None

@@ -22,8 +22,8 @@ import numpy as np
 
 from harness import grid
 from harness.model import Population, libm
-from harness.traces.provenance import base_provenance
 from harness.scenario.types import CurrentInput, Scenario, SpikeInput
+from harness.traces.provenance import base_provenance
 from harness.traces.traces import Traces
 
 RECORDER_DELAY_MS = 1.0  # multimeter and spike_recorder connections use NEST's default delay

@@ -4,8 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.errors import UsageError
-from harness.traces.references import REFERENCE_DIR, reference_stem
 from harness.scenario.types import Scenario
+from harness.traces.references import REFERENCE_DIR, reference_stem
 from harness.traces.traces import Traces
 
 SOURCES = ("nest", "python", "python-jax", "stored")

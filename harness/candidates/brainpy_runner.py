@@ -99,11 +99,11 @@ class Port:
         import jax
 
         jax.config.update("jax_enable_x64", dtype == "float64")
-        import brainstate
-        import brainunit as u
-        import braintools
-        import numpy as np
         import brainspike
+        import brainstate
+        import braintools
+        import brainunit as u
+        import numpy as np
 
         self.meta, self.population, self.dtype = meta, population, dtype
         self.np_dtype = np.float64 if dtype == "float64" else np.float32

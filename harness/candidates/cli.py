@@ -15,6 +15,7 @@ from harness.errors import EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError
 from harness.judge.tolerances import PROFILE_NAMES
 from harness.model.parameters import MODEL
 from harness.scenario.discovery import DEFAULT_SCENARIOS
+
 from .registry import DEFAULT_REGISTRY
 
 CATALOGUE = f"{DEFAULT_SCENARIOS}/*.yaml"  # the main catalogue; the findings live below scenarios/ports/
@@ -68,6 +69,7 @@ def _list(args, registry) -> int:
 # ------------------------------------------------------------------------------------------- run
 def _run(args, registry) -> int:
     from harness.report.summary import write_json
+
     from .parity import check_candidate
     from .registry import get_candidate
 
@@ -107,6 +109,7 @@ def _outcome_line(o) -> str:
 def _report(args, registry) -> int:
     from harness.report.summary import write_json
     from harness.traces.atomic import atomic_write_text
+
     from .parity import collect, judge
     from .registry import get_candidate
     from .report import CandidateSection, render_markdown, summary_document
@@ -145,6 +148,7 @@ def eager_equivalence(candidate, scenario):
     """Compiled loop vs eager API of a brainpy-runner candidate on one scenario, strict and default XLA."""
     from harness.judge.comparator import compare
     from harness.judge.tolerances import profile_tolerances
+
     from .execute import CandidateError, run_candidate
     from .parity import Outcome, variant
     from .report import Equivalence

@@ -1,4 +1,6 @@
-"""The in-house exact engine (harness.model) as a protocol candidate: ``python -m harness.candidates.engine_runner IN OUT``.
+"""The in-house exact engine (harness.model) as a protocol candidate.
+
+    python -m harness.candidates.engine_runner IN OUT
 
 It reads only the compiled inputs, never the scenario, so its traces agreeing bit for bit with
 ``run_python`` shows that the protocol's input files carry everything the model needs.
@@ -10,6 +12,7 @@ import sys
 import numpy as np
 
 from harness.model import Population
+
 from . import protocol
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from harness.scenario.types import Scenario
 from harness.traces.traces import Traces
+
 from . import protocol
 from .registry import Candidate
 

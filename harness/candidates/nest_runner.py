@@ -23,6 +23,7 @@ import numpy as np
 from harness import grid
 from harness.backends.nest import attach_recorders, fresh_kernel, nest_version
 from harness.model.parameters import RECEPTOR_TYPES
+
 from . import protocol
 
 

@@ -24,12 +24,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.judge.comparator import Comparison, compare
-from harness.errors import UsageError
-from harness.scenario.types import Scenario
 from harness.backends.sources import produce
+from harness.errors import UsageError
+from harness.judge.comparator import Comparison, compare
 from harness.judge.tolerances import resolve_tolerances
+from harness.scenario.types import Scenario
 from harness.traces.traces import Traces
+
 from .execute import CandidateError, run_candidate
 from .registry import Candidate
 

@@ -48,8 +48,8 @@ import numpy as np
 
 from harness import grid
 from harness.errors import EXIT_OK, EXIT_USAGE
-from harness.traces.atomic import atomic_write, atomic_write_text
 from harness.scenario.types import Scenario
+from harness.traces.atomic import atomic_write, atomic_write_text
 from harness.traces.traces import Traces
 
 INPUT_FORMAT = "nest-parity-candidate-inputs"

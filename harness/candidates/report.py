@@ -11,8 +11,9 @@ import datetime
 import math
 from dataclasses import dataclass, field
 
-from harness.report.summary import summary_json
 from harness.model.parameters import RECORDABLES
+from harness.report.summary import summary_json
+
 from .parity import Outcome, judge
 from .registry import Candidate
 
@@ -93,7 +94,8 @@ def _section(s: CandidateSection) -> list[str]:
               "differs: then those before the first spike difference, see the comparator). "
               "`integrator` / `exact`: the verdict under each profile.", ""]
     names = ", ".join(f"{n}" for n in RECORDABLES)
-    lines += [f"| scenario | steps | integrator | exact | {names.replace(', ', ' | ')} | spikes NEST/cand | match | s |",
+    columns = names.replace(", ", " | ")
+    lines += [f"| scenario | steps | integrator | exact | {columns} | spikes NEST/cand | match | s |",
               "|" + "---|" * (7 + len(RECORDABLES))]
     by_profile = s.catalogue
     for i, run in enumerate(s.runs):
@@ -137,7 +139,8 @@ def _equivalence_table(equivalences) -> list[str]:
         for label, o in (("--xla-strict", e.strict), ("default", e.default)):
             cmp = o.comparison
             diffs = ", ".join(f"{n} {_num(v.max_abs)}" for n, v in cmp.variables.items() if v.max_abs != 0) or "none"
-            lines.append(f"| {e.scenario} | {label} | {cmp.status} | {diffs if cmp.status != 'error' else cmp.error.splitlines()[0]} |")
+            shown = diffs if cmp.status != "error" else cmp.error.splitlines()[0]
+            lines.append(f"| {e.scenario} | {label} | {cmp.status} | {shown} |")
     return lines + [""]
 
 

@@ -21,7 +21,6 @@ from harness.backends.batch import PythonRun
 from harness.scenario.types import Scenario, SpikeInput
 from harness.traces.traces import Traces
 
-
 # A flushed subnormal is below 2^-1022; the model's products (|V - E| < 2^12, 1/tau) amplify such an error by
 # far less than 2^22 before it vanishes against normal numbers, so a smaller difference is a flush's doing.
 FLUSH_SCALE = 2.0 ** -1000

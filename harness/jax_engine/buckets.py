@@ -11,7 +11,6 @@ value bit for bit unchanged (``rhs.nmda_weighted_sum``).
 """
 from __future__ import annotations
 
-
 SIGNIFICANT_BITS = 4
 
 

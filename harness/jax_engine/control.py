@@ -7,9 +7,21 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from harness.model.control import (DECREASE, DECREASE_EXPONENT, GROW_BELOW, INCREASE, INCREASE_EXPONENT,
-                             MAX_GROWTH, NIL, SHRINK_ABOVE, SURELY_CAPPED_RMAX, decrease_factor, increase_factor,
-                             max_error_ratio)
+from harness.model.control import (
+    DECREASE,
+    DECREASE_EXPONENT,
+    GROW_BELOW,
+    INCREASE,
+    INCREASE_EXPONENT,
+    MAX_GROWTH,
+    NIL,
+    SHRINK_ABOVE,
+    SURELY_CAPPED_RMAX,
+    decrease_factor,
+    increase_factor,
+    max_error_ratio,
+)
+
 from .host_pow import c_pow
 
 

@@ -20,6 +20,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from harness.model.evolve import evolve_try
+
 from .control import adjust_step
 
 

@@ -11,6 +11,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from harness.model import arraymath
+
 from . import glibc_exp
 
 

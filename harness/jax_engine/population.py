@@ -19,6 +19,7 @@ from harness.model.neuron import NeuronState, StepInputs
 from harness.model.parameters import INITIAL_STATE, Parameters
 from harness.model.population import RECORDABLES, HostState, Population, Recording, _joined
 from harness.model.rhs import N_FIXED, Coefficients
+
 from . import sharding, simulate
 from .buckets import bucket
 from .neuron import DeviceCoefficients, Inputs, Neurons, State
@@ -94,7 +95,7 @@ class JaxPopulation(Population):
         ampa, gaba, nmda, current = self._per_step_inputs(n_steps, ampa, gaba, nmda, current, record)
         record = tuple(record)
         chosen = self._neuron_index(record_neurons)
-        n, P = self.n, self._weights.shape[1]
+        n = self.n
         first = self.steps_done + 1
         spikes_before = len(self._spike_stamps)
         traces = {name: np.empty((n_steps, chosen.size)) for name in record}

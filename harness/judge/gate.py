@@ -26,14 +26,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from harness.backends.sources import load_stored
+from harness.errors import UsageError
 from harness.judge.comparator import Comparison, compare
 from harness.judge.pool import default_workers, run_parallel
-from harness.errors import UsageError
-from harness.traces.references import REFERENCE_DIR
-from harness.scenario.types import Scenario
-from harness.backends.sources import load_stored
 from harness.judge.tolerances import DEFAULT_PROFILE, Tolerances, profile_tolerances
 from harness.model.parameters import DEFAULT_GSL_ERROR_TOL
+from harness.scenario.types import Scenario
+from harness.traces.references import REFERENCE_DIR
 from harness.traces.traces import Traces
 
 LIVE, REGRESSION, DRIFT = "nest-vs-python", "stored-vs-python", "stored-vs-nest"

@@ -30,10 +30,10 @@ from harness.backends import python as python_backend
 from harness.judge.gate import LIVE, REGRESSION, GateResult, check_scenario
 from harness.judge.pool import default_workers, run_parallel
 from harness.model import neuron, population, rhs
-from harness.traces.references import REFERENCE_DIR
-from harness.report.summary import json_number
 from harness.model.parameters import RECORDABLES
+from harness.report.summary import json_number
 from harness.scenario.types import Scenario
+from harness.traces.references import REFERENCE_DIR
 from harness.traces.traces import Traces
 
 CURRENTS_AND_S_NMDA = frozenset({"I_AMPA", "I_GABA", "I_NMDA", "s_NMDA"})

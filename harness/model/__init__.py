@@ -8,12 +8,13 @@ No NEST is needed. Typical use::
     rec = pop.run(1000, ampa=ampa_slots, nmda=nmda_slots, current=current_slots)
     rec.traces["V_m"]                                # (1000, 100)
 
-Modules, one concept each: ``parameters`` (the one home of the model's facts: its name, parameter names, units, defaults, NEST's
-validation, the initial state, the recordables, the receptor numbers), ``libm`` (glibc-exact exp and
-pow for arrays), ``arraymath`` (the array namespace of the formulas both engines share), ``rhs`` (the
-right-hand side), ``rkf45`` (GSL's tableau and one try), ``control`` (GSL's step-size control), ``evolve``
-(GSL's evolve_apply and NEST's sub-step loop, per neuron), ``neuron`` (NEST's per-step update order),
-``population`` (the public API, and the engine seam the JAX engine implements too).
+Modules, one concept each: ``parameters`` (the one home of the model's facts: its name, parameter names,
+units, defaults, NEST's validation, the initial state, the recordables, the receptor numbers), ``libm``
+(glibc-exact exp and pow for arrays), ``arraymath`` (the array namespace of the formulas both engines
+share), ``rhs`` (the right-hand side), ``rkf45`` (GSL's tableau and one try), ``control`` (GSL's step-size
+control), ``evolve`` (GSL's clip/try/accept rule, shared by both engines, and NEST's sub-step loop, per
+neuron), ``neuron`` (NEST's per-step update order; its end-of-step rules are shared too), ``population``
+(the public API, and the engine seam the JAX engine implements too).
 """
 from .parameters import DEFAULTS, INITIAL_STATE, MODEL, PARAMETER_NAMES, RECEPTOR_TYPES, RECORDABLES, UNITS
 from .population import HostState, Population, PortsFrozenError, Recording

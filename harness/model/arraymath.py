@@ -26,7 +26,6 @@ import numpy as np
 
 from . import libm
 
-
 N_FIXED = 3  # V_m, s_AMPA, s_GABA; the NMDA blocks x_0..x_{P-1}, s_0..s_{P-1} follow
 
 

@@ -17,7 +17,6 @@ import math
 
 import numpy as np
 
-
 # glibc's cexp computes exp(x) for x above int(1023 * ln 2) = 709 as exp(709) * exp(x - 709) (to avoid a
 # spurious overflow), which can differ from exp(x) in the last bit; those arguments go through math.exp.
 CEXP_SCALING_THRESHOLD = 709.0

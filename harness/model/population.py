@@ -31,11 +31,11 @@ from typing import NamedTuple
 import numpy as np
 
 from harness import grid
+
 from .evolve import TryTally
 from .neuron import NeuronState, StepInputs, recorded_values, update
 from .parameters import INITIAL_STATE, RECORDABLES, Parameters
 from .rhs import N_FIXED, Coefficients, nmda_blocks
-
 
 
 class PortsFrozenError(RuntimeError):

@@ -7,10 +7,22 @@ import html
 import re
 
 from harness.report.baseline import GREW_HEADER, BaselineDiff, baseline_items, grew_rows
-from harness.report.data import (PAIR_WORDS, STATUS_CLASS, STATUS_LABEL, SUMMARY_HEADER, SUMMARY_KEYS,
-                                 VARIABLE_HEADER, Report, ScenarioReport, figure_words, judged_note, scenario_count,
-                                 shown_pairs, spike_text, variable_rows)
-
+from harness.report.data import (
+    PAIR_WORDS,
+    STATUS_CLASS,
+    STATUS_LABEL,
+    SUMMARY_HEADER,
+    SUMMARY_KEYS,
+    VARIABLE_HEADER,
+    Report,
+    ScenarioReport,
+    figure_words,
+    judged_note,
+    scenario_count,
+    shown_pairs,
+    spike_text,
+    variable_rows,
+)
 
 CSS = """
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1d1d1f;

@@ -4,8 +4,20 @@ from __future__ import annotations
 import re
 
 from harness.report.baseline import GREW_HEADER, baseline_items, grew_rows
-from harness.report.data import (PAIR_WORDS, STATUS_LABEL, SUMMARY_HEADER, SUMMARY_KEYS, VARIABLE_HEADER, Report,
-                                 figure_words, judged_note, scenario_count, shown_pairs, spike_text, variable_rows)
+from harness.report.data import (
+    PAIR_WORDS,
+    STATUS_LABEL,
+    SUMMARY_HEADER,
+    SUMMARY_KEYS,
+    VARIABLE_HEADER,
+    Report,
+    figure_words,
+    judged_note,
+    scenario_count,
+    shown_pairs,
+    spike_text,
+    variable_rows,
+)
 from harness.report.folder import figure_name
 
 

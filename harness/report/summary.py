@@ -12,8 +12,8 @@ import math
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from harness.traces.atomic import atomic_write_text
 from harness.judge.comparator import Comparison, VariableResult
+from harness.traces.atomic import atomic_write_text
 from harness.traces.provenance import base_provenance
 
 SCHEMA_VERSION = 1

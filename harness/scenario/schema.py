@@ -22,8 +22,16 @@ from harness import grid
 from harness.errors import ScenarioError, UsageError
 from harness.judge.tolerances import PROFILE_NAMES, unknown_profile_message
 from harness.model.parameters import MODEL, RECORDABLES
-from harness.scenario.fields import (Problems, check_keys, read_mapping, read_number, read_number_list,
-                                     read_string, suggest, type_name)
+from harness.scenario.fields import (
+    Problems,
+    check_keys,
+    read_mapping,
+    read_number,
+    read_number_list,
+    read_string,
+    suggest,
+    type_name,
+)
 from harness.scenario.inputs import parse_inputs
 from harness.scenario.params import parse_initial, parse_params
 from harness.scenario.types import Scenario

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.traces.atomic import atomic_write as _atomic_write  # kept under its old name for existing callers
 from harness.grid import steps_to_ms
+from harness.traces.atomic import atomic_write as _atomic_write  # kept under its old name for existing callers
 
 
 @dataclass
