@@ -229,6 +229,7 @@ def test_scenario_tolerance_block_is_normalised(write_scenario):
 REST = str(SCENARIO_DIR / "rest_no_input.yaml")
 
 
+@pytest.mark.nest
 def test_compare_passes_and_writes_json_and_junit(tmp_path, capsys):
     out_json, out_xml = tmp_path / "r" / "c.json", tmp_path / "r" / "c.xml"
     assert main(["compare", REST, "--json", str(out_json), "--junit", str(out_xml)]) == 0
@@ -261,6 +262,7 @@ def test_compare_one_ulp_off_in_a_stored_reference_exits_1_and_names_it(tmp_path
     assert main(["compare", REST, "--reference", "stored", "--references", str(tmp_path), "--profile", "roundoff"]) == 0
 
 
+@pytest.mark.nest
 def test_compare_live_nest_against_a_stored_reference_with_a_moved_spike_exits_1(tmp_path, capsys):
     copy_reference("dc_regular_firing", tmp_path, spikes=Traces.load(
         REFERENCE_DIR / "dc_regular_firing").spike_steps + 1)

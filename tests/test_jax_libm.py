@@ -19,6 +19,8 @@ import jax.numpy as jnp  # noqa: E402
 
 from harness.jax_engine.jax_math import JAX  # noqa: E402
 
+pytestmark = pytest.mark.jax
+
 DBL_MIN = np.finfo(np.float64).tiny
 
 

@@ -10,6 +10,8 @@ from harness.scenario.schema import load_scenario
 
 from conftest import SCENARIO_DIR
 
+pytestmark = pytest.mark.nest
+
 
 def run_text(write_scenario, text):
     return run_nest(load_scenario(write_scenario(text)))

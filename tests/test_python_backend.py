@@ -166,6 +166,7 @@ def assert_bit_identical(nest_traces, python_traces):
         assert a.tobytes() == b.tobytes(), f"{name}: max |diff| {np.max(np.abs(a - b))}"
 
 
+@pytest.mark.nest
 @pytest.mark.parametrize("case", list(PARITY_CASES))
 def test_bit_parity_with_live_nest(case, run_nest):
     sc = PARITY_CASES[case]()
@@ -175,6 +176,7 @@ def test_bit_parity_with_live_nest(case, run_nest):
         assert nest_traces.spike_steps.size > 3  # the scenario really spikes
 
 
+@pytest.mark.nest
 def test_order_case_is_sensitive_in_nest_too(run_nest):
     assert run_nest(order_case())["s_AMPA"][14] == 0.0
     assert run_nest(order_case(chunks=(11, 29)))["s_AMPA"][14] == 1.0
@@ -200,6 +202,7 @@ def one_ulp_up_for_a_fixed_share(exp, bumped: list):
     return perturbed
 
 
+@pytest.mark.nest
 def test_parity_check_detects_a_one_ulp_exp(run_nest, monkeypatch):
     """Negative control: the C library's exp, one ulp up for a fixed share of its arguments, breaks parity,
     in the current that the Mg block feeds; the same run with exp untouched passes."""

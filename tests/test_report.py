@@ -29,6 +29,8 @@ from harness.judge.tolerances import profile_tolerances
 
 from conftest import REFERENCE_DIR, REPO, SCENARIO_DIR
 
+pytestmark = [pytest.mark.slow, pytest.mark.nest]
+
 FAILING = "gaba_only"  # tau-reciprocal changes s_GABA and I_GABA in the last bits from 38 ms on
 PASSING = "rest_no_input"  # no input: s/tau and s*(1/tau) agree when s is 0
 VARIANT = "tau-reciprocal"
