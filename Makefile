@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 SCENARIO ?= scenarios/mixed_inputs.yaml
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test compare gate selftest report fuzz references clean
+.PHONY: venv test check compare gate selftest report fuzz references clean
 
 venv: $(STAMP)
 
@@ -15,8 +15,16 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# The whole suite, in TEST_WORKERS processes (pytest-xdist; each test file stays in one process, so its
+# fixtures run once). docs/testing.md: the markers, what each target runs, and how long it takes.
+TEST_WORKERS ?= 2
+
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+
+# The inner loop: every test that needs neither Chromium nor a long run (pytest -m "not browser and not slow").
+check: $(STAMP)
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not browser and not slow"
 
 compare: $(STAMP)
 	$(PY) -m harness compare $(SCENARIO)
