@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 SCENARIO ?= scenarios/mixed_inputs.yaml
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test compare gate selftest report fuzz references clean
+.PHONY: venv test check lint docs-numbers compare gate selftest report fuzz references clean
 
 venv: $(STAMP)
 
@@ -15,8 +15,24 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-test: $(STAMP)
-	$(PY) -m pytest -q
+# The whole suite, in TEST_WORKERS processes (pytest-xdist; each test file stays in one process, so its
+# fixtures run once). docs/testing.md: the markers, what each target runs, and how long it takes.
+TEST_WORKERS ?= 2
+
+test: $(STAMP) browser
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+
+# The inner loop: ruff, then every test that needs neither Chromium nor a long run (-m "not browser and not slow").
+check: lint
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not browser and not slow"
+
+lint: $(STAMP)
+	$(PY) -m ruff check harness tests bench scripts
+
+# Reruns the commands whose numbers README.md and docs/ quote and rewrites those passages (with the date and
+# the machine); SUITE=1 also times make check and make test (minutes).
+docs-numbers: $(STAMP)
+	$(PY) scripts/docs_numbers.py$(if $(SUITE), --suite)
 
 compare: $(STAMP)
 	$(PY) -m harness compare $(SCENARIO)
@@ -33,7 +49,7 @@ selftest: $(STAMP)
 # The release report (docs/report.md): every scenario as in the gate, written to reports/<date>-<commit>/ as
 # report.html (self-contained), report.md, summary.json and figures/. OUT=reports/v1.2 names the folder,
 # BASELINE=reports/<older> shows what changed since then, FORCE=1 replaces an existing report.
-# `make test` opens a report in headless Chromium (Debian: apt-get install -y chromium; .ci/run installs it).
+# `make test` opens a report in headless Chromium (`make browser` installs Debian's chromium and chromium-driver).
 report: $(STAMP)
 	$(PY) -m harness report $(if $(SCENARIOS),$(SCENARIOS),scenarios)$(if $(OUT), --out $(OUT))$(if $(BASELINE), --baseline $(BASELINE))$(if $(FORCE), --force)
 

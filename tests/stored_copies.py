@@ -2,10 +2,9 @@
 from pathlib import Path
 
 import numpy as np
+from conftest import REFERENCE_DIR
 
 from harness.traces.traces import Traces
-
-from conftest import REFERENCE_DIR
 
 
 def copy_reference(name: str, directory: Path, *, variable: str | None = None, index: int = 0,

@@ -1,15 +1,17 @@
 """Batched runs (one kernel / one Population for many scenarios) give exactly the single-run results."""
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 
 from harness.backends.batch import plan_batches, python_batch_runs, run_batched, run_nest_batch, run_python_batch
-from harness.fuzz.run import load_generated
-from harness.fuzz.strategies import scenario_batches
 from harness.backends.nest import run_nest
 from harness.backends.python import min_delay_steps, run_python
+from harness.fuzz.run import load_generated
+from harness.fuzz.strategies import scenario_batches
 from harness.scenario.schema import load_scenario
 
 
+@pytest.mark.nest
 @settings(max_examples=6, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(scenario_batches(max_size=5))
 def test_batched_runs_equal_single_runs_bit_for_bit(raws):
@@ -39,6 +41,7 @@ inputs:
 """
 
 
+@pytest.mark.nest
 def test_a_shared_min_delay_would_change_a_slot_sum_so_the_plan_separates_them(write_scenario):
     order = load_scenario(write_scenario(ORDER_SENSITIVE, "order.yaml"))
     short = load_scenario(write_scenario(SHORT_DELAY, "short.yaml"))
@@ -55,6 +58,7 @@ def test_a_shared_min_delay_would_change_a_slot_sum_so_the_plan_separates_them(w
     assert run_batched([order, short], run_nest_batch)[0].equals_exactly(alone)
 
 
+@pytest.mark.nest
 def test_scenarios_whose_sums_do_not_depend_on_min_delay_share_a_kernel(write_scenario):
     short = load_scenario(write_scenario(SHORT_DELAY, "short.yaml"))
     long_delay = load_scenario(write_scenario(SHORT_DELAY.replace("short_delay", "long_delay")

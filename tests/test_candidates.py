@@ -2,17 +2,24 @@
 import json
 import textwrap
 
+import numpy as np
 import pytest
+from conftest import REPO, SCENARIO_DIR
 
-from harness.candidates import CandidateError, CandidateUnavailable, get_candidate, load_registry, run_candidate
-from harness.candidates import protocol
-from harness.candidates.parity import check_candidate
-from harness.errors import ScenarioError, UsageError
 from harness.backends.nest import run_nest
 from harness.backends.python import run_python
+from harness.candidates import (
+    CandidateError,
+    CandidateUnavailable,
+    engine_runner,
+    get_candidate,
+    load_registry,
+    protocol,
+    run_candidate,
+)
+from harness.candidates.parity import check_candidate
+from harness.errors import ScenarioError, UsageError
 from harness.scenario.schema import load_scenario
-
-from conftest import REPO, SCENARIO_DIR
 
 REGISTRY = load_registry()
 
@@ -29,6 +36,7 @@ def test_engine_through_the_protocol_equals_run_python_bit_for_bit(name):
     assert through_protocol.equals_exactly(run_python(scenario))
 
 
+@pytest.mark.nest
 @pytest.mark.parametrize("name", ["mixed_inputs", "multi_chunk", "multiplicities_duplicates",
                                   "odd_resolution_0013", "nmda_25_ports", "long_delays"])
 def test_nest_driven_by_the_compiled_inputs_equals_run_nest_bit_for_bit(name):
@@ -63,27 +71,43 @@ def _registry(tmp_path, script: str, *, timeout_s=60, findings=None, requires=No
     return load_registry(tmp_path / "candidates.yaml")[name]
 
 
-# A correct candidate whose output a test then spoils in one way (TAMPER is replaced per test).
+TOY_SCENARIO = "dc_regular_firing"
+
+# A candidate that writes a correct output, spoiled in one way per test (TAMPER is replaced per test). The
+# correct output is the in-house engine's, simulated once per module (CORRECT is replaced by its file), so
+# that each toy costs a process start, not a simulation.
 SPOILED_ENGINE = """
     import sys
     from pathlib import Path
     import numpy as np
-    from harness.candidates import engine_runner, protocol
-    inputs = protocol.read_inputs(Path(sys.argv[1]))
-    variables, spikes = engine_runner.simulate(inputs)
-    arrays = {"steps": np.arange(1, inputs.meta["n_steps"] + 1), "spike_steps": spikes, **variables}
+    arrays = dict(np.load(CORRECT))
     TAMPER
     np.savez(Path(sys.argv[2]) / "traces.npz", **arrays)
 """
 
 
-def _spoiled(tmp_path, tamper: str):
-    return _registry(tmp_path, SPOILED_ENGINE.replace("TAMPER", tamper))
+@pytest.fixture(scope="module")
+def correct_output(tmp_path_factory):
+    """The arrays a correct candidate writes for TOY_SCENARIO, in a file of their own."""
+    inputs = protocol.compile_inputs(_scenario(TOY_SCENARIO))
+    variables, spikes = engine_runner.simulate(inputs)
+    path = tmp_path_factory.mktemp("toy") / "correct.npz"
+    np.savez(path, steps=np.arange(1, inputs.meta["n_steps"] + 1), spike_steps=spikes, **variables)
+    return path
 
 
-def test_the_unspoiled_toy_passes_so_each_spoiled_one_fails_for_its_spoiling(tmp_path):
-    scenario = _scenario("dc_regular_firing")
-    assert run_candidate(_spoiled(tmp_path, "pass"), scenario).equals_exactly(run_python(scenario))
+@pytest.fixture
+def spoiled(tmp_path, correct_output):
+    def make(tamper: str):
+        return _registry(tmp_path, SPOILED_ENGINE.replace("CORRECT", repr(str(correct_output)))
+                         .replace("TAMPER", tamper))
+
+    return make
+
+
+def test_the_unspoiled_toy_passes_so_each_spoiled_one_fails_for_its_spoiling(spoiled):
+    scenario = _scenario(TOY_SCENARIO)
+    assert run_candidate(spoiled("pass"), scenario).equals_exactly(run_python(scenario))
 
 
 @pytest.mark.parametrize("tamper, message", [
@@ -99,9 +123,9 @@ def test_the_unspoiled_toy_passes_so_each_spoiled_one_fails_for_its_spoiling(tmp
     ('arrays["V_m"] = arrays["V_m"].astype(object)', "not a readable NPZ file"),
     ('arrays["V_m"] = arrays["V_m"].astype(np.int64)', "V_m must be float32 or float64"),
 ])
-def test_malformed_traces_are_errors_never_comparisons(tmp_path, tamper, message):
+def test_malformed_traces_are_errors_never_comparisons(spoiled, tamper, message):
     with pytest.raises(CandidateError) as err:
-        run_candidate(_spoiled(tmp_path, tamper), _scenario("dc_regular_firing"))
+        run_candidate(spoiled(tamper), _scenario(TOY_SCENARIO))
     assert err.value.status == "error"
     assert "malformed output" in str(err.value) and message in str(err.value)
 
@@ -164,7 +188,16 @@ NO_CURRENT_LAG = """
     sys.exit(engine_runner.main(sys.argv[1:], tamper=drop_the_lag))
 """
 
+# The same port with its rule fixed: the in-house engine behind the protocol.
+FIXED_PORT = """
+    import sys
+    from harness.candidates import engine_runner
 
+    sys.exit(engine_runner.main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.nest
 def test_a_port_with_one_broken_rule_is_caught(tmp_path):
     toy = _registry(tmp_path, NO_CURRENT_LAG)
     [outcome] = check_candidate(toy, [_scenario("dc_regular_firing")])
@@ -180,16 +213,18 @@ def _finding(folder, expect_text: str):
     return load_scenario(path)
 
 
+@pytest.mark.nest
 def test_an_expected_failure_keeps_the_gate_green_and_a_fixed_one_is_reported(tmp_path):
     finding = _finding(tmp_path / "findings", "expect: fail\nexpect_reason: the current acts one step early")
     broken = _registry(tmp_path, NO_CURRENT_LAG, findings="findings")
     [outcome] = check_candidate(broken, [finding])
     assert (outcome.comparison.status, outcome.verdict, outcome.ok) == ("fail", "expected-fail", True)
-    fixed = _registry(tmp_path, SPOILED_ENGINE.replace("TAMPER", "pass"), findings="findings")
+    fixed = _registry(tmp_path, FIXED_PORT, findings="findings")
     [outcome] = check_candidate(fixed, [finding])
     assert (outcome.comparison.status, outcome.verdict, outcome.ok) == ("pass", "fixed", False)
 
 
+@pytest.mark.nest
 def test_an_expectation_applies_only_to_the_candidate_that_owns_the_folder(tmp_path):
     finding = _finding(tmp_path / "findings", "expect: fail\nexpect_reason: the current acts one step early")
     stranger = _registry(tmp_path, NO_CURRENT_LAG)  # no findings folder: must pass everything
@@ -197,6 +232,7 @@ def test_an_expectation_applies_only_to_the_candidate_that_owns_the_folder(tmp_p
     assert (outcome.expected, outcome.verdict, outcome.ok) == ("pass", "fail", False)
 
 
+@pytest.mark.nest
 def test_an_error_is_never_an_expected_failure(tmp_path):
     finding = _finding(tmp_path / "findings", "expect: fail\nexpect_reason: crashes")
     crashing = _registry(tmp_path, "raise SystemExit(1)", findings="findings")

@@ -4,13 +4,12 @@
 (pytest -ra lists it), never counted as a pass.
 """
 import pytest
+from conftest import REPO
 
 from harness.candidates import load_registry, run_candidate
 from harness.candidates.cli import eager_equivalence
 from harness.candidates.parity import check_candidate
 from harness.scenario.schema import load_scenario
-
-from conftest import REPO
 
 REGISTRY = load_registry()
 BRAINPY = REGISTRY["brainpy"]

@@ -1,21 +1,20 @@
 """The bar of step 2: on every catalogue scenario the reimplementation equals NEST exactly (0.0 difference)."""
 import numpy as np
 import pytest
-
-from harness.backends.nest import run_nest
-from harness.backends.python import run_python
-from harness.traces.references import load_reference
-from harness.scenario.schema import load_scenario
-
 from conftest import CATALOGUE, REFERENCE_DIR
+
+from harness.scenario.schema import load_scenario
+from harness.traces.references import load_reference
+
+pytestmark = pytest.mark.nest
 
 
 @pytest.mark.parametrize("path", CATALOGUE, ids=lambda p: p.stem)
-def test_python_equals_stored_reference_and_live_nest_exactly(path):
+def test_python_equals_stored_reference_and_live_nest_exactly(path, exact_engine, live_nest):
     scenario = load_scenario(path)
-    candidate = run_python(scenario)
+    candidate = exact_engine(path)
     stored = load_reference(scenario, REFERENCE_DIR)
-    live = run_nest(scenario)
+    live = live_nest(path)
     for reference in (stored, live):
         assert np.array_equal(candidate.spike_steps, reference.spike_steps)
         for name in scenario.record:

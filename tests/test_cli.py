@@ -3,10 +3,9 @@ import subprocess
 import sys
 
 import pytest
+from conftest import REPO, SCENARIO_DIR
 
 from harness.cli import main
-
-from conftest import REPO, SCENARIO_DIR
 
 
 def test_validate_ok(capsys):
@@ -14,6 +13,7 @@ def test_validate_ok(capsys):
     assert "3 NMDA ports" in capsys.readouterr().out
 
 
+@pytest.mark.nest
 def test_run_prints_a_summary_and_saves(capsys, tmp_path):
     assert main(["run", str(SCENARIO_DIR / "dc_regular_firing.yaml"), "--save", str(tmp_path / "t")]) == 0
     out = capsys.readouterr().out
@@ -45,6 +45,8 @@ def test_module_and_console_script_agree():
         assert proc.returncode == 0, proc.stderr
 
 
+@pytest.mark.nest
+@pytest.mark.jax
 def test_compare_with_the_jax_candidate_in_a_real_process():
     """`--candidate python-jax` is wired through the CLI (its own process: XLA flags must precede JAX)."""
     proc = subprocess.run([sys.executable, "-m", "harness", "compare", str(SCENARIO_DIR / "t_ref_off_grid.yaml"),
@@ -71,6 +73,7 @@ def test_unknown_candidate_exits_2(capsys):
     assert "brianport" in capsys.readouterr().err
 
 
+@pytest.mark.nest
 def test_fuzz_command_runs_and_reports(capsys, tmp_path):
     code = main(["fuzz", "--examples", "2", "--seed", "5", "--regressions-dir", str(tmp_path / "reg"),
                  "--database", str(tmp_path / "db")])

@@ -4,17 +4,16 @@ import math
 
 import numpy as np
 import pytest
-
-from harness.cli import main
-from harness.judge.comparator import compare
-from harness.errors import ScenarioError, UsageError
-from harness.scenario.schema import load_scenario
-from harness.scenario.types import RECORDABLES
-from harness.judge.tolerances import Tolerance, Tolerances, profile_tolerances, resolve_tolerances
-from harness.traces.traces import Traces
-
 from conftest import REFERENCE_DIR, SCENARIO_DIR
 from stored_copies import copy_reference
+
+from harness.cli import main
+from harness.errors import ScenarioError, UsageError
+from harness.judge.comparator import compare
+from harness.judge.tolerances import Tolerance, Tolerances, profile_tolerances, resolve_tolerances
+from harness.scenario.schema import load_scenario
+from harness.scenario.types import RECORDABLES
+from harness.traces.traces import Traces
 
 TPS = 100  # 0.1 ms steps
 
@@ -229,6 +228,7 @@ def test_scenario_tolerance_block_is_normalised(write_scenario):
 REST = str(SCENARIO_DIR / "rest_no_input.yaml")
 
 
+@pytest.mark.nest
 def test_compare_passes_and_writes_json_and_junit(tmp_path, capsys):
     out_json, out_xml = tmp_path / "r" / "c.json", tmp_path / "r" / "c.xml"
     assert main(["compare", REST, "--json", str(out_json), "--junit", str(out_xml)]) == 0
@@ -261,6 +261,7 @@ def test_compare_one_ulp_off_in_a_stored_reference_exits_1_and_names_it(tmp_path
     assert main(["compare", REST, "--reference", "stored", "--references", str(tmp_path), "--profile", "roundoff"]) == 0
 
 
+@pytest.mark.nest
 def test_compare_live_nest_against_a_stored_reference_with_a_moved_spike_exits_1(tmp_path, capsys):
     copy_reference("dc_regular_firing", tmp_path, spikes=Traces.load(
         REFERENCE_DIR / "dc_regular_firing").spike_steps + 1)

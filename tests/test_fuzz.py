@@ -2,6 +2,8 @@
 every one (the bounded `ci` profile), the invariant checks catch violations, and a failure is shrunk and
 written as a scenario file that reproduces it."""
 import argparse
+import dataclasses
+import math
 
 import numpy as np
 import pytest
@@ -10,12 +12,17 @@ from hypothesis import HealthCheck, given, settings
 
 from harness import grid
 from harness.backends.batch import PythonRun, python_batch_runs
-from harness.fuzz.run import add_fuzz_arguments, run_fuzz
-from harness.fuzz.checks import (invariant_violations, nmda_state_violations, parity_differences,
-                                 refractory_violations, synaptic_sign_violations)
-from harness.fuzz.strategies import grid_ms, scenario_dicts
 from harness.backends.nest import run_nest
+from harness.fuzz.checks import (
+    invariant_violations,
+    nmda_state_violations,
+    parity_differences,
+    refractory_violations,
+    synaptic_sign_violations,
+)
 from harness.fuzz.regressions import write_regression
+from harness.fuzz.run import PROFILES, add_fuzz_arguments, run_fuzz
+from harness.fuzz.strategies import grid_ms, scenario_dicts
 from harness.scenario.schema import load_scenario
 from harness.scenario.types import SpikeInput
 
@@ -53,6 +60,8 @@ def test_generated_scenarios_pass_the_real_validator(raw, tmp_path_factory):
 
 
 # ------------------------------------------------------------------------------------------ the ci run
+@pytest.mark.nest
+@pytest.mark.slow
 def test_ci_profile_finds_nest_and_the_reimplementation_identical(tmp_path, capsys):
     """What `make test` runs: about 50 derandomized batches through live NEST, every check on each."""
     assert run_fuzz(fuzz_args(tmp_path)) == 0
@@ -63,6 +72,9 @@ def test_ci_profile_finds_nest_and_the_reimplementation_identical(tmp_path, caps
     assert not (tmp_path / "regressions").exists()
 
 
+@pytest.mark.nest
+@pytest.mark.jax
+@pytest.mark.slow
 def test_the_jax_engine_matches_nest_on_fuzzed_batches(tmp_path, capsys):
     """The JAX engine (``--candidate python-jax``) on the first derandomized ci batches, against live NEST.
 
@@ -96,7 +108,11 @@ def one_ulp_off_with_nmda(scenarios, min_delay=None):
     return runs
 
 
-def test_a_failure_is_shrunk_and_written_as_a_scenario_that_still_fails(tmp_path, capsys):
+@pytest.mark.nest
+@pytest.mark.slow
+def test_a_failure_is_shrunk_and_written_as_a_scenario_that_still_fails(tmp_path, capsys, monkeypatch):
+    # Without the time budget the shrunk case is the same on a fast and a slow machine (here it takes ~6 s).
+    monkeypatch.setitem(PROFILES, "dev", dataclasses.replace(PROFILES["dev"], shrink_seconds=math.inf))
     args = fuzz_args(tmp_path, profile="dev", examples=30, seed=1)
     assert run_fuzz(args, candidate=one_ulp_off_with_nmda) == 1
     out = capsys.readouterr().out
@@ -132,6 +148,7 @@ inputs:
 """
 
 
+@pytest.mark.nest
 def test_nest_itself_lets_s_nmda_overshoot_1_within_the_error_budget(write_scenario):
     """Found by the fuzzer: s_j < 1 is not an invariant of the discretised model, NEST's included."""
     scenario = load_scenario(write_scenario(OVERSHOOT))
@@ -171,6 +188,7 @@ def test_invariant_checks_pass_on_nest_behaviour_and_catch_violations(write_scen
     assert any("refractory steps" in p for p in refractory_violations(scenario, run.traces))
 
 
+@pytest.mark.nest
 def test_parity_differences_see_one_ulp_and_signed_zero(write_scenario):
     scenario = load_scenario(write_scenario(REFRACTORY))
     reference = run_nest(scenario)
@@ -180,6 +198,7 @@ def test_parity_differences_see_one_ulp_and_signed_zero(write_scenario):
     assert reference["I_GABA"][0] == 0.0 and "I_GABA differs" in parity_differences(reference, run.traces)[0]
 
 
+@pytest.mark.nest
 def test_flushed_subnormals_are_the_only_difference_forgiven_to_a_flushing_candidate(write_scenario):
     scenario = load_scenario(write_scenario(REFRACTORY))
     reference = run_nest(scenario)

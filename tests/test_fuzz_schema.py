@@ -12,13 +12,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import REPO
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harness.cli import main
 from harness.fuzz.strategies import scenario_dicts
-
-from conftest import REPO
 
 SCHEMA_SETTINGS = settings(max_examples=150, deadline=None, derandomize=True,
                            suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

@@ -6,16 +6,15 @@ import shutil
 import xml.etree.ElementTree as ET
 
 import pytest
+from conftest import REPO, SCENARIO_DIR
+from stored_copies import copy_reference
 
 from harness.cli import main
-from harness.judge.comparator import Comparison
 from harness.errors import UsageError
+from harness.judge.comparator import Comparison
 from harness.judge.gate import PAIRS, ScenarioOutcome
 from harness.scenario.discovery import find_scenarios
 from harness.scenario.schema import load_scenario
-
-from conftest import REPO, SCENARIO_DIR
-from stored_copies import copy_reference
 
 ALL_SCENARIOS = sorted(SCENARIO_DIR.glob("**/*.yaml"))
 
@@ -30,6 +29,8 @@ def catalogue_gate(tmp_path_factory):
     return code, buffer.getvalue(), json.loads((out / "gate.json").read_text()), ET.parse(out / "junit.xml")
 
 
+@pytest.mark.nest
+@pytest.mark.slow
 def test_the_catalogue_passes_the_gate_exactly(catalogue_gate):
     code, printed, doc, _ = catalogue_gate
     assert code == 0, printed
@@ -44,6 +45,8 @@ def test_the_catalogue_passes_the_gate_exactly(catalogue_gate):
     assert f"gate: {len(ALL_SCENARIOS)} scenarios: {len(ALL_SCENARIOS)} pass" in printed
 
 
+@pytest.mark.nest
+@pytest.mark.slow
 def test_the_gate_junit_has_one_testcase_per_scenario_pair_and_variable(catalogue_gate):
     root = catalogue_gate[3].getroot()
     cases = root.findall("./testsuite/testcase")
@@ -61,6 +64,7 @@ def one_scenario(tmp_path):
     return folder
 
 
+@pytest.mark.nest
 def test_a_changed_stored_reference_is_reported_as_drift_exit_1(one_scenario, tmp_path, capsys):
     refs = tmp_path / "refs"
     copy_reference("rest_no_input", refs, variable="s_AMPA", index=10, ulps=3)
@@ -80,6 +84,7 @@ def test_a_changed_stored_reference_is_reported_as_drift_exit_1(one_scenario, tm
     assert junit.get("failures") == "2"  # s_AMPA in the two pairs against the stored reference
 
 
+@pytest.mark.nest
 def test_the_gate_judges_exactly_whatever_the_scenario_tolerances_say(tmp_path, capsys):
     folder = tmp_path / "scenarios"
     folder.mkdir()
@@ -98,6 +103,7 @@ def test_the_gate_judges_exactly_whatever_the_scenario_tolerances_say(tmp_path, 
     assert "profile integrator: PASS" in capsys.readouterr().out
 
 
+@pytest.mark.nest
 def test_a_missing_stored_reference_is_an_error_exit_2(one_scenario, tmp_path, capsys):
     code = main(["gate", str(one_scenario), "--references", str(tmp_path / "empty"), "--json",
                  str(tmp_path / "g.json"), "--junit", str(tmp_path / "j.xml")])

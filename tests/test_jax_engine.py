@@ -7,15 +7,15 @@ Shapes are kept to a few buckets so that compilation stays a small part of the t
 import jax
 import numpy as np
 import pytest
+from conftest import CATALOGUE
 
 from harness.backends.jax import run_python_jax, run_python_jax_many
 from harness.jax_engine import JaxPopulation, sharding
 from harness.jax_engine.buckets import bucket
 from harness.model import Population, PortsFrozenError
-from harness.backends.python import run_python
 from harness.scenario.schema import load_scenario
 
-from conftest import CATALOGUE
+pytestmark = pytest.mark.jax
 
 
 def max_relative_difference(a: np.ndarray, b: np.ndarray) -> float:
@@ -32,10 +32,10 @@ def catalogue_runs():
 
 
 @pytest.mark.parametrize("index", range(len(CATALOGUE)), ids=[p.stem for p in CATALOGUE])
-def test_catalogue_scenario_is_bit_identical_to_the_exact_engine(catalogue_runs, index):
+def test_catalogue_scenario_is_bit_identical_to_the_exact_engine(catalogue_runs, exact_engine, index):
     scenarios, runs = catalogue_runs
     scenario, candidate = scenarios[index], runs[index]
-    reference = run_python(scenario)
+    reference = exact_engine(CATALOGUE[index])  # shared with test_catalogue_parity
     assert np.array_equal(candidate.spike_steps, reference.spike_steps)
     for name in scenario.record:
         assert max_relative_difference(candidate[name], reference[name]) == 0.0, name
@@ -70,6 +70,7 @@ def mixed_inputs(members):
     return dict(ampa=ampa, nmda=nmda, current=current)
 
 
+@pytest.mark.slow
 def test_stiff_and_easy_neurons_in_one_batch_equal_each_neuron_alone():
     members = [True, False, False, True, False]
     batch = mixed_population(JaxPopulation, members).run(STEPS, **mixed_inputs(members))
@@ -91,6 +92,7 @@ def test_stiff_and_easy_neurons_in_one_batch_equal_each_neuron_alone():
     assert rejections[0] > STEPS and rejections[3] > STEPS and rejections[1] == rejections[2] == 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("tile_values", [sharding.CACHE_VALUES_PER_TILE, 100], ids=["shards", "shards-and-tiles"])
 def test_sharded_population_equals_the_exact_engine(monkeypatch, tile_values):
     """130 neurons (bucket 144) run as several shards, each with its own sub-step loop, and (with a tile size

@@ -7,17 +7,17 @@ import math
 import warnings
 from fractions import Fraction
 
+import jax  # noqa: E402  (harness.jax_engine has set XLA up)
+import jax.numpy as jnp  # noqa: E402
 import numpy as np
 import pytest
 
 from harness.jax_engine import glibc_exp, platform
 from harness.jax_engine.fma import fma
+from harness.jax_engine.jax_math import JAX  # noqa: E402
 from harness.model import libm
 
-import jax  # noqa: E402  (harness.jax_engine has set XLA up)
-import jax.numpy as jnp  # noqa: E402
-
-from harness.jax_engine.jax_math import JAX  # noqa: E402
+pytestmark = pytest.mark.jax
 
 DBL_MIN = np.finfo(np.float64).tiny
 

@@ -88,7 +88,8 @@ def test_neurons_with_different_sub_steps_match_their_scalar_runs_bitwise():
     for _ in range(4):  # h persists across steps
         evolve.advance(y, h, 1.0, linear(rates), tols)
         for i in range(5):
-            f = lambda v, r=rates[i]: -(np.array([r])[:, None] * v)
+            def f(v, r=rates[i]):
+                return -(np.array([r])[:, None] * v)
             yi, hi, _ = scalar_gsl_step(ref[i][0], ref[i][1], 1.0, f, tols[i])
             ref[i] = (yi, hi)
     for i in range(5):

@@ -2,7 +2,6 @@
 import math
 
 import numpy as np
-import pytest
 
 from harness.model import rkf45
 
@@ -50,12 +49,14 @@ def test_try_is_bitwise_the_gsl_loop_for_exactly_rounded_rhs():
     rng = np.random.default_rng(4)
     y = rng.normal(size=(3, 4))
     h = np.array([0.1, 0.37, 1e-4])
-    f = lambda v: (-v) / 3.0 + 0.25 * v * v
+    def f(v):
+        return (-v) / 3.0 + 0.25 * v * v
     out = rkf45.rkf45_try(f, y, h, f(y))
     b, c, e = rkf45.B, rkf45.C, rkf45.E
     for i in range(3):
         yi, hi = y[i].tolist(), float(h[i])
-        fs = lambda v: [(-a) / 3.0 + 0.25 * a * a for a in v]
+        def fs(v):
+            return [(-a) / 3.0 + 0.25 * a * a for a in v]
         k1 = fs(yi)
         k2 = fs([yi[j] + rkf45.A2 * hi * k1[j] for j in range(4)])
         k3 = fs([yi[j] + hi * (b[0][0] * k1[j] + b[0][1] * k2[j]) for j in range(4)])

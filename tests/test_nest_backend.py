@@ -1,14 +1,15 @@
-"""The NEST backend against analytic facts and the spec's timing rules, with live NEST 3.10."""
+"""The NEST backend against analytic facts and the timing rules of docs/model.md ("Timing"), with live NEST 3.10."""
 import math
 
 import numpy as np
 import pytest
+from conftest import SCENARIO_DIR
 
 from harness import grid
 from harness.backends.nest import run_nest
 from harness.scenario.schema import load_scenario
 
-from conftest import SCENARIO_DIR
+pytestmark = pytest.mark.nest
 
 
 def run_text(write_scenario, text):
@@ -155,7 +156,8 @@ def test_spike_stamps_and_times_agree():
     traces = run_nest(scenario)
     assert traces.spike_steps.size > 0
     assert np.array_equal(traces.spike_times_ms, 0.001 * (traces.spike_steps * 13))
-    assert traces.times_ms[0] == grid.step_length_ms(13) == 0.013000000000000001 and math.isclose(traces.times_ms[-1], 65.0)
+    assert traces.times_ms[0] == grid.step_length_ms(13) == 0.013000000000000001
+    assert math.isclose(traces.times_ms[-1], 65.0)
 
 
 def test_chunked_run_equals_single_run(write_scenario):

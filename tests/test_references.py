@@ -3,24 +3,22 @@ import os
 
 import numpy as np
 import pytest
-
-from harness.cli import main
-from harness.backends.nest import run_nest
-from harness.traces.references import load_reference
-from harness.scenario.schema import load_scenario
-from harness.traces.traces import Traces, _atomic_write
-
 from conftest import CATALOGUE, REFERENCE_DIR
 
+from harness.cli import main
+from harness.scenario.schema import load_scenario
+from harness.traces.references import load_reference
+from harness.traces.traces import Traces, _atomic_write
 
+
+@pytest.mark.nest
 @pytest.mark.parametrize("path", CATALOGUE, ids=lambda p: p.stem)
-def test_stored_reference_equals_live_nest_bit_for_bit(path):
+def test_stored_reference_equals_live_nest_bit_for_bit(path, live_nest):
     scenario = load_scenario(path)
     stored = load_reference(scenario, REFERENCE_DIR)
     assert stored.provenance["scenario_hash"] == scenario.content_hash, "reference is stale: re-record it"
     assert stored.provenance["nest_version"] == "3.10.0"
-    live = run_nest(scenario)
-    assert live.equals_exactly(stored)
+    assert live_nest(path).equals_exactly(stored)
 
 
 def test_reference_round_trips_bit_for_bit(tmp_path):
@@ -51,6 +49,7 @@ def _record(path, directory, *extra):
     return main(["record", str(path), "--dir", str(directory), *extra])
 
 
+@pytest.mark.nest
 def test_record_writes_then_leaves_identical_alone_then_refuses_differing(write_scenario, tmp_path, capsys):
     refs = tmp_path / "refs"
     path = write_scenario("name: probe\nduration: 20.0\ninputs:\n  - device: dc_generator\n    amplitude: 100.0\n")

@@ -13,24 +13,25 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import REFERENCE_DIR, REPO, SCENARIO_DIR
 
-from harness.report.browser import BrowserMissing, find_chromedriver, find_chromium, inspect_page
-from harness.cli import main
-from harness.judge.comparator import compare
-from harness.errors import UsageError
-from harness.report.figures import render_figure
 from harness.backends.nest import run_nest
 from harness.backends.python import run_python
+from harness.backends.sources import load_stored
+from harness.cli import main
+from harness.errors import UsageError
+from harness.judge.comparator import compare
+from harness.judge.selftest import VARIANTS, run_variant
+from harness.judge.tolerances import profile_tolerances
 from harness.report.baseline import diff_against_baseline
+from harness.report.browser import BrowserMissing, find_chromedriver, find_chromium, inspect_page
 from harness.report.data import num
+from harness.report.figures import render_figure
 from harness.report.folder import write_report_folder
 from harness.report.summary import comparison_json
 from harness.scenario.schema import load_scenario
-from harness.judge.selftest import VARIANTS, run_variant
-from harness.backends.sources import load_stored
-from harness.judge.tolerances import profile_tolerances
 
-from conftest import REFERENCE_DIR, REPO, SCENARIO_DIR
+pytestmark = [pytest.mark.slow, pytest.mark.nest]
 
 FAILING = "gaba_only"  # tau-reciprocal changes s_GABA and I_GABA in the last bits from 38 ms on
 PASSING = "rest_no_input"  # no input: s/tau and s*(1/tau) agree when s is 0

@@ -7,8 +7,17 @@ import pytest
 
 from harness.backends.nest import nest_module
 from harness.errors import ScenarioError
-from harness.model.parameters import (DEFAULTS, INITIAL_STATE, MODEL, PARAMETER_NAMES, POSITIVE, RECEPTOR_TYPES,
-                                      RECORDABLES, UNITS, Parameters)
+from harness.model.parameters import (
+    DEFAULTS,
+    INITIAL_STATE,
+    MODEL,
+    PARAMETER_NAMES,
+    POSITIVE,
+    RECEPTOR_TYPES,
+    RECORDABLES,
+    UNITS,
+    Parameters,
+)
 from harness.scenario.fields import Problems
 from harness.scenario.schema import parse_scenario
 

@@ -3,10 +3,9 @@ import subprocess
 import sys
 
 import pytest
+from conftest import REPO
 
 from harness.cli import main
-
-from conftest import REPO
 
 BASE = """\
 resolution: 0.1

@@ -1,13 +1,12 @@
 """The schema: the issue's example loads unchanged, defaults are NEST's, Poisson expansion follows the rule."""
 import numpy as np
 import pytest
+from conftest import CATALOGUE, REFERENCE_DIR, SCENARIO_DIR
 
 from harness import grid
 from harness.model.parameters import DEFAULTS, INITIAL_STATE
 from harness.scenario.schema import load_scenario
-from harness.scenario.types import RECORDABLES, CurrentInput, SpikeInput
-
-from conftest import CATALOGUE, REFERENCE_DIR, SCENARIO_DIR
+from harness.scenario.types import RECORDABLES, CurrentInput
 
 
 def test_example_scenario_loads_and_normalises():
@@ -76,7 +75,8 @@ def _poisson_by_the_rule(seed, rate, dt, n_steps, start, stop):
 ])
 def test_poisson_expansion_follows_the_rule(write_scenario, rate, start, stop, dt, duration):
     text = (f"resolution: {dt}\nduration: {duration}\ninputs:\n  - device: poisson_spikes\n    receptor: NMDA\n"
-            f"    rate: {rate}\n    seed: 7\n    start: {start}\n" + (f"    stop: {stop}\n" if stop is not None else ""))
+            f"    rate: {rate}\n    seed: 7\n    start: {start}\n"
+            + (f"    stop: {stop}\n" if stop is not None else ""))
     s = load_scenario(write_scenario(text))
     expected = _poisson_by_the_rule(7, rate, dt, s.n_steps, start, stop)
     assert s.inputs[0].spike_steps.tolist() == expected
@@ -87,7 +87,8 @@ def test_poisson_expansion_follows_the_rule(write_scenario, rate, start, stop, d
 
 def test_same_seed_same_times_different_seed_different_times(write_scenario):
     def times(seed):
-        text = f"duration: 1000.0\ninputs:\n  - device: poisson_spikes\n    receptor: AMPA\n    rate: 50.0\n    seed: {seed}\n"
+        text = (f"duration: 1000.0\ninputs:\n  - device: poisson_spikes\n    receptor: AMPA\n    rate: 50.0\n"
+                f"    seed: {seed}\n")
         return load_scenario(write_scenario(text)).inputs[0].spike_steps.tolist()
     assert times(3) == times(3)
     assert times(3) != times(4)

@@ -4,16 +4,15 @@ import io
 import json
 
 import pytest
+from conftest import SCENARIO_DIR
 
-from harness.cli import main
-from harness.model import neuron, population, rhs
 from harness import grid
 from harness.backends import python as python_backend
 from harness.backends.python import run_python
-from harness.scenario.schema import load_scenario
+from harness.cli import main
 from harness.judge.selftest import VARIANTS, run_variant
-
-from conftest import SCENARIO_DIR
+from harness.model import neuron, population, rhs
+from harness.scenario.schema import load_scenario
 
 EXPECTED_VARIANTS = {"currents-from-first-rhs", "stimulus-without-delay", "spike-jump-late", "h-reset-every-step",
                      "refractory-round-down", "nmda-unweighted", "tau-reciprocal"}
@@ -29,6 +28,8 @@ def selftest_run(tmp_path_factory):
     return code, buffer.getvalue(), json.loads(report.read_text())
 
 
+@pytest.mark.nest
+@pytest.mark.slow
 def test_every_variant_is_caught_and_the_cli_says_so(selftest_run):
     code, printed, doc = selftest_run
     assert code == 0, printed
@@ -40,6 +41,8 @@ def test_every_variant_is_caught_and_the_cli_says_so(selftest_run):
     assert doc["status"] == "pass" and doc["control"] == "pass"
 
 
+@pytest.mark.nest
+@pytest.mark.slow
 def test_each_catch_names_the_variable_and_the_first_divergence(selftest_run):
     by_variant = {}
     for catch in selftest_run[2]["catches"]:
@@ -62,6 +65,7 @@ def test_each_catch_names_the_variable_and_the_first_divergence(selftest_run):
         assert not {"V_m", "s_AMPA", "s_GABA"} & set(catch["first_diverging"])
 
 
+@pytest.mark.nest
 def test_a_variant_on_a_scenario_that_cannot_show_it_is_not_caught_exit_1(capsys):
     # rest_no_input never spikes, so a wrong refractory count cannot show there: the selftest must say so.
     code = main(["selftest", "--variant", "refractory-round-down", "--scenario",
@@ -71,6 +75,7 @@ def test_a_variant_on_a_scenario_that_cannot_show_it_is_not_caught_exit_1(capsys
     assert "NOT caught: the broken reimplementation passes" in printed and "FAILED" in printed
 
 
+@pytest.mark.nest
 def test_selftest_missing_references_exit_2(tmp_path, capsys):
     code = main(["selftest", "--variant", "tau-reciprocal", "--references", str(tmp_path), "--workers", "1"])
     assert code == 2
