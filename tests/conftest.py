@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from harness.traces import references
+
 REPO = Path(__file__).resolve().parent.parent
 SCENARIO_DIR = REPO / "scenarios"
-REFERENCE_DIR = REPO / "reference_traces"
+REFERENCE_DIR = REPO / references.REFERENCE_DIR
 CATALOGUE = sorted(SCENARIO_DIR.glob("*.yaml"))
 
 # The JAX engine asks XLA for two host devices per core; with the core count fixed for the tests, every

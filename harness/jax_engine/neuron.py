@@ -19,6 +19,7 @@ from harness.model.neuron import end_of_step, recorded_values
 from harness.model.parameters import RECORDABLES
 from harness.model.rhs import derivative, synaptic_currents
 
+from . import jax_math  # noqa: F401  (registers the JAX ArrayMath the shared formulas dispatch to)
 from .evolve import advance
 
 

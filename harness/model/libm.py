@@ -3,8 +3,8 @@
 NEST's model calls glibc's ``exp`` (Mg block) and GSL's step control calls glibc's ``pow``. NumPy's float64
 ``np.exp`` and ``np.power`` may use their own SIMD kernels, and whether those differ from glibc depends on
 the CPU: by 1 ulp for about 5 % of arguments on an AVX-512 machine (Zen 4), not at all on an AVX2 one (Zen 3)
-(docs/model.md, "Numerics"). Either way they are not glibc's, and one ulp breaks bit parity. Python's ``math.exp``/``math.pow`` *are* the C library's, but a
-Python loop over neurons costs ~50 ns per element.
+(docs/model.md, "Numerics"). Either way they are not glibc's, and one ulp breaks bit parity. Python's
+``math.exp``/``math.pow`` *are* the C library's, but a Python loop over neurons costs ~50 ns per element.
 
 The fast route for ``exp``: NumPy's complex128 ``exp`` calls the C library's ``cexp``, and glibc's ``cexp(x +
 0i)`` returns ``exp(x) * cos(0) = exp(x) * 1``, i.e. exactly ``exp(x)`` (the same ``__ieee754_exp``), at
