@@ -39,18 +39,17 @@ DOCUMENTS = ["README.md", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "doc
 
 def machine() -> str:
     """The CPU as lscpu names it, its widest vector unit and its core count (what the numbers depend on)."""
-    model, flags = "unknown CPU", set()
+    info: dict[str, str] = {}
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             key, _, value = line.partition(":")
-            if key.strip() == "model name" and model == "unknown CPU":
-                model = value.strip()
-            elif key.strip() == "flags" and not flags:
-                flags = set(value.split())
+            info.setdefault(key.strip(), value.strip())
     except OSError:
         pass
+    flags = set(info.get("flags", "").split())
     isa = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
-    return f"{model} ({isa}), {os.cpu_count()} cores"
+    family = f"family {info['cpu family']} model {info['model']}, " if "cpu family" in info else ""
+    return f"{info.get('model name', 'unknown CPU')} ({family}{isa}), {os.cpu_count()} cores"
 
 
 def run(args: list[str], **kwargs) -> tuple[subprocess.CompletedProcess, float]:
