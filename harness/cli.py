@@ -40,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run one scenario on a backend and summarise the traces")
     p.add_argument("scenario", metavar="SCENARIO")
     p.add_argument("--backend", choices=("nest",), default="nest")
-    p.add_argument("--save", metavar="PATH", help="also write the traces to PATH.npz / PATH.json")
+    p.add_argument("--save", metavar="PATH", help="also write the traces to PATH.npz (and a readable PATH.json), in an "
+                                                   "existing folder that is not a reference folder")
 
     p = sub.add_parser("record", help=f"run scenarios in NEST and store them in {REFERENCE_DIR}/")
     p.add_argument("scenarios", nargs="+", metavar="SCENARIO")
@@ -179,25 +180,70 @@ def cmd_run(args) -> int:
     from harness.backends.nest import run_nest
 
     (scenario,) = _load_all([args.scenario])
+    save = _check_save_path(args.save) if args.save else None  # before NEST runs, not after
     traces = run_nest(scenario)
     print(f"{scenario.name}: {len(traces.steps)} samples, {len(traces.spike_steps)} spikes"
           + (f" at {', '.join(f'{t:g}' for t in traces.spike_times_ms[:10])} ms" if len(traces.spike_steps) else "")
           + (" ..." if len(traces.spike_steps) > 10 else ""))
     for name, values in traces.variables.items():
         print(f"  {name:7s} min {values.min(): .6g}  max {values.max(): .6g}  last {values[-1]: .6g}")
-    if args.save:
-        for path in traces.save(args.save):
+    if save:
+        from harness.traces.atomic import write_failure
+
+        try:
+            written = traces.save(save)
+        except OSError as exc:
+            raise write_failure("--save", args.save, exc) from None
+        for path in written:
             print(f"wrote {path}")
     return EXIT_OK
+
+
+def _check_save_path(text: str) -> Path:
+    """--save PATH writes PATH.npz and PATH.json: into an existing folder that is no reference folder."""
+    from harness.traces.atomic import check_output_file
+    from harness.traces.references import is_recorded_reference, is_reference_folder
+    from harness.traces.traces import data_path, readable_path
+
+    npz = data_path(text)
+    if not npz.parent.is_dir():
+        what = "is not a folder" if npz.parent.exists() else "does not exist"
+        raise UsageError(f"--save {text}: the folder {npz.parent} {what}")
+    if is_reference_folder(npz.parent) or is_recorded_reference(npz):
+        raise UsageError(f"--save {text}: {npz.parent} is a reference folder, and only `nest-parity record` "
+                         f"writes there (it checks and keeps one reference per scenario); choose another path")
+    check_output_file(npz, "--save")
+    check_output_file(readable_path(npz), "--save")
+    return npz
+
+
+def _check_report_paths(args) -> None:
+    """--json and --junit: refuse before the work a path that cannot be written (or is a reference's)."""
+    from harness.traces.atomic import check_output_file
+    from harness.traces.references import is_reference_folder
+    from harness.traces.traces import data_path
+
+    for option in ("json", "junit"):
+        text = getattr(args, option, None)
+        if text:
+            path = check_output_file(text, f"--{option}")
+            if is_reference_folder(path.parent):
+                raise UsageError(f"--{option} {text}: is inside the reference folder, where only "
+                                 f"`nest-parity record` writes; choose another path")
+            if path.suffix == ".json" and data_path(path.with_suffix("")).exists():
+                raise UsageError(f"--{option} {text}: is the readable provenance of the trace file "
+                                 f"{data_path(path.with_suffix(''))}; choose another path")
 
 
 def cmd_record(args) -> int:
     from tqdm import tqdm
 
     from harness.backends.nest import run_nest
+    from harness.traces.atomic import check_output_folder
     from harness.traces.references import record_reference
 
     scenarios = _load_all(args.scenarios)
+    check_output_folder(args.dir, "--dir")  # before NEST runs: a file on the way, a read-only folder
     refused = 0
     # tqdm draws only on a terminal (disable=None), so CI logs stay clean.
     for scenario in tqdm(scenarios, desc="recording", unit="scenario", disable=None, leave=False):
@@ -205,7 +251,8 @@ def cmd_record(args) -> int:
         refused += outcome.status == "refused"
         tqdm.write(f"{outcome.status:9s} {outcome.path}: {outcome.detail}")
     if refused:
-        print(f"{refused} reference(s) differ and were left untouched; re-run with --force to replace them",
+        print(f"{refused} reference(s) differ or cannot be trusted and were left untouched; re-run with --force "
+              "to replace them",
               file=sys.stderr)
         return EXIT_FAIL
     return EXIT_OK
@@ -218,6 +265,7 @@ def cmd_compare(args) -> int:
     from harness.report.summary import comparison_table, junit_xml, summary_json
 
     (scenario,) = _load_all([args.scenario])
+    _check_report_paths(args)
     tolerances = resolve_tolerances(scenario, args.profile)
     reference = produce(args.reference, scenario, Path(args.references))
     candidate = reference if args.candidate == args.reference == "stored" else \
@@ -237,6 +285,7 @@ def cmd_gate(args) -> int:
     from harness.scenario.discovery import find_scenarios
 
     scenarios = _load_all(find_scenarios(args.paths))
+    _check_report_paths(args)
     result = run_gate(scenarios, profile=args.profile, reference_dir=Path(args.references), workers=args.workers)
     print(gate_table(result))
     seconds = {o.scenario: o.seconds for o in result.outcomes}
@@ -303,13 +352,16 @@ def cmd_report(args) -> int:
 
 def _write_reports(args, document: dict, junit: str) -> None:
     from harness.report.summary import write_json, write_junit
+    from harness.traces.atomic import write_failure
 
-    if args.json:
-        write_json(Path(args.json), document)
-        print(f"wrote {args.json}")
-    if args.junit:
-        write_junit(Path(args.junit), junit)
-        print(f"wrote {args.junit}")
+    for option, write, content in (("json", write_json, document), ("junit", write_junit, junit)):
+        path = getattr(args, option)
+        if path:
+            try:  # checked before the work; a full or read-only disk can still fail here
+                write(Path(path), content)
+            except OSError as exc:
+                raise write_failure(f"--{option}", path, exc) from None
+            print(f"wrote {path}")
 
 
 def cmd_fuzz(args) -> int:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from harness.errors import UsageError
 from harness.scenario.types import Scenario
-from harness.traces.references import REFERENCE_DIR, reference_stem
+from harness.traces.references import REFERENCE_DIR, load_reference
 from harness.traces.traces import Traces
 
 SOURCES = ("nest", "python", "python-jax", "stored")
@@ -33,20 +33,6 @@ def produce(source: str, scenario: Scenario, reference_dir: Path = REFERENCE_DIR
 
 
 def load_stored(scenario: Scenario, reference_dir: Path) -> Traces:
-    """The stored reference of a scenario, refused when it was recorded from a different scenario file."""
-    stem = reference_stem(scenario.name, reference_dir)
-    npz = stem.with_suffix(".npz")
-    if not npz.exists():
-        raise UsageError(f"{scenario.path}: no stored reference {npz} for scenario {scenario.name!r}; "
-                         f"record it with `nest-parity record {scenario.path}` (or `make references`)")
-    try:
-        traces = Traces.load(stem)
-    except (OSError, ValueError, KeyError) as exc:
-        raise UsageError(f"{npz}: cannot read the stored reference: {exc}") from None
-    recorded = traces.provenance.get("scenario_hash")
-    if recorded != scenario.content_hash:
-        # Comparing against a reference of another experiment would report nonsense as a regression.
-        raise UsageError(f"{npz}: was recorded from a different version of {scenario.path} (scenario hash "
-                         f"{recorded} stored, {scenario.content_hash} now); re-record it with "
-                         f"`nest-parity record --force {scenario.path}` once the change is intended")
-    return traces
+    """The verified stored reference of a scenario: missing, corrupt, tampered or recorded from a different
+    scenario file is a UsageError that says how to repair it (harness.traces.references)."""
+    return load_reference(scenario, Path(reference_dir))

@@ -42,8 +42,15 @@ def default_out_dir(now: datetime.date | None = None) -> Path:
 
 def check_out_dir(out: Path, force: bool) -> None:
     """Refuse before anything runs: an existing report needs --force, and anything else is never replaced."""
+    from harness.traces.atomic import check_output_folder
+    from harness.traces.references import is_reference_folder
+
     out = Path(out)
+    if is_reference_folder(out):
+        raise UsageError(f"--out {out}: is inside a reference folder, where only `nest-parity record` writes; "
+                         f"choose another --out")
     if not out.exists() and not out.is_symlink():
+        check_output_folder(out, "--out")  # a file on the way, or a folder that cannot be written
         return
     if out.is_symlink() or not out.is_dir():
         raise UsageError(f"--out {out}: exists and is not a folder; choose another --out")
@@ -64,8 +71,19 @@ def write_report_folder(out: Path, files: dict, *, force: bool) -> Path:
     """
     out = Path(out)
     check_out_dir(out, force)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
+    except OSError as exc:
+        raise UsageError(f"--out {out}: cannot write the report: {exc.strerror or exc}") from None
+    try:
+        return _fill_and_rename(out, tmp, files)
+    except OSError as exc:  # a full or read-only disk after the work: one line, the old report kept
+        raise UsageError(f"--out {out}: cannot write the report: {exc.strerror or exc}; an existing report "
+                         f"there was left as it was") from None
+
+
+def _fill_and_rename(out: Path, tmp: Path, files: dict) -> Path:
     old = None
     try:
         for rel, data in files.items():

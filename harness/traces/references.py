@@ -1,35 +1,98 @@
 """Stored NEST outputs in reference_traces/: the memory that keeps the gate honest across NEST upgrades.
 
-A reference is only replaced when it is identical or when the user says --force: a silently rewritten
-reference would hide exactly the drift it exists to reveal.
+A reference is one file, ``<scenario name>.npz``: arrays and provenance together, checksummed (see
+traces.py); ``<scenario name>.json`` beside it is a readable copy that is checked, never trusted. Every
+load checks the file, the checksum, the copy, the scenario's name and content hash and that the NEST and
+GSL versions are recorded; anything wrong is an error that says how to repair it. A reference is only
+replaced when it is identical or when the user says --force: a silently rewritten reference would hide
+exactly the drift it exists to reveal. Nothing but ``record`` writes into a reference folder.
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from harness.errors import UsageError
 from harness.scenario.types import Scenario
-from harness.traces.traces import Traces
+from harness.traces.atomic import is_temporary
+from harness.traces.traces import (
+    TraceFileError,
+    Traces,
+    data_path,
+    read_npz,
+    readable_mismatch,
+    readable_path,
+    write_readable,
+)
 
 REFERENCE_DIR = Path("reference_traces")
+REPO_REFERENCE_DIR = Path(__file__).resolve().parents[2] / REFERENCE_DIR  # the checkout's own references
+RECORDED_BY = "nest-parity record"  # provenance["recorded_by"]: marks a folder as a reference folder
+REQUIRED_PROVENANCE = ("scenario_hash", "nest_version", "gsl_version")
 
 
 @dataclass
 class RecordOutcome:
     scenario: str
-    status: str  # "written" | "unchanged" | "refused"
+    status: str  # "written" | "unchanged" | "repaired" | "refused"
     detail: str
     path: Path
 
 
+def reference_path(scenario_name: str, directory: Path = REFERENCE_DIR) -> Path:
+    """``<directory>/<scenario name>.npz``: the whole name plus the extension, so ``x.a`` and ``x.b`` (and
+    ``ampa_only.v2`` and ``ampa_only``) never share a file."""
+    if scenario_name in ("", ".", "..") or any(c in scenario_name for c in "/\\\0\n"):
+        raise UsageError(f"scenario name {scenario_name[:60]!r} cannot name a reference file")
+    return Path(directory) / f"{scenario_name}.npz"
+
+
 def reference_stem(scenario_name: str, directory: Path = REFERENCE_DIR) -> Path:
-    return Path(directory) / scenario_name
+    """The reference's path without the extension (``Traces.load`` and ``save`` append ``.npz``)."""
+    return reference_path(scenario_name, directory).with_name(scenario_name)
+
+
+def repair_hint(scenario: Scenario) -> str:
+    return f"repair it with `nest-parity record {scenario.path} --force`"
 
 
 def load_reference(scenario: Scenario, directory: Path = REFERENCE_DIR) -> Traces:
-    return Traces.load(reference_stem(scenario.name, directory))
+    """The verified stored reference of ``scenario``; a missing, corrupt or stale one is a UsageError."""
+    npz = reference_path(scenario.name, directory)
+    if not npz.exists():
+        raise UsageError(f"{scenario.path}: no stored reference {npz} for scenario {scenario.name!r}; "
+                         f"record it with `nest-parity record {scenario.path}` (or `make references`)")
+    try:
+        with _folder_lock(npz.parent, exclusive=False):  # not half-way through a record's two renames
+            traces = Traces.load(npz)
+    except TraceFileError as exc:
+        raise UsageError(f"{exc}; the stored reference cannot be trusted: {repair_hint(scenario)}") from None
+    why = provenance_problem(traces, scenario)
+    if why:
+        raise UsageError(f"{npz}: {why}; {repair_hint(scenario)}")
+    recorded = traces.provenance["scenario_hash"]
+    if recorded != scenario.content_hash:
+        # Comparing against a reference of another experiment would report nonsense as a regression.
+        raise UsageError(f"{npz}: was recorded from a different version of {scenario.path} (scenario hash "
+                         f"{recorded} stored, {scenario.content_hash} now); re-record it with "
+                         f"`nest-parity record {scenario.path} --force` once the change is intended")
+    return traces
+
+
+def provenance_problem(traces: Traces, scenario: Scenario) -> str | None:
+    """What a checksummed reference still lacks to be this scenario's reference (None: nothing)."""
+    if traces.scenario != scenario.name:
+        return f"holds scenario {traces.scenario!r}, not {scenario.name!r}"
+    for key in REQUIRED_PROVENANCE:
+        value = traces.provenance.get(key)
+        if not isinstance(value, str) or not value:
+            return f"its provenance does not record {key}"
+    return None
 
 
 def first_difference(new: Traces, old: Traces, scenario_hash: str) -> str | None:
@@ -52,15 +115,98 @@ def first_difference(new: Traces, old: Traces, scenario_hash: str) -> str | None
 
 def record_reference(scenario: Scenario, traces: Traces, *, force: bool,
                      directory: Path = REFERENCE_DIR) -> RecordOutcome:
-    stem = reference_stem(scenario.name, directory)
-    npz = stem.with_suffix(".npz")
-    if npz.exists():
-        why = first_difference(traces, Traces.load(stem), scenario.content_hash)
+    npz = reference_path(scenario.name, directory)
+    traces.provenance = {**traces.provenance, "recorded_by": RECORDED_BY}
+    with _folder_lock(npz.parent, exclusive=True):  # one record at a time per folder: read, judge, replace
+        removed = remove_leftovers(npz.parent)
+        note = f" (removed {removed} leftover temporary file{'s' if removed != 1 else ''})" if removed else ""
+        if not npz.exists():
+            _save(scenario, traces, npz)
+            return RecordOutcome(scenario.name, "written", "new reference" + note, npz)
+        try:
+            stored = Traces.load(npz, check_readable=False)
+            why = provenance_problem(stored, scenario) or first_difference(traces, stored, scenario.content_hash)
+            broken = False
+        except TraceFileError as exc:
+            why, broken = f"the stored reference cannot be trusted: {exc.why}", True
         if why is None:
-            return RecordOutcome(scenario.name, "unchanged", "identical to the stored reference", npz)
+            side = readable_path(npz)
+            stale = readable_mismatch(side, stored.meta())
+            if stale:  # the data is right and identical: the readable copy is rewritten from it, nothing lost
+                _write(scenario, npz, lambda: write_readable(side, stored.meta()))
+                return RecordOutcome(scenario.name, "repaired", f"identical data; rewrote {side.name}, which "
+                                     f"was {'missing' if stale == 'missing' else 'out of date'}" + note, npz)
+            return RecordOutcome(scenario.name, "unchanged", "identical to the stored reference" + note, npz)
         if not force:
-            return RecordOutcome(scenario.name, "refused", f"{why}; use --force to overwrite", npz)
-        traces.save(stem)
-        return RecordOutcome(scenario.name, "written", f"overwritten (--force): {why}", npz)
-    traces.save(stem)
-    return RecordOutcome(scenario.name, "written", "new reference", npz)
+            return RecordOutcome(scenario.name, "refused", f"{why}; use --force to overwrite" + note, npz)
+        _save(scenario, traces, npz)
+        return RecordOutcome(scenario.name, "written",
+                             f"{'replaced' if broken else 'overwritten'} (--force): {why}" + note, npz)
+
+
+def _save(scenario: Scenario, traces: Traces, npz: Path) -> None:
+    _write(scenario, npz, lambda: traces.save(npz))
+
+
+def _write(scenario: Scenario, npz: Path, write) -> None:
+    try:
+        write()
+    except OSError as exc:
+        # Each file is replaced by a rename, so nothing is half-written; a failure between the .npz and its
+        # readable .json is caught by the next load, and repaired by recording again.
+        raise UsageError(f"{npz}: cannot write the reference: {exc.strerror or exc}; the stored files are "
+                         f"whole but may not match each other: once fixed, {repair_hint(scenario)}") from None
+
+
+def remove_leftovers(folder: Path) -> int:
+    """Delete the temporary files of writes that were killed (only called under the folder's lock)."""
+    removed = 0
+    for path in folder.iterdir():
+        if is_temporary(path.name) and (".npz." in path.name or ".json." in path.name):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                removed += 1
+    return removed
+
+
+@contextlib.contextmanager
+def _folder_lock(folder: Path, *, exclusive: bool):
+    """flock on the folder itself (no lock file): records take it exclusively, loads shared. Where the
+    file system has no flock, go on unlocked rather than refuse to work."""
+    if exclusive:
+        folder.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        yield
+        return
+    try:
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(fd)
+
+
+def is_reference_folder(folder: Path) -> bool:
+    """``folder`` is, or is inside, the default reference folder (here, or in the checkout). Only
+    ``record`` may write there."""
+    folder = Path(folder).resolve()
+    return any(folder == refs or refs in folder.parents for refs in (REFERENCE_DIR.resolve(), REPO_REFERENCE_DIR))
+
+
+def is_recorded_reference(path: Path) -> bool:
+    """``path`` (``<x>.npz`` or its readable ``<x>.json``) belongs to a reference that ``record`` wrote, in
+    any folder: its readable copy says so, or (when that copy is gone) its data does."""
+    import json
+
+    npz = data_path(path) if not str(path).endswith(".json") else Path(str(path)[:-len(".json")] + ".npz")
+    side = readable_path(npz)
+    for read in (lambda: json.loads(side.read_text()), lambda: read_npz(npz)[0]):
+        try:
+            meta = read()
+        except (OSError, ValueError, UnicodeDecodeError, UsageError):
+            continue
+        if isinstance(meta, dict) and isinstance(meta.get("provenance"), dict):
+            return meta["provenance"].get("recorded_by") == RECORDED_BY
+    return False

@@ -2,17 +2,64 @@
 
 Sample i holds the state after simulation step k = i, stamped (k+1)·dt (NEST's multimeter has no t = 0
 sample). Values are float64 and are stored in NPZ, so a reference round-trips bit for bit.
+
+One trace file is one unit: ``<name>.npz`` holds the arrays *and* the provenance (member ``meta_json``),
+and the provenance carries a SHA-256 of everything else in the file, so a truncated, bit-flipped or edited
+file is refused on load instead of being judged. ``<name>.json`` beside it is the same provenance in
+readable form, for people and diffs: it is never trusted, only checked against the ``.npz`` (a mismatch is
+refused too: one of the two was edited, or a write was killed between the two renames).
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from harness.errors import UsageError
 from harness.grid import steps_to_ms
 from harness.traces.atomic import atomic_write as _atomic_write  # kept under its old name for existing callers
+
+FORMAT = 2  # 1: no checksum (before step 9); 2: meta_json carries "sha256" of the whole file's content
+META = "meta_json"
+# The only dtypes a trace file holds; anything else (objects, pickles, other widths) is not ours.
+ALLOWED_DTYPES = {"steps": "<i8", "spike_steps": "<i8", META: "|u1"}
+VARIABLE_DTYPE = "<f8"
+
+
+class TraceFileError(UsageError):
+    """A trace file that cannot be trusted: unreadable, corrupt, tampered with, or not a trace file."""
+
+    def __init__(self, path: Path, why: str):
+        self.path, self.why = Path(path), why
+        super().__init__(f"{path}: {why}")
+
+
+def data_path(path: str | Path) -> Path:
+    """``<path>.npz``: the full name plus the extension (``ampa_only.v2`` -> ``ampa_only.v2.npz``, never
+    ``with_suffix``, which would map it onto ``ampa_only.npz``); a name already ending in .npz is kept."""
+    path = Path(path)
+    return path if path.name.endswith(".npz") else path.with_name(path.name + ".npz")
+
+
+def readable_path(path: str | Path) -> Path:
+    """The readable provenance beside the data: ``<name>.json`` for ``<name>.npz``."""
+    npz = data_path(path)
+    return npz.with_name(npz.name[:-len(".npz")] + ".json")
+
+
+def checksum(meta: dict, arrays: dict) -> str:
+    """SHA-256 over the provenance (without its own checksum) and every array's name, dtype, shape and bytes."""
+    h = hashlib.sha256()
+    h.update(json.dumps({k: v for k, v in meta.items() if k != "sha256"}, sort_keys=True).encode())
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        h.update(f"\0{name}\0{a.dtype.str}\0{a.shape}\0".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
 
 
 @dataclass
@@ -35,29 +82,46 @@ class Traces:
     def __getitem__(self, name: str) -> np.ndarray:
         return self.variables[name]
 
-    def save(self, path_stem: str | Path) -> tuple[Path, Path]:
-        """Write <stem>.npz (data) and <stem>.json (provenance, human readable), each atomically."""
-        stem = Path(path_stem)
-        arrays = {"steps": self.steps, "spike_steps": self.spike_steps}
-        arrays.update({f"var/{k}": v for k, v in self.variables.items()})
-        meta = {"scenario": self.scenario, "tics_per_step": self.tics_per_step,
+    def _arrays(self) -> dict:
+        arrays = {"steps": np.asarray(self.steps, dtype=np.int64),
+                  "spike_steps": np.asarray(self.spike_steps, dtype=np.int64)}
+        arrays.update({f"var/{k}": np.asarray(v, dtype=np.float64) for k, v in self.variables.items()})
+        return arrays
+
+    def meta(self) -> dict:
+        """What ``meta_json`` holds: names, grid, provenance, format and the checksum of it all."""
+        meta = {"format": FORMAT, "scenario": self.scenario, "tics_per_step": int(self.tics_per_step),
                 "variables": list(self.variables), "provenance": self.provenance}
-        arrays["meta_json"] = np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8)
-        npz = stem.with_suffix(".npz")
-        side = stem.with_suffix(".json")
+        meta["sha256"] = checksum(meta, self._arrays())
+        return meta
+
+    def save(self, path: str | Path) -> tuple[Path, Path]:
+        """Write <path>.npz (everything, checksummed), then <path>.json (readable copy), each atomically.
+
+        The ``.npz`` is the unit that is read; a kill between the two renames leaves a ``.json`` that no
+        longer matches, which the next load reports (and ``record`` rewrites from the ``.npz``).
+        """
+        npz, side = data_path(path), readable_path(path)
+        meta = self.meta()
+        arrays = self._arrays()
+        arrays[META] = np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8)
         _atomic_write(npz, lambda f: np.savez(f, **arrays))
-        _atomic_write(side, lambda f: f.write(json.dumps(meta, indent=2, sort_keys=True).encode() + b"\n"))
+        write_readable(side, meta)
         return npz, side
 
     @classmethod
-    def load(cls, path: str | Path) -> "Traces":
-        npz = Path(path).with_suffix(".npz")
-        with np.load(npz, allow_pickle=False) as z:
-            meta = json.loads(z["meta_json"].tobytes().decode())
-            variables = {k: z[f"var/{k}"].copy() for k in meta["variables"]}
-            return cls(scenario=meta["scenario"], tics_per_step=meta["tics_per_step"],
-                       steps=z["steps"].copy(), variables=variables,
-                       spike_steps=z["spike_steps"].copy(), provenance=meta["provenance"])
+    def load(cls, path: str | Path, *, check_readable: bool = True) -> "Traces":
+        """Read <path>.npz, refusing (TraceFileError) anything that is not exactly what ``save`` wrote."""
+        npz = data_path(path)
+        meta, arrays = read_npz(npz)
+        variables = {k: arrays[f"var/{k}"] for k in meta["variables"]}
+        traces = cls(scenario=meta["scenario"], tics_per_step=meta["tics_per_step"], steps=arrays["steps"],
+                     variables=variables, spike_steps=arrays["spike_steps"], provenance=meta["provenance"])
+        if check_readable:
+            why = readable_mismatch(readable_path(npz), meta)
+            if why and why != "missing":
+                raise TraceFileError(readable_path(npz), why)
+        return traces
 
     def equals_exactly(self, other: "Traces") -> bool:
         """Bit-for-bit equality of grid, spikes and every recorded variable."""
@@ -67,3 +131,116 @@ class Traces:
                 and self.variables.keys() == other.variables.keys()
                 and all(self.variables[k].tobytes() == other.variables[k].tobytes() for k in self.variables))
 
+
+def write_readable(path: Path, meta: dict) -> None:
+    _atomic_write(path, lambda f: f.write(json.dumps(meta, indent=2, sort_keys=True).encode() + b"\n"))
+
+
+def readable_mismatch(side: Path, meta: dict) -> str | None:
+    """Why the readable ``.json`` is not a copy of ``meta`` ("missing" when there is none), or None."""
+    try:
+        text = side.read_bytes()
+    except FileNotFoundError:
+        return "missing"
+    except OSError as exc:
+        return f"cannot read the readable provenance: {exc.strerror or exc}"
+    try:
+        shown = json.loads(text)
+    except (ValueError, UnicodeDecodeError) as exc:
+        return f"is not valid JSON ({str(exc)[:120]}), so it is not a copy of the provenance in {side.stem}.npz"
+    if shown == meta:
+        return None
+    where = _first_difference(meta, shown, "")
+    return (f"does not match the provenance stored in {side.stem}.npz (first difference at {where}); the .npz "
+            f"is what is read: one of the two was edited, or a write was interrupted between them")
+
+
+def _first_difference(a, b, at: str) -> str:
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in sorted(set(a) | set(b), key=str):
+            if key not in a or key not in b or a[key] != b[key]:
+                return _first_difference(a.get(key), b.get(key), f"{at}.{key}" if at else str(key))
+    return f"{at or 'the top level'}: {_short(a)} in the .npz, {_short(b)} in the .json"
+
+
+def _short(value) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def read_npz(npz: Path) -> tuple[dict, dict]:
+    """The verified (meta, arrays) of a trace file; every way it can be broken is a TraceFileError."""
+    try:
+        with zipfile.ZipFile(npz) as z:
+            infos = {info.filename: info for info in z.infolist()}
+            if f"{META}.npy" not in infos:
+                raise TraceFileError(npz, "is not a nest-parity trace file (no meta_json member)")
+            meta = _parse_meta(npz, _read_member(z, infos[f"{META}.npy"], "|u1"))
+            expected = {"steps", "spike_steps", META, *(f"var/{k}" for k in meta["variables"])}
+            present = {name[:-len(".npy")] for name in infos if name.endswith(".npy")}
+            if present != expected or len(infos) != len(expected):
+                raise TraceFileError(npz, f"holds members {sorted(infos)}, expected {sorted(expected)}")
+            arrays = {name: _read_member(z, infos[f"{name}.npy"], ALLOWED_DTYPES.get(name, VARIABLE_DTYPE))
+                      for name in sorted(expected - {META})}
+    except TraceFileError:
+        raise
+    except FileNotFoundError:
+        raise TraceFileError(npz, "does not exist") from None
+    except OSError as exc:
+        raise TraceFileError(npz, f"cannot be read: {exc.strerror or exc}") from None
+    except (zipfile.BadZipFile, EOFError, ValueError, KeyError, TypeError, OverflowError, MemoryError,
+            RuntimeError, NotImplementedError) as exc:
+        # zipfile and numpy's reader raise all of these for a truncated or bit-flipped file.
+        raise TraceFileError(npz, f"is corrupt (truncated or damaged): {type(exc).__name__}: "
+                                  f"{str(exc)[:200]}") from None
+    _check_arrays(npz, meta, arrays)
+    return meta, arrays
+
+
+def _read_member(z: zipfile.ZipFile, info: zipfile.ZipInfo, dtype: str) -> np.ndarray:
+    """One .npy member, its header checked against the member's size before any array is allocated."""
+    with z.open(info) as f:
+        version = np.lib.format.read_magic(f)
+        if version == (1, 0):
+            shape, fortran, found = np.lib.format.read_array_header_1_0(f)
+        elif version == (2, 0):
+            shape, fortran, found = np.lib.format.read_array_header_2_0(f)
+        else:
+            raise ValueError(f"{info.filename}: unsupported .npy version {version}")
+        if found.str != dtype or len(shape) != 1 or fortran:
+            raise ValueError(f"{info.filename}: holds {found.str} of shape {shape}, expected 1-D {dtype}")
+        size = shape[0] * found.itemsize
+        if size > info.file_size - f.tell():
+            raise ValueError(f"{info.filename}: header claims {shape[0]} values, more than the member holds")
+        data = f.read(size)
+        if len(data) != size or f.read(1):  # reading to the end is also what makes zipfile check the CRC
+            raise ValueError(f"{info.filename}: size does not match its header")
+    return np.frombuffer(data, dtype=found).copy()
+
+
+def _parse_meta(npz: Path, raw: np.ndarray) -> dict:
+    try:
+        meta = json.loads(raw.tobytes().decode())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise TraceFileError(npz, f"is corrupt: its provenance is not JSON ({str(exc)[:120]})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        found = meta.get("format", 1) if isinstance(meta, dict) else "?"
+        raise TraceFileError(npz, f"is in trace file format {found}, this harness reads format {FORMAT} "
+                                  f"(the arrays carry no checksum)")
+    kinds = {"scenario": str, "tics_per_step": int, "variables": list, "provenance": dict, "sha256": str}
+    for key, kind in kinds.items():
+        if not isinstance(meta.get(key), kind):
+            raise TraceFileError(npz, f"is corrupt: provenance key {key!r} is missing or not a {kind.__name__}")
+    if not all(isinstance(v, str) for v in meta["variables"]) or len(set(meta["variables"])) != len(meta["variables"]):
+        raise TraceFileError(npz, "is corrupt: provenance key 'variables' is not a list of distinct names")
+    return meta
+
+
+def _check_arrays(npz: Path, meta: dict, arrays: dict) -> None:
+    if checksum(meta, arrays) != meta["sha256"]:
+        raise TraceFileError(npz, "failed its checksum: the arrays or the provenance were changed after "
+                                  "the file was written")
+    n = len(arrays["steps"])
+    for name, values in arrays.items():
+        if name.startswith("var/") and len(values) != n:
+            raise TraceFileError(npz, f"is corrupt: {name[4:]} has {len(values)} samples, steps has {n}")
