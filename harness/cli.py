@@ -206,12 +206,12 @@ def _check_save_path(text: str) -> Path:
     from harness.traces.traces import data_path, readable_path
 
     npz = data_path(text)
-    if not npz.parent.is_dir():
-        what = "is not a folder" if npz.parent.exists() else "does not exist"
-        raise UsageError(f"--save {text}: the folder {npz.parent} {what}")
     if is_reference_folder(npz.parent) or is_recorded_reference(npz):
         raise UsageError(f"--save {text}: {npz.parent} is a reference folder, and only `nest-parity record` "
                          f"writes there (it checks and keeps one reference per scenario); choose another path")
+    if not npz.parent.is_dir():
+        what = "is not a folder" if npz.parent.exists() else "does not exist"
+        raise UsageError(f"--save {text}: the folder {npz.parent} {what}")
     check_output_file(npz, "--save")
     check_output_file(readable_path(npz), "--save")
     return npz
