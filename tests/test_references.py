@@ -400,3 +400,25 @@ def test_record_cli_repairs_a_bit_flipped_reference_with_force(copied, capsys):
     assert main(["record", str(SMALL_YAML), "--dir", str(folder), "--force"]) == 0
     assert "replaced (--force)" in capsys.readouterr().out
     assert refs_module.load_reference(scenario, folder).equals_exactly(original)
+
+
+def test_a_name_too_long_for_a_file_is_a_usage_error_not_enametoolong(tmp_path):
+    with pytest.raises(UsageError, match="too long"):
+        reference_path("a" * 300, tmp_path)
+    assert reference_path("a" * 100, tmp_path).name == "a" * 100 + ".npz"
+
+
+def test_record_into_a_read_only_folder_is_one_usage_error(copied, monkeypatch):
+    folder, scenario, npz, original = copied
+    (folder / f".{SMALL}.npz.k1ll3d.tmp").write_bytes(b"x")
+    before = npz.read_bytes()
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(refs_module.Path, "unlink", read_only)
+    monkeypatch.setattr(traces_module._atomic_write.__globals__["tempfile"], "mkstemp", read_only)
+    npz.write_bytes(b"broken")
+    with pytest.raises(UsageError, match="cannot write the reference: Read-only file system"):
+        record_reference(scenario, original, force=True, directory=folder)
+    assert npz.read_bytes() == b"broken" != before

@@ -49,6 +49,8 @@ def reference_path(scenario_name: str, directory: Path = REFERENCE_DIR) -> Path:
     ``ampa_only.v2`` and ``ampa_only``) never share a file."""
     if scenario_name in ("", ".", "..") or any(c in scenario_name for c in "/\\\0\n"):
         raise UsageError(f"scenario name {scenario_name[:60]!r} cannot name a reference file")
+    if len(f"{scenario_name}.json".encode()) > 255:  # the longest file name Linux file systems allow
+        raise UsageError(f"scenario name {scenario_name[:60]!r}... is too long to name a reference file")
     return Path(directory) / f"{scenario_name}.npz"
 
 
@@ -161,11 +163,12 @@ def _write(scenario: Scenario, npz: Path, write) -> None:
 def remove_leftovers(folder: Path) -> int:
     """Delete the temporary files of writes that were killed (only called under the folder's lock)."""
     removed = 0
-    for path in folder.iterdir():
-        if is_temporary(path.name) and (".npz." in path.name or ".json." in path.name):
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
-                removed += 1
+    with contextlib.suppress(OSError):  # a folder that cannot be listed or changed fails at the write instead
+        for path in folder.iterdir():
+            if is_temporary(path.name) and (".npz." in path.name or ".json." in path.name):
+                with contextlib.suppress(OSError):
+                    path.unlink()
+                    removed += 1
     return removed
 
 
