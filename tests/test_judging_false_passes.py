@@ -75,20 +75,19 @@ def test_one_step_late_spike_then_nan_with_the_reference_spike_at_step_1_fails()
     first = {"V_m": 0.1, "s_AMPA": 0.2, "I_AMPA": 0.2}  # V_m: the reference's stamp 1 vs the candidate's 2
     for name, v in result.variables.items():
         assert math.isnan(v.max_abs) and v.first_violation_ms == pytest.approx(first[name]) and v.headroom == 0.0
-    assert result.variables["I_AMPA"].samples_left_out == 1  # stamp 1, between the two spikes
-    assert result.variables["s_AMPA"].samples_left_out == result.variables["V_m"].samples_left_out == 0
+        assert v.samples_judged == N and v.samples_left_out == 0  # I_AMPA's left-out stamp 2 is NaN: judged
 
 
-@pytest.mark.parametrize("name, left_out", [("I_AMPA", 2), ("V_m", 1)])
-def test_a_nan_in_a_left_out_or_unpaired_sample_still_fails(name, left_out):
-    # stamp 50, between the reference's and the candidate's spike: left out of the tolerance for the
-    # currents; for V_m (aligned by the spikes) a candidate sample no reference sample is judged against
+@pytest.mark.parametrize("name, stamp, left_out", [("I_AMPA", 51, 2), ("V_m", 50, 1)])
+def test_a_nan_in_a_left_out_or_unpaired_sample_still_fails(name, stamp, left_out):
+    # I_AMPA's stamp 51 is left out of the tolerance (the currents show the reset one sample later); V_m's
+    # stamp 50 in the candidate is a sample no reference sample is judged against (V_m is aligned by spikes)
     cand = firing(SHIFTED)
-    cand[name][REF_SPIKES[0] - 1] = np.nan
+    cand[name][stamp - 1] = np.nan
     result = judge(traces(firing(REF_SPIKES), REF_SPIKES), traces(cand, SHIFTED), "integrator")
     v = result.variables[name]
     assert result.status == "fail" and result.failures == [name]
-    assert v.first_violation_ms == pytest.approx(5.0) and math.isnan(v.max_abs)
+    assert v.first_violation_ms == pytest.approx(stamp / 10) and math.isnan(v.max_abs)
     assert v.samples_left_out == left_out  # the NaN sample counts as judged
 
 
@@ -141,7 +140,7 @@ def test_a_correct_candidate_with_spikes_shifted_by_one_step_passes_under_integr
     assert left_out == {"V_m": 1, "s_AMPA": 0, "s_GABA": 0, "s_NMDA": 0, "I_AMPA": 3, "I_GABA": 3, "I_NMDA": 3}
     assert all(v.samples_judged + v.samples_left_out == N and v.max_abs == 0.0 for v in result.variables.values())
     currents = [(u.from_step, u.to_step, u.samples) for u in result.unjudged if "I_AMPA" in u.variables]
-    assert currents == [(s, s + 1, 1) for s in REF_SPIKES]
+    assert currents == [(s + 1, s + 2, 1) for s in REF_SPIKES]
     # V_m: only the reference's last sample, whose partner would be past the end of the trace
     assert [(u.from_step, u.samples) for u in result.unjudged if u.variables == ("V_m",)] == [(N, 1)]
     # the same candidate under exact (window 0): a spike mismatch
@@ -153,7 +152,7 @@ def test_a_candidate_spiking_early_leaves_out_the_samples_from_its_own_spike():
     result = judge(traces(firing(REF_SPIKES), REF_SPIKES), traces(firing(early), early), "integrator")
     assert result.status == "pass"
     currents = [(u.from_step, u.to_step) for u in result.unjudged if u.variables == ("I_AMPA", "I_GABA", "I_NMDA")]
-    assert currents == [(s, s + 1) for s in early]
+    assert currents == [(s + 1, s + 2) for s in early]
     # V_m, aligned by the spikes, loses only the reference's stamp 49 (not yet reset, the candidate already
     # is); afterwards every reference sample s is judged against the candidate's s - 1
     assert [(u.from_step, u.to_step) for u in result.unjudged if u.variables == ("V_m",)] == [(49, 50)]
@@ -181,11 +180,11 @@ def test_json_and_table_say_what_was_left_out_and_why():
     assert doc["judged_until_ms"] is None and doc["variables"]["I_GABA"]["samples_judged"] == N - 3
     assert doc["variables"]["I_GABA"]["samples_left_out"] == 3 and doc["variables"]["I_GABA"]["reason"] is None
     first = doc["unjudged"][0]
-    assert (first["from_ms"], first["to_ms"], first["samples"]) == (5.0, pytest.approx(5.1), 1)
+    assert (first["from_ms"], first["to_ms"], first["samples"]) == (pytest.approx(5.1), pytest.approx(5.2), 1)
     assert first["variables"] == ["I_AMPA", "I_GABA", "I_NMDA"]
     assert "spike 1 is at 5 ms in the reference and at 5.1 ms in the candidate" in first["reason"]
     last = doc["unjudged"][-1]
     assert last["variables"] == ["V_m"] and "aligned by the matched spikes" in last["reason"]
     table = comparison_table(result)
-    assert ("left out: I_AMPA, I_GABA, I_NMDA: 1 sample stamped 5 to 5.1 ms (exclusive) not held to the "
+    assert ("left out: I_AMPA, I_GABA, I_NMDA: 1 sample stamped 5.1 to 5.2 ms (exclusive) not held to the "
             "tolerance") in table

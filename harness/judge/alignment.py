@@ -11,8 +11,10 @@ recordables are aligned by what drives them:
 * ``s_AMPA``, ``s_GABA``, ``s_NMDA`` follow the inputs only (a spike does not reset them, and the inputs are
   stamped alike on both sides), so every sample is judged stamp by stamp.
 * The currents (``I_* = g * s * (V_m - E)``, with ``V_m``'s driving force) and any other name are judged
-  stamp by stamp, leaving out the samples stamped in [min(r, c), max(r, c)) of each moved pair, where one
-  neuron has been reset and the other not.
+  stamp by stamp, leaving out the |r - c| samples of each moved pair where one neuron has been reset and the
+  other not. The recorded currents are NEST's RHS side effects at the end of the step's integration,
+  before the reset (``harness.model.neuron``), so a spike at step k shows in them from stamp k + 1: the
+  samples left out are those stamped in [min(r, c) + 1, max(r, c) + 1).
 
 From a spike mismatch (a pair farther apart than the window, or an unpaired spike) on, nothing is judged
 against the tolerance: the verdict is fail on the spikes, and the earlier divergence stays the one named.
@@ -29,6 +31,7 @@ from harness.model.parameters import RECORDABLES
 
 RESET_VARIABLE = "V_m"
 INPUT_DRIVEN = tuple(name for name in RECORDABLES if name.startswith("s_"))
+CURRENT_LAG = 1  # a spike at step k shows in the recorded currents from stamp k + CURRENT_LAG (see above)
 
 
 @dataclass
@@ -55,18 +58,18 @@ def align(steps: np.ndarray, spikes, names, ms) -> tuple[dict, list[Unjudged]]:
     moved = [(i, r, c) for i, (r, c) in enumerate(pairs) if r != c]
     stamped = same.copy()
     for i, r, c in moved:
-        out = (steps >= min(r, c)) & (steps < max(r, c)) & before
-        stamped[out] = -1
+        stamped[_between(steps, r, c) & before] = -1
     for name in names:
         partners[name] = shifted if name == RESET_VARIABLE else same if name in INPUT_DRIVEN else stamped
     others = tuple(n for n in names if n != RESET_VARIABLE and n not in INPUT_DRIVEN)
     if others:
         for i, r, c in moved:
-            out = int(((steps >= min(r, c)) & (steps < max(r, c)) & before).sum())
+            out = int((_between(steps, r, c) & before).sum())
             if out:
-                unjudged.append(Unjudged(min(r, c), max(r, c), out, (
+                unjudged.append(Unjudged(min(r, c) + CURRENT_LAG, max(r, c) + CURRENT_LAG, out, (
                     f"spike {i + 1} is at {ms(r):g} ms in the reference and at {ms(c):g} ms in the candidate "
-                    f"(within the window): in between, one neuron has been reset and the other not"), others))
+                    f"(within the window): in between, one neuron has been reset and the other not (the "
+                    f"currents show a reset one sample later)"), others))
     if RESET_VARIABLE in names:
         unjudged += _reset_gaps(steps, shifted, before, pairs, ms)
     if stop is not None and not before.all():
@@ -75,6 +78,11 @@ def align(steps: np.ndarray, spikes, names, ms) -> tuple[dict, list[Unjudged]]:
             tuple(names)))
     unjudged.sort(key=lambda u: (u.from_step, u.to_step is None))
     return partners, unjudged
+
+
+def _between(steps, r, c) -> np.ndarray:
+    """The current samples of a moved pair where one neuron has been reset and the other not."""
+    return (steps >= min(r, c) + CURRENT_LAG) & (steps < max(r, c) + CURRENT_LAG)
 
 
 def _shifted_partner(steps, pairs, stop) -> np.ndarray:
