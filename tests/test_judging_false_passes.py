@@ -3,15 +3,19 @@
 Each reproducer must FAIL; the controls show that a correct candidate whose spike moved by one step (within
 the window) still passes, with the samples left out counted and explained.
 """
+import dataclasses
 import json
 import math
 
 import numpy as np
 import pytest
+from conftest import REFERENCE_DIR, SCENARIO_DIR
 
+from harness.backends.python import run_python
 from harness.judge.comparator import compare
 from harness.judge.tolerances import profile_tolerances
 from harness.report.summary import comparison_json, comparison_table, junit_xml
+from harness.scenario.schema import load_scenario
 from harness.scenario.types import RECORDABLES
 from harness.traces.traces import Traces
 
@@ -188,3 +192,23 @@ def test_json_and_table_say_what_was_left_out_and_why():
     table = comparison_table(result)
     assert ("left out: I_AMPA, I_GABA, I_NMDA: 1 sample stamped 5.1 to 5.2 ms (exclusive) not held to the "
             "tolerance") in table
+
+
+# ------------------------------------------------------------------------------------------- real traces
+@pytest.mark.parametrize("scenario, c_m_error, status, failures", [
+    ("input_during_refractoriness", 2e-4, "pass", []),  # V_m within 0.002 mV after the moved spike
+    ("mixed_inputs", 5e-4, "fail", ["V_m"]),  # the step current at 200 ms meets the shifted V_m: 0.06 mV
+])
+def test_a_port_with_c_m_slightly_off_moves_one_spike_by_a_step_and_is_judged_after_it(
+        scenario, c_m_error, status, failures):
+    # The stored NEST reference against the exact engine with C_m off by a hair: one spike moves by one
+    # step. Before issue 15 both passed `integrator`, with every sample after that spike unjudged.
+    sc = load_scenario(SCENARIO_DIR / f"{scenario}.yaml")
+    params = dict(sc.params, C_m=sc.params["C_m"] * (1 + c_m_error))
+    reference = Traces.load(REFERENCE_DIR / scenario)
+    result = compare(reference, run_python(dataclasses.replace(sc, params=params)), profile_tolerances("integrator"),
+                     reference_name="stored", candidate_name="python")
+    moved = result.spikes.candidate_steps - result.spikes.reference_steps
+    assert result.spikes.match and sorted(np.abs(moved).tolist())[-2:] == [0, 1]  # exactly one spike moved
+    assert result.status == status and result.failures == failures and result.judged_until_step is None
+    assert all(v.samples_left_out <= 1 for v in result.variables.values())
