@@ -132,12 +132,15 @@ def test_a_divergence_before_the_spike_shift_is_named_first():
     assert result.first_divergence() == ("V_m", pytest.approx(3.0))
 
 
-def test_spike_window_allows_shifts_up_to_the_window_but_still_stops_trace_judging():
+def test_spike_window_allows_shifts_up_to_the_window_and_the_traces_are_still_judged_after_them():
+    # Issue 15: the traces used to be judged only before stamp 40 here (a false pass of anything after it).
     ref = traces({"V_m": np.zeros(100)}, spikes=[40, 70])
     cand = traces({"V_m": np.zeros(100)}, spikes=[41, 69])
     one = judge(ref, cand, tolerances(window=1))
-    assert one.spikes.match and one.status == "pass"
-    assert one.ms(one.judged_until_step) == pytest.approx(4.0)  # the traces are judged before stamp 40 only
+    assert one.spikes.match and one.status == "pass" and one.judged_until_step is None
+    v = one.variables["V_m"]  # aligned by the spikes: the reference's stamps 68, 69 have no partner
+    assert v.samples_judged == 98 and v.samples_left_out == 2
+    assert [(u.from_step, u.to_step) for u in one.unjudged] == [(68, 70)]
     zero = judge(ref, cand, tolerances(window=0))
     assert not zero.spikes.match and zero.status == "fail"
 
@@ -241,7 +244,8 @@ def test_compare_passes_and_writes_json_and_junit(tmp_path, capsys):
     assert set(c["variables"]) == set(RECORDABLES)
     assert c["variables"]["V_m"] == {"max_abs": 0.0, "max_rel": 0.0, "tol_abs": 0.0, "tol_rel": 0.0, "worst_ms": None,
                                      "first_violation_ms": None, "headroom": "inf", "samples_judged": 2000,
-                                     "pass": True}
+                                     "pass": True, "samples_left_out": 0, "reason": None}
+    assert c["unjudged"] == [] and c["judged_until_ms"] is None
     assert c["spikes"]["match"] is True and c["spikes"]["reference_steps"] == c["spikes"]["candidate_steps"] == []
     xml = out_xml.read_text()
     assert 'tests="8" failures="0" errors="0"' in xml and 'name="I_NMDA"' in xml

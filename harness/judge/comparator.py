@@ -1,16 +1,21 @@
 """Compare a candidate's traces with a reference's, variable by variable, under ``harness.judge.tolerances``.
 
-Rules (and why):
+Rules (and why); docs/compare.md states them for users:
 
 * The grids must be the same: same tics per step, same sample stamps, same recorded variables. Anything else
   is an error, never a silent join or interpolation, because parity is a claim about every single step.
-* A sample passes when ``|cand - ref| <= abs + rel*|ref|`` in float64. A NaN on either side never passes
-  (``NaN <= x`` is false), so a candidate that blows up cannot slip through.
+  Traces without a sample are an error too: nothing judged is never a pass.
+* A sample passes when both values are finite and ``|cand - ref| <= abs + rel*|ref|`` in float64. Finiteness
+  is checked on its own because the bound alone lets infinities through (ref inf: the bound is inf and so is
+  the difference to any finite candidate). A non-finite value fails wherever it is, left-out samples included.
 * Spike trains are compared by step index: the i-th candidate spike must lie within ``window_steps`` of the
   i-th reference spike, and the counts must agree.
-* After the first spike difference (even one the window allows) the two neurons have been reset at different
-  steps, and every later sample of V_m differs for that reason alone. The traces are therefore judged only
-  on the samples stamped before that spike; the report says so, and the spike result names the time.
+* Spike-aware judging (``harness.judge.alignment``): after spikes that moved within the window, V_m (which
+  the spike resets) is judged aligned by the matched spikes, the synaptic variables (which follow the inputs)
+  stamp by stamp on every sample, the currents stamp by stamp without the samples between the two spikes of
+  a moved pair. From a spike mismatch on nothing is held to the tolerance (the spikes fail). Every left-out
+  stretch is reported with its reason (``Comparison.unjudged``), and the count per variable; a variable
+  with no sample judged fails, so a candidate that is wrong after a spike fails.
 """
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from harness.grid import steps_to_ms
+from harness.judge.alignment import align
 from harness.judge.tolerances import Tolerance, Tolerances
 from harness.traces.traces import Traces
 
@@ -31,13 +37,15 @@ class GridMismatch(Exception):
 class VariableResult:
     name: str
     tolerance: Tolerance
-    samples_judged: int
+    samples_judged: int  # samples held to the tolerance (a non-finite sample always counts as judged)
     max_abs: float  # NaN when a NaN was compared
     max_rel: float  # inf when the reference is 0 where the candidate differs
     worst_ms: float | None  # time of the largest |difference| (a NaN counts as largest); None if no difference
     first_violation_ms: float | None  # first sample outside the tolerance; None if none
     headroom: float  # min over samples of tolerance / |difference|: > 1 passes, inf if nothing differs
     passed: bool
+    samples_left_out: int = 0  # finite samples not held to the tolerance (see Comparison.unjudged)
+    reason: str | None = None  # why it fails when no sample says so (nothing judged)
 
 
 @dataclass
@@ -52,6 +60,15 @@ class SpikeResult:
     def match(self) -> bool:
         return self.first_violation_step is None
 
+    def matched_pairs(self) -> list[tuple[int, int]]:
+        """(reference step, candidate step) of the spike pairs within the window, up to the first violation."""
+        pairs = []
+        for r, c in zip(self.reference_steps.tolist(), self.candidate_steps.tolist()):
+            if abs(r - c) > self.window_steps:
+                break
+            pairs.append((r, c))
+        return pairs
+
 
 @dataclass
 class Comparison:
@@ -64,7 +81,8 @@ class Comparison:
     error: str | None = None
     variables: dict = field(default_factory=dict)  # name -> VariableResult, in recording order
     spikes: SpikeResult | None = None
-    judged_until_step: int | None = None  # traces judged on stamps < this (first spike difference)
+    judged_until_step: int | None = None  # spike mismatch: the tolerance holds on stamps < this only
+    unjudged: list = field(default_factory=list)  # alignment.Unjudged stretches, in time order
 
     @property
     def pair(self) -> str:
@@ -93,7 +111,7 @@ class Comparison:
 
 def compare(reference: Traces, candidate: Traces, tolerances: Tolerances, *, reference_name: str,
             candidate_name: str) -> Comparison:
-    """Judge ``candidate`` against ``reference``; a grid mismatch gives status "error" with the reason."""
+    """Judge ``candidate`` against ``reference``; a grid mismatch or nothing to judge gives status "error"."""
     result = Comparison(scenario=reference.scenario, reference=reference_name, candidate=candidate_name,
                         profile=tolerances.profile, tics_per_step=reference.tics_per_step, status="pass")
     try:
@@ -101,13 +119,18 @@ def compare(reference: Traces, candidate: Traces, tolerances: Tolerances, *, ref
     except GridMismatch as exc:
         result.status, result.error = "error", str(exc)
         return result
+    if len(reference.steps) == 0 or not reference.variables:
+        result.status = "error"
+        result.error = "nothing to judge: the traces hold no samples" if len(reference.steps) == 0 else (
+            "nothing to judge: the traces record no variables")
+        return result
     result.spikes = compare_spikes(reference.spike_steps, candidate.spike_steps, tolerances.spike_window_steps)
-    result.judged_until_step = result.spikes.first_difference_step
-    judged = slice(None) if result.judged_until_step is None else reference.steps < result.judged_until_step
-    times = reference.times_ms[judged]
+    result.judged_until_step = result.spikes.first_violation_step
+    partners, result.unjudged = align(reference.steps, result.spikes, tuple(reference.variables), result.ms)
+    times = reference.times_ms
     for name, ref_values in reference.variables.items():
-        result.variables[name] = compare_variable(name, ref_values[judged], candidate.variables[name][judged],
-                                                  times, tolerances[name])
+        result.variables[name] = compare_variable(name, ref_values, candidate.variables[name], times,
+                                                  tolerances[name], partner=partners[name])
     result.status = "fail" if result.failures else "pass"
     return result
 
@@ -133,20 +156,33 @@ def check_same_grid(reference: Traces, candidate: Traces) -> None:
 
 
 def compare_variable(name: str, ref: np.ndarray, cand: np.ndarray, times_ms: np.ndarray,
-                     tol: Tolerance) -> VariableResult:
+                     tol: Tolerance, partner: np.ndarray | None = None) -> VariableResult:
+    """Judge reference sample i against candidate sample ``partner[i]`` (default: i; -1: left out of the
+    tolerance), and every sample of both, left-out ones included, on being finite."""
     ref = np.asarray(ref, dtype=np.float64)
     cand = np.asarray(cand, dtype=np.float64)
-    diff = np.abs(cand - ref)
-    with np.errstate(invalid="ignore"):  # NaN and inf - inf are judged below, not warned about
+    partner = np.arange(ref.size) if partner is None else np.asarray(partner, dtype=np.int64)
+    held = partner >= 0
+    # A non-finite value never passes, wherever it is: the bound alone would let inf <= inf through.
+    finite = np.isfinite(ref) & np.isfinite(cand)
+    judged = held | ~finite  # reference stamps judged; a non-finite one counts as judged (and failed)
+    aligned = np.where(held, cand[np.where(held, partner, 0)], cand)
+    finite_pair = finite & np.isfinite(aligned)
+    with np.errstate(invalid="ignore", over="ignore"):  # NaN and inf - inf are judged here, not warned about
+        diff = np.where(finite, np.where(held, np.abs(aligned - ref), 0.0), np.nan)  # non-finite: NaN
         allowed = tol.abs + tol.rel * np.abs(ref)
-        ok = diff <= allowed  # False for NaN: a NaN sample can never pass
-    bad = np.flatnonzero(~ok)
+        within = finite_pair & np.isfinite(diff) & (diff <= allowed)  # False for NaN and overflow
+    bad = np.flatnonzero(judged & ~within)
+    d, a, t = diff[judged], np.where(finite_pair, allowed, 0.0)[judged], times_ms[judged]
+    n_judged = int(judged.sum())
+    reason = None if n_judged else "no sample was judged (all were left out, see unjudged)"
     return VariableResult(
-        name=name, tolerance=tol, samples_judged=int(diff.size),
-        max_abs=max_abs_error(diff), max_rel=max_rel_error(diff, ref),
-        worst_ms=_time_at(times_ms, worst_sample(diff)),
+        name=name, tolerance=tol, samples_judged=n_judged,
+        max_abs=max_abs_error(d), max_rel=max_rel_error(d, ref[judged]),
+        worst_ms=_time_at(t, worst_sample(d)),
         first_violation_ms=_time_at(times_ms, int(bad[0]) if bad.size else None),
-        headroom=headroom(diff, allowed), passed=bad.size == 0,
+        headroom=headroom(d, a) if n_judged else 0.0, passed=bad.size == 0 and n_judged > 0,
+        samples_left_out=int(ref.size - n_judged), reason=reason,
     )
 
 
@@ -168,7 +204,9 @@ def max_rel_error(diff: np.ndarray, ref: np.ndarray) -> float:
     scale = np.abs(ref[differs])
     if (scale == 0).any():
         return float("inf")
-    return float((diff[differs] / scale).max())
+    with np.errstate(invalid="ignore"):
+        ratio = diff[differs] / scale  # inf / inf (an infinite reference) is NaN: no relative error exists
+    return float("nan") if np.isnan(ratio).any() else float(ratio.max())
 
 
 def worst_sample(diff: np.ndarray) -> int | None:

@@ -19,7 +19,9 @@ Profiles:
   - ``s_AMPA``, ``s_GABA``, ``s_NMDA``: abs ``10*tol``, rel ``10*tol``;
   - ``I_AMPA``, ``I_GABA``, ``I_NMDA`` (pA, a driving force of up to ~100 mV times a gating variable):
     abs ``1000*tol``, rel ``10*tol``;
-  - spikes: a window of 1 step (a threshold crossing can fall one step earlier or later).
+  - spikes: a window of 1 step (a threshold crossing can fall one step earlier or later). The window
+    moves no sample out of judgement beyond the few around each moved spike (``harness.judge.alignment``):
+    the traces after it are held to the tolerances above.
 
   The factor 10 allows a differently built integrator that meets the same per-step bound to accumulate
   a few bounds of difference over a trace; the leak (tau_m = C_m/g_L = 20 ms) keeps errors from growing

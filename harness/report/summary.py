@@ -38,6 +38,7 @@ def variable_json(v: VariableResult) -> dict:
         "tol_abs": json_number(v.tolerance.abs), "tol_rel": json_number(v.tolerance.rel),
         "worst_ms": json_number(v.worst_ms), "first_violation_ms": json_number(v.first_violation_ms),
         "headroom": json_number(v.headroom), "samples_judged": v.samples_judged, "pass": v.passed,
+        "samples_left_out": v.samples_left_out, "reason": v.reason,
     }
 
 
@@ -45,7 +46,10 @@ def comparison_json(c: Comparison) -> dict:
     out = {"scenario": c.scenario, "status": c.status, "reference": c.reference, "candidate": c.candidate,
            "pair": c.pair, "profile": c.profile, "error": c.error,
            "judged_until_ms": json_number(c.ms(c.judged_until_step)),
-           "first_divergence": None, "variables": {}, "spikes": None}
+           "first_divergence": None, "variables": {}, "spikes": None,
+           "unjudged": [{"from_ms": json_number(c.ms(u.from_step)), "to_ms": json_number(c.ms(u.to_step)),
+                         "samples": u.samples, "variables": list(u.variables), "reason": u.reason}
+                        for u in c.unjudged]}
     divergence = c.first_divergence()
     if divergence is not None:
         out["first_divergence"] = {"what": divergence[0], "ms": json_number(divergence[1])}
@@ -121,9 +125,10 @@ def _testcases(c: Comparison):
     for name, v in c.variables.items():
         case = ET.Element("testcase", classname=classname, name=name)
         if not v.passed:
-            message = (f"{name} outside tolerance ({v.tolerance.describe()}) from {_ms(v.first_violation_ms)} ms; "
+            message = (f"{name}: {v.reason}" if v.first_violation_ms is None and v.reason else
+                       f"{name} outside tolerance ({v.tolerance.describe()}) from {_ms(v.first_violation_ms)} ms; "
                        f"max |diff| {_g(v.max_abs)}, max rel {_g(v.max_rel)} at {_ms(v.worst_ms)} ms")
-            ET.SubElement(case, "failure", message=message).text = _judged_note(c) or message
+            ET.SubElement(case, "failure", message=message).text = "\n".join([message, *_unjudged_notes(c)])
         yield case
     if c.spikes is not None:
         case = ET.Element("testcase", classname=classname, name="spikes")
@@ -157,11 +162,16 @@ def spike_summary(c: Comparison) -> str:
     return f"{head}: first mismatch at {_ms(c.ms(s.first_violation_step))} ms"
 
 
-def _judged_note(c: Comparison) -> str:
-    if c.judged_until_step is None:
-        return ""
-    return (f"traces judged only before the first spike difference at {_ms(c.ms(c.judged_until_step))} ms "
-            f"(later samples differ because of it)")
+def _unjudged_notes(c: Comparison, stretches=None) -> list[str]:
+    """One line per stretch of samples left out of the tolerance (default: all), with the reason; left-out
+    samples are still checked to be finite."""
+    notes = []
+    for u in c.unjudged if stretches is None else stretches:
+        span = (f"from {_ms(c.ms(u.from_step))} ms on" if u.to_step is None else
+                f"stamped {_ms(c.ms(u.from_step))} to {_ms(c.ms(u.to_step))} ms (exclusive)")
+        notes.append(f"{', '.join(u.variables)}: {u.samples} sample{'s' if u.samples != 1 else ''} {span} not "
+                     f"held to the tolerance: {u.reason}")
+    return notes
 
 
 def comparison_table(c: Comparison) -> str:
@@ -177,9 +187,16 @@ def comparison_table(c: Comparison) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     lines = [title] + ["  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
     lines.append(f"  {'spikes'.ljust(widths[0])}  {spike_summary(c)}")
-    note = _judged_note(c)
-    if note:
-        lines.append(f"  note: {note}")
+    if c.judged_until_step is not None:
+        lines.append(f"  note: traces judged only before the first spike difference outside the window, at "
+                     f"{_ms(c.ms(c.judged_until_step))} ms (later samples differ because of it)")
+    notes = _unjudged_notes(c, [u for u in c.unjudged if u.to_step is not None])  # the note covers the rest
+    lines += [f"  left out: {n}" for n in notes[:5]]
+    if len(notes) > 5:
+        lines.append(f"  left out: ... and {len(notes) - 5} more stretches (see the JSON summary's unjudged)")
+    for name, v in c.variables.items():
+        if v.reason:
+            lines.append(f"  {name}: {v.reason}")
     divergence = c.first_divergence()
     if divergence is not None:
         lines.append(f"  first divergence: {divergence[0]} at {_ms(divergence[1])} ms")
