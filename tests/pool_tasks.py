@@ -20,3 +20,8 @@ def hang_on(name: str, scenario):
 
 def crash(code: int):
     os._exit(code)
+
+
+def hang_batch(scenarios, min_delay=None):
+    """A batched candidate of the fuzzer that never returns."""
+    time.sleep(3600)

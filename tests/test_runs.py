@@ -176,3 +176,20 @@ def test_a_gate_killed_or_interrupted_leaves_no_worker_behind(tmp_path, how):
     finally:
         proc.kill()
         proc.wait()
+
+
+@pytest.mark.nest
+def test_a_hung_fuzz_batch_ends_the_fuzzer_and_is_written_unshrunk(tmp_path, capsys):
+    import argparse
+
+    from harness.fuzz.run import run_fuzz
+
+    args = argparse.Namespace(examples=3, seed=None, profile="ci", regressions_dir=str(tmp_path / "regressions"),
+                              database=str(tmp_path / "examples"), timeout=5.0)
+    started = time.monotonic()
+    assert run_fuzz(args, candidate=pool_tasks.hang_batch) == 1
+    assert time.monotonic() - started < 30
+    captured = capsys.readouterr()
+    assert "error: the batch (NEST and the candidate) ran past the time limit of 5 s" in captured.err
+    written = sorted((tmp_path / "regressions").glob("fuzz_*.yaml"))
+    assert written and all("ran past the time limit" in path.read_text() for path in written)

@@ -40,8 +40,16 @@ _PARENT_POLL_S = 0.5
 _PR_SET_PDEATHSIG = 1
 
 
-class RunTimedOut(UsageError):
-    """A run past its time limit, where no per-scenario error can stand in for it (single-run commands)."""
+class RunEnded(UsageError):
+    """A run that gave no result, where no per-scenario error can stand in for it (single-run commands)."""
+
+
+class RunTimedOut(RunEnded):
+    """A run past its time limit: its worker was killed."""
+
+
+class WorkerDied(RunEnded):
+    """The worker process died during the run (a crash in NEST, say)."""
 
 
 def default_workers() -> int:
@@ -199,7 +207,7 @@ def run_parallel(task, items, *, workers: int, desc: str, timeout: float = DEFAU
 
 def _failure(failed, item, reason: str):
     if failed is None:
-        raise RunTimedOut(reason)
+        raise (RunTimedOut if "time limit" in reason else WorkerDied)(reason)
     return failed(item, reason)
 
 
@@ -230,7 +238,7 @@ def run_bounded(task, *args, timeout: float = DEFAULT_TIMEOUT_S, what: str = "th
     _close_solo()
     if kind == "raised":
         raise value
-    raise RunTimedOut(f"{what}: {value}")
+    raise WorkerDied(f"{what}: {value}")
 
 
 def _close_solo() -> None:
