@@ -158,10 +158,12 @@ def test_a_killed_parent_leaves_no_worker_behind():
 
 
 @pytest.mark.nest
+@pytest.mark.parametrize("command", ["gate", "report"])
 @pytest.mark.parametrize("how", ["SIGKILL", "SIGINT"])
-def test_a_gate_killed_or_interrupted_leaves_no_worker_behind(tmp_path, how):
-    proc = _start([sys.executable, "-m", "harness", "gate", str(SCENARIO_DIR), "--workers", "2",
-                   "--json", str(tmp_path / "g.json"), "--junit", str(tmp_path / "j.xml")])
+def test_a_gate_or_report_killed_or_interrupted_leaves_no_worker_behind(tmp_path, command, how):
+    outputs = {"gate": ["--json", str(tmp_path / "g.json"), "--junit", str(tmp_path / "j.xml")],
+               "report": ["--out", str(tmp_path / "g.json")]}[command]
+    proc = _start([sys.executable, "-m", "harness", command, str(SCENARIO_DIR), "--workers", "2", *outputs])
     try:
         assert wait_for(lambda: len(workers_of(proc.pid)) == 2, 30)
         workers = workers_of(proc.pid)
