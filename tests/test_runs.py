@@ -1,5 +1,6 @@
 """Runs are bounded and never left behind: time limits, interrupts and a killed parent (harness.judge.pool)."""
 import functools
+import json
 import os
 import signal
 import subprocess
@@ -113,9 +114,9 @@ TOY_POOL = textwrap.dedent("""
     import sys
     sys.path.insert(0, {tests!r})
     import pool_tasks
-    from harness.judge.pool import run_parallel
+    from harness.judge.pool import run_bounded, run_parallel
     try:
-        run_parallel(pool_tasks.nap, [(3600,)] * 3, workers=3, desc="t")
+        {call}
     except KeyboardInterrupt:
         sys.exit(130)
 """)
@@ -125,15 +126,20 @@ def _start(argv) -> subprocess.Popen:
     return subprocess.Popen(argv, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-def _toy_pool():
-    return _start([sys.executable, "-c", TOY_POOL.format(tests=str(Path(__file__).parent))])
+POOL_CALL = 'run_parallel(pool_tasks.nap, [(3600,)] * 3, workers=3, desc="t")'
+SOLO_CALL = "run_bounded(pool_tasks.nap, 3600)"
 
 
+def _toy_pool(call=POOL_CALL):
+    return _start([sys.executable, "-c", TOY_POOL.format(tests=str(Path(__file__).parent), call=call)])
+
+
+@pytest.mark.parametrize("call, n", [(POOL_CALL, 3), (SOLO_CALL, 1)])
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_an_interrupt_ends_every_worker_at_once_exit_130(sig):
-    proc = _toy_pool()
+def test_an_interrupt_ends_every_worker_at_once_exit_130(sig, call, n):
+    proc = _toy_pool(call)
     try:
-        assert wait_for(lambda: len(workers_of(proc.pid)) == 3, 30), proc.stderr.read() if proc.poll() else ""
+        assert wait_for(lambda: len(workers_of(proc.pid)) == n, 30), proc.stderr.read() if proc.poll() else ""
         workers = workers_of(proc.pid)
         started = time.monotonic()
         proc.send_signal(sig)
@@ -195,3 +201,21 @@ def test_a_hung_fuzz_batch_ends_the_fuzzer_and_is_written_unshrunk(tmp_path, cap
     assert "error: the batch (NEST and the candidate) ran past the time limit of 5 s" in captured.err
     written = sorted((tmp_path / "regressions").glob("fuzz_*.yaml"))
     assert written and all("ran past the time limit" in path.read_text() for path in written)
+
+
+@pytest.mark.nest
+@pytest.mark.parametrize("command", ["compare", "record", "run"])
+def test_single_run_commands_past_the_time_limit_exit_2_with_one_line(tmp_path, capsys, command):
+    extra = {"compare": [], "record": ["--dir", str(tmp_path / "refs")], "run": []}[command]
+    assert main([command, str(SCENARIO_DIR / "ampa_only.yaml"), "--timeout", "0.001", *extra]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "ran past the time limit of 0.001 s (--timeout) and was ended" in err
+    assert "ampa_only.yaml" in err and not (tmp_path / "refs").exists()
+
+
+@pytest.mark.nest
+def test_a_report_past_the_time_limit_is_written_with_errors_exit_2(tmp_path, capsys):
+    out = tmp_path / "report"
+    assert main(["report", str(SCENARIO_DIR / "ampa_only.yaml"), "--timeout", "0.001", "--out", str(out)]) == 2
+    summary = json.loads((out / "summary.json").read_text())
+    assert "ran past the time limit of 0.001 s" in json.dumps(summary)
