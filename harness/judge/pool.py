@@ -109,8 +109,12 @@ def _picklable(exc: BaseException) -> BaseException:
         return kind(str(exc) if isinstance(exc, UsageError) else f"{type(exc).__name__}: {exc}")
 
 
+_LIVE: set = set()  # every worker started and not yet killed, also one whose start an interrupt cut short
+
+
 class _Worker:
     def __init__(self):
+        _LIVE.add(self)
         context = multiprocessing.get_context("spawn")
         self.conn, child = context.Pipe()
         self.process = context.Process(target=_worker_main, args=(child, os.getpid()), daemon=True)
@@ -144,13 +148,20 @@ class _Worker:
 
     def kill(self) -> None:
         """SIGKILL to the worker's process group (itself and whatever it started), then to itself."""
-        pid = self.process.pid
+        _LIVE.discard(self)
+        pid = getattr(getattr(self, "process", None), "pid", None)
         if pid is not None:
             for kill in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
                 with contextlib.suppress(OSError):
                     kill()
-        self.process.join(5.0)
-        self.conn.close()
+            self.process.join(5.0)
+        if hasattr(self, "conn"):
+            self.conn.close()
+
+
+def _kill_started_since(before: set) -> None:
+    for worker in list(_LIVE - before):
+        worker.kill()
 
 
 # ------------------------------------------------------------------------------------------- the pool
@@ -167,7 +178,7 @@ def run_parallel(task, items, *, workers: int, desc: str, timeout: float = DEFAU
     workers = max(1, min(workers, len(items)))
     results = [None] * len(items)
     pending = deque(sorted(range(len(items)), key=lambda i: -_expected_cost(items[i])))
-    idle, busy = [], []
+    idle, busy, before = [], [], set(_LIVE)
     with _interrupts_as_keyboard_interrupt(), tqdm(total=len(items), desc=desc, unit="run", disable=None,
                                                    leave=False) as bar:
         try:
@@ -200,8 +211,7 @@ def run_parallel(task, items, *, workers: int, desc: str, timeout: float = DEFAU
                         continue
                     bar.update(1)
         finally:
-            for worker in idle + busy:
-                worker.kill()
+            _kill_started_since(before)  # idle, busy, and one an interrupt caught while it started
     return results
 
 
@@ -222,16 +232,18 @@ def run_bounded(task, *args, timeout: float = DEFAULT_TIMEOUT_S, what: str = "th
     for a stale reference, say) come back and are raised here, as if the task had run in this process.
     """
     with _interrupts_as_keyboard_interrupt():
-        if not _solo:
-            _solo.append(_Worker())
-        worker = _solo[0]
+        before = set(_LIVE) - set(_solo)
         try:
+            if not _solo:
+                _solo.append(_Worker())
+            worker = _solo[0]
             worker.submit(0, task, args, timeout)
             if not wait([worker.conn], timeout=timeout):
                 raise RunTimedOut(f"{what} {limit_message(timeout)}")
             kind, value = worker.receive()
         except BaseException:
             _close_solo()
+            _kill_started_since(before)
             raise
     if kind == "ok":
         return value
