@@ -1,6 +1,10 @@
 """The out-of-process candidate protocol: in-house candidates bit-identical, every broken candidate an error."""
 import json
+import os
+import shutil
 import textwrap
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,6 +21,7 @@ from harness.candidates import (
     protocol,
     run_candidate,
 )
+from harness.candidates.execute import STDERR_TAIL_CHARS, tail
 from harness.candidates.parity import check_candidate
 from harness.errors import ScenarioError, UsageError
 from harness.scenario.schema import load_scenario
@@ -151,7 +156,6 @@ def test_a_hanging_candidate_is_killed_at_its_timeout(tmp_path):
         print("still thinking", file=sys.stderr, flush=True)
         time.sleep(60)
     """, timeout_s=1)
-    import time
 
     started = time.perf_counter()
     with pytest.raises(CandidateError) as err:
@@ -306,13 +310,6 @@ def test_every_port_finding_is_a_valid_scenario_with_a_candidate_that_owns_it():
 
 
 # ------------------------------------------------------------------------------ containment
-import os  # noqa: E402
-import shutil  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-from harness.candidates.execute import STDERR_TAIL_CHARS, tail  # noqa: E402
-
 # An NPZ whose V_m member claims 10^12 float64 values (8 TB) in its header: refused from the header.
 HUGE_HEADER = """
     import io, sys, zipfile
