@@ -42,11 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", choices=("nest",), default="nest")
     p.add_argument("--save", metavar="PATH", help="also write the traces to PATH.npz (and a readable PATH.json), in an "
                                                    "existing folder that is not a reference folder")
+    _add_timeout_option(p)
 
     p = sub.add_parser("record", help=f"run scenarios in NEST and store them in {REFERENCE_DIR}/")
     p.add_argument("scenarios", nargs="+", metavar="SCENARIO")
     p.add_argument("--force", action="store_true", help="overwrite references that differ")
     p.add_argument("--dir", default=str(REFERENCE_DIR), help="where references live (default: %(default)s)")
+    _add_timeout_option(p)
 
     p = sub.add_parser("compare", help="compare a candidate's traces with a reference's, variable by variable")
     p.add_argument("scenario", metavar="SCENARIO")
@@ -57,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_judging_options(p, scenario_block=True)
     p.add_argument("--json", metavar="PATH", help="write the JSON summary to PATH")
     p.add_argument("--junit", metavar="PATH", help="write JUnit XML (one testcase per variable) to PATH")
+    _add_timeout_option(p)
 
     p = sub.add_parser("gate", help="every scenario: live NEST, the reimplementation and the stored "
                                     "references against each other (regressions and drift)")
@@ -65,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: %(default)s)")
     _add_judging_options(p)
     _add_workers_option(p)
+    _add_timeout_option(p)
     p.add_argument("--json", metavar="PATH", default=str(GATE_REPORT_DIR / "gate.json"),
                    help="JSON summary (default: %(default)s)")
     p.add_argument("--junit", metavar="PATH", default=str(GATE_REPORT_DIR / "junit.xml"),
@@ -84,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
                         f"what a failing report looks like: {', '.join(VARIANTS)}")
     _add_judging_options(p)
     _add_workers_option(p)
+    _add_timeout_option(p)
 
     p = sub.add_parser("selftest", help="prove that the gate catches deliberately broken reimplementations")
     p.add_argument("--variant", action="append", type=_variant_name, metavar="NAME",
@@ -98,8 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     from harness.fuzz.run import add_fuzz_arguments  # light: hypothesis is imported only when fuzzing runs
 
-    add_fuzz_arguments(sub.add_parser("fuzz", help="generated scenarios, NEST vs the reimplementation "
-                                                   "bit for bit; minimal failures become scenario files"))
+    _add_timeout_option(add_fuzz_arguments(sub.add_parser(
+        "fuzz", help="generated scenarios, NEST vs the reimplementation bit for bit; minimal failures become "
+                     "scenario files")), what="batch of generated scenarios")
 
     from harness.candidates.cli import add_candidate_arguments
 
@@ -120,6 +126,31 @@ def _add_judging_options(p, scenario_block: bool = False) -> None:
 def _add_workers_option(p) -> None:
     p.add_argument("--workers", type=positive_int, default=None,
                    help="worker processes (default: the number of CPUs)")
+
+
+def _add_timeout_option(p, what: str = "scenario") -> None:
+    from harness.judge.pool import DEFAULT_TIMEOUT_S
+
+    p.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT_S, metavar="SECONDS",
+                   help=f"time limit per {what}: a NEST or engine run past it is ended and reported as an "
+                        "error (default: %(default)g)")
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r}; allowed: a positive number of seconds")
+    return value
+
+
+def _bounded(args, task, *task_args, what: str):
+    """``task(*task_args)`` in a killable worker process, within ``--timeout`` (harness.judge.pool)."""
+    from harness.judge.pool import run_bounded
+
+    return run_bounded(task, *task_args, timeout=args.timeout, what=what)
 
 
 def _add_references_option(p) -> None:
@@ -181,7 +212,7 @@ def cmd_run(args) -> int:
 
     (scenario,) = _load_all([args.scenario])
     save = _check_save_path(args.save) if args.save else None  # before NEST runs, not after
-    traces = run_nest(scenario)
+    traces = _bounded(args, run_nest, scenario, what=f"{scenario.path}: the NEST run")
     print(f"{scenario.name}: {len(traces.steps)} samples, {len(traces.spike_steps)} spikes"
           + (f" at {', '.join(f'{t:g}' for t in traces.spike_times_ms[:10])} ms" if len(traces.spike_steps) else "")
           + (" ..." if len(traces.spike_steps) > 10 else ""))
@@ -244,12 +275,22 @@ def cmd_record(args) -> int:
 
     scenarios = _load_all(args.scenarios)
     check_output_folder(args.dir, "--dir")  # before NEST runs: a file on the way, a read-only folder
-    refused = 0
+    from harness.judge.pool import RunEnded
+
+    refused, ended = 0, 0
     # tqdm draws only on a terminal (disable=None), so CI logs stay clean.
     for scenario in tqdm(scenarios, desc="recording", unit="scenario", disable=None, leave=False):
-        outcome = record_reference(scenario, run_nest(scenario), force=args.force, directory=Path(args.dir))
+        try:
+            traces = _bounded(args, run_nest, scenario, what=f"{scenario.path}: the NEST run")
+        except RunEnded as exc:  # past --timeout, or NEST died: nothing recorded for it; the others go on
+            ended += 1
+            tqdm.write(f"error: {exc}", file=sys.stderr)
+            continue
+        outcome = record_reference(scenario, traces, force=args.force, directory=Path(args.dir))
         refused += outcome.status == "refused"
         tqdm.write(f"{outcome.status:9s} {outcome.path}: {outcome.detail}")
+    if ended:
+        return EXIT_USAGE
     if refused:
         print(f"{refused} reference(s) differ or cannot be trusted and were left untouched; re-run with --force "
               "to replace them",
@@ -267,9 +308,11 @@ def cmd_compare(args) -> int:
     (scenario,) = _load_all([args.scenario])
     _check_report_paths(args)
     tolerances = resolve_tolerances(scenario, args.profile)
-    reference = produce(args.reference, scenario, Path(args.references))
+    reference = _bounded(args, produce, args.reference, scenario, Path(args.references),
+                         what=f"{scenario.path}: the {args.reference} run")
     candidate = reference if args.candidate == args.reference == "stored" else \
-        produce(args.candidate, scenario, Path(args.references))
+        _bounded(args, produce, args.candidate, scenario, Path(args.references),
+                 what=f"{scenario.path}: the {args.candidate} run")
     result = compare(reference, candidate, tolerances, reference_name=args.reference,
                      candidate_name=args.candidate)
     print(comparison_table(result))
@@ -286,7 +329,8 @@ def cmd_gate(args) -> int:
 
     scenarios = _load_all(find_scenarios(args.paths))
     _check_report_paths(args)
-    result = run_gate(scenarios, profile=args.profile, reference_dir=Path(args.references), workers=args.workers)
+    result = run_gate(scenarios, profile=args.profile, reference_dir=Path(args.references), workers=args.workers,
+                      timeout=args.timeout)
     print(gate_table(result))
     seconds = {o.scenario: o.seconds for o in result.outcomes}
     _write_reports(args, gate_json(result), junit_xml("nest-parity gate", result.comparisons, seconds))
@@ -337,7 +381,8 @@ def cmd_report(args) -> int:
     else:
         run_candidate, label, description = None, "python", "the harness's reimplementation (harness.model)"
     reports, gate = run_report(scenarios, profile=args.profile, reference_dir=Path(args.references),
-                               workers=args.workers, run_candidate=run_candidate, candidate_label=label)
+                               workers=args.workers, run_candidate=run_candidate, candidate_label=label,
+                               timeout=args.timeout)
     report = build_report(reports, gate, candidate=label, candidate_description=description,
                           command=shlex.join(["nest-parity", *args.argv]), baseline=baseline)
     print(render_text(report))

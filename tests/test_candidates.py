@@ -1,6 +1,10 @@
 """The out-of-process candidate protocol: in-house candidates bit-identical, every broken candidate an error."""
 import json
+import os
+import shutil
 import textwrap
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,6 +21,7 @@ from harness.candidates import (
     protocol,
     run_candidate,
 )
+from harness.candidates.execute import STDERR_TAIL_CHARS, tail
 from harness.candidates.parity import check_candidate
 from harness.errors import ScenarioError, UsageError
 from harness.scenario.schema import load_scenario
@@ -122,6 +127,8 @@ def test_the_unspoiled_toy_passes_so_each_spoiled_one_fails_for_its_spoiling(spo
     ('arrays["spike_steps"] = np.append(arrays["spike_steps"], 5001)', "must lie in 1..5000"),
     ('arrays["V_m"] = arrays["V_m"].astype(object)', "not a readable NPZ file"),
     ('arrays["V_m"] = arrays["V_m"].astype(np.int64)', "V_m must be float32 or float64"),
+    ('arrays["V_m"] = arrays["V_m"].astype(np.float16)', "V_m must be float32 or float64, got float16"),
+    ('arrays["V_m"] = np.repeat(arrays["V_m"], 2)', "V_m claims shape (10000,) of float64 in its header"),
 ])
 def test_malformed_traces_are_errors_never_comparisons(spoiled, tamper, message):
     with pytest.raises(CandidateError) as err:
@@ -149,7 +156,6 @@ def test_a_hanging_candidate_is_killed_at_its_timeout(tmp_path):
         print("still thinking", file=sys.stderr, flush=True)
         time.sleep(60)
     """, timeout_s=1)
-    import time
 
     started = time.perf_counter()
     with pytest.raises(CandidateError) as err:
@@ -301,3 +307,123 @@ def test_every_port_finding_is_a_valid_scenario_with_a_candidate_that_owns_it():
         assert owner in folders, f"{path}: no candidate in candidates.yaml names {owner} as its findings"
         assert scenario.expect in ("pass", "fail")
         assert scenario.name.startswith("port_"), "port findings are prefixed so their reference names stay unique"
+
+
+# ------------------------------------------------------------------------------ containment
+# An NPZ whose V_m member claims 10^12 float64 values (8 TB) in its header: refused from the header.
+HUGE_HEADER = """
+    import io, sys, zipfile
+    from pathlib import Path
+    import numpy as np
+    arrays = dict(np.load(CORRECT))
+    out = Path(sys.argv[2]) / "traces.npz"
+    np.savez(out, **{k: v for k, v in arrays.items() if k != "V_m"})
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False, "shape": (10**12,)})
+    with zipfile.ZipFile(out, "a") as z:
+        z.writestr("V_m.npy", header.getvalue() + bytes(64))  # the header writes the magic itself
+"""
+
+
+def test_an_npz_header_claiming_a_huge_array_is_refused_unloaded(tmp_path, correct_output):
+    toy = _registry(tmp_path, HUGE_HEADER.replace("CORRECT", repr(str(correct_output))))
+    started = time.perf_counter()
+    with pytest.raises(CandidateError) as err:
+        run_candidate(toy, _scenario(TOY_SCENARIO))
+    assert "V_m claims shape (1000000000000,) of float64 in its header" in str(err.value)
+    assert "not loaded" in str(err.value) and time.perf_counter() - started < 30
+
+
+def test_stderr_is_read_as_a_bounded_tail(tmp_path):
+    # A sparse 1 GB file: reading it whole would take a second and a gigabyte; the tail takes neither.
+    big = tmp_path / "stderr.txt"
+    with open(big, "wb") as f:
+        f.seek(10**9)
+        f.write(b"the last line\n")
+    started = time.perf_counter()
+    text = tail(big)
+    assert time.perf_counter() - started < 0.5
+    assert text.startswith("…") and text.endswith("the last line\n") and len(text) == STDERR_TAIL_CHARS + 1
+    chatty = _registry(tmp_path, """
+        import sys
+        sys.stderr.write("x" * 20_000_000 + "\\nwhy it failed\\n")
+        sys.exit(4)
+    """)
+    with pytest.raises(CandidateError) as err:
+        run_candidate(chatty, _scenario("ampa_only"))
+    assert err.value.stderr.endswith("why it failed\n") and len(err.value.stderr) <= STDERR_TAIL_CHARS + 1
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+# The candidate starts a grandchild in a session of its own (setsid), which records its pid and sleeps.
+SETSID_GRANDCHILD = """
+    import os, subprocess, sys, time
+    pidfile = PIDFILE
+    subprocess.Popen(["setsid", sys.executable, "-c",
+                      f"import os, time; open({pidfile!r}, 'w').write(str(os.getpid())); time.sleep(3600)"])
+    while not os.path.exists(pidfile) or not open(pidfile).read():
+        time.sleep(0.01)
+    THEN
+"""
+
+
+@pytest.mark.skipif(shutil.which("setsid") is None or not Path("/proc/self/environ").exists(),
+                    reason="needs setsid(1) and /proc")
+@pytest.mark.parametrize("then, message", [("time.sleep(60)", "timed out after 2 s"),
+                                           ("sys.exit(0)", "wrote no traces.npz")])
+def test_a_setsid_grandchild_does_not_survive_its_candidate(tmp_path, then, message):
+    pidfile = tmp_path / "grandchild.pid"
+    toy = _registry(tmp_path, SETSID_GRANDCHILD.replace("PIDFILE", repr(str(pidfile))).replace("THEN", then),
+                    timeout_s=2)
+    try:
+        with pytest.raises(CandidateError, match=message):
+            run_candidate(toy, _scenario("ampa_only"))
+        grandchild = int(pidfile.read_text())
+        deadline = time.monotonic() + 5
+        while _alive(grandchild) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _alive(grandchild), "the setsid grandchild outlived its candidate"
+    finally:
+        if pidfile.exists() and pidfile.read_text():
+            try:
+                os.kill(int(pidfile.read_text()), 9)
+            except OSError:
+                pass
+
+
+@pytest.mark.parametrize("target", ["reference", "scenario", "inputs"])
+def test_a_candidate_that_writes_outside_its_output_folder_is_an_error(tmp_path, correct_output, target):
+    refs = tmp_path / "refs"
+    refs.mkdir()
+    (refs / f"{TOY_SCENARIO}.json").write_text("{}")
+    scenario_file = tmp_path / f"{TOY_SCENARIO}.yaml"
+    shutil.copy(SCENARIO_DIR / f"{TOY_SCENARIO}.yaml", scenario_file)
+    paths = {"reference": repr(str(refs / f"{TOY_SCENARIO}.json")), "scenario": repr(str(scenario_file)),
+             "inputs": 'str(Path(sys.argv[1]) / "inputs.json")'}
+    # The output itself is correct: only the write outside makes it an error (the unspoiled toy passes).
+    tamper = (f"import os; os.chmod({paths[target]}, 0o644); "
+              f"open({paths[target]}, 'a').write(' ')")
+    toy = _registry(tmp_path, SPOILED_ENGINE.replace("CORRECT", repr(str(correct_output))).replace("TAMPER", tamper))
+    with pytest.raises(CandidateError) as err:
+        run_candidate(toy, load_scenario(scenario_file), watch=(refs,))
+    changed = {"reference": refs / f"{TOY_SCENARIO}.json", "scenario": scenario_file, "inputs": "inputs.json"}
+    assert "it changed files outside its output folder" in str(err.value)
+    assert f"{changed[target]} (modified)" in str(err.value) or "inputs.json (modified)" in str(err.value)
+    assert str(changed[target]).split("/")[-1] in str(err.value)
+
+
+def test_the_inputs_are_read_only_for_the_candidate(tmp_path, correct_output):
+    modes = tmp_path / "modes.txt"
+    record = (f"open({str(modes)!r}, 'w').write(' '.join(oct(os.stat(p).st_mode & 0o777) for p in "
+              "[sys.argv[1], *sorted(Path(sys.argv[1]).iterdir())]))")
+    toy = _registry(tmp_path, SPOILED_ENGINE.replace("CORRECT", repr(str(correct_output)))
+                    .replace("TAMPER", f"import os; {record}"))
+    scenario = _scenario(TOY_SCENARIO)
+    assert run_candidate(toy, scenario).equals_exactly(run_python(scenario))  # and the run still passes
+    assert modes.read_text() == "0o555 0o444 0o444"

@@ -172,3 +172,17 @@ def test_verdicts_separate_regressions_from_drift(live, stored, drift, verdict):
 def test_make_gate_target_exists():
     makefile = (REPO / "Makefile").read_text()
     assert "\ngate: $(STAMP)" in makefile and "\nselftest: $(STAMP)" in makefile
+
+
+@pytest.mark.nest
+def test_a_scenario_past_the_time_limit_is_an_error_exit_2_and_the_reports_say_so(one_scenario, tmp_path, capsys):
+    # 1 ms: no worker can even start NEST in it, so every scenario is ended, deterministically.
+    report = tmp_path / "gate.json"
+    code = main(["gate", str(one_scenario), "--timeout", "0.001", "--json", str(report), "--junit",
+                 str(tmp_path / "junit.xml")])
+    assert code == 2
+    doc = json.loads(report.read_text())
+    assert doc["status"] == "error" and doc["scenarios"][0]["verdict"] == "error"
+    for c in doc["comparisons"]:
+        assert c["status"] == "error" and "ran past the time limit of 0.001 s (--timeout)" in c["error"]
+    assert ET.parse(tmp_path / "junit.xml").getroot().get("errors") != "0"

@@ -1,14 +1,29 @@
 """Running one candidate on one scenario, out of process, and turning every way it can go wrong into an error.
 
-The candidate runs as a child process in a fresh temporary folder, its own process group, with the
-registry's timeout. A non-zero exit, a timeout, or output that ``protocol.read_traces`` refuses raises
+The candidate runs as a child process in a fresh temporary folder, its own session and process group, with
+the registry's timeout. A non-zero exit, a timeout, or output that ``protocol.read_traces`` refuses raises
 ``CandidateError`` (status "error", with the tail of the candidate's stderr): a broken candidate can never
 produce a comparison, so it can never pass.
+
+Containment (a candidate is someone else's code):
+
+* **its processes**: every run carries ``CANDIDATE_MARKER=<token>`` in its environment. When it exits or
+  times out, its process group, every descendant found through /proc (by parent pid, and by the marker, so
+  that a ``setsid`` grandchild reparented to init is found too) is killed, until none is left. Not found: a
+  descendant that both cleared its environment and was orphaned (that would take a cgroup).
+* **its output**: read with limits (``protocol.read_traces``: array shapes and types from the NPZ headers
+  before anything is loaded); its stderr only as a bounded tail.
+* **everything else**: the inputs are made read-only, and the inputs, the scenario file and the reference
+  folders are fingerprinted (size, mtime, SHA-256) before and after; a change is an error naming each path.
+  Writes elsewhere (the candidate's own working folder aside) are not watched.
 """
 from __future__ import annotations
 
+import hashlib
 import os
+import secrets
 import signal
+import stat
 import subprocess
 import tempfile
 import time
@@ -21,6 +36,8 @@ from . import protocol
 from .registry import Candidate
 
 STDERR_TAIL_CHARS = 4000
+CANDIDATE_MARKER = "NEST_PARITY_CANDIDATE"
+_KILL_ROUNDS = 50
 
 
 class CandidateError(Exception):
@@ -45,10 +62,13 @@ class CandidateUnavailable(CandidateError):
     """The candidate's files are not there (e.g. its virtual environment was never built)."""
 
 
-def run_candidate(candidate: Candidate, scenario: Scenario, *, keep_dir: Path | None = None) -> Traces:
+def run_candidate(candidate: Candidate, scenario: Scenario, *, keep_dir: Path | None = None,
+                  watch: tuple = ()) -> Traces:
     """The candidate's traces of ``scenario``, validated; CandidateError on anything else.
 
     ``keep_dir``: use this folder instead of a temporary one and leave it behind (for debugging a port).
+    ``watch``: more files or folders that the candidate must leave alone, besides the scenario file and the
+    reference folders (``reference_traces/`` here and in the repository).
     """
     missing = candidate.missing_requirements()
     if missing:
@@ -56,20 +76,36 @@ def run_candidate(candidate: Candidate, scenario: Scenario, *, keep_dir: Path | 
         raise CandidateUnavailable(candidate.name, scenario.name,
                                    f"not available: {', '.join(missing)} does not exist{setup}")
     compiled = protocol.compile_inputs(scenario)
+    watched = _watched_paths(scenario, watch)
     if keep_dir is not None:
-        return _run_in(candidate, scenario, compiled, Path(keep_dir))
+        return _run_in(candidate, scenario, compiled, Path(keep_dir), watched)
     with tempfile.TemporaryDirectory(prefix=f"candidate-{candidate.name}-") as tmp:
-        return _run_in(candidate, scenario, compiled, Path(tmp))
+        return _run_in(candidate, scenario, compiled, Path(tmp), watched)
 
 
-def _run_in(candidate: Candidate, scenario: Scenario, compiled, work: Path) -> Traces:
+def _run_in(candidate: Candidate, scenario: Scenario, compiled, work: Path, watched: list) -> Traces:
     inputs, outputs = work / "inputs", work / "outputs"
     protocol.write_inputs(compiled, inputs)
     outputs.mkdir(parents=True, exist_ok=True)
     argv = candidate.argv(inputs, outputs)
+    watched = [*watched, inputs]
+    _set_read_only(inputs, True)
+    before = _fingerprints(watched)
     started = time.perf_counter()
-    returncode, stderr, timed_out = _execute(argv, work, candidate.timeout_s)
-    seconds = time.perf_counter() - started
+    try:
+        returncode, stderr, timed_out = _execute(argv, work, candidate.timeout_s)
+    finally:
+        seconds = time.perf_counter() - started
+        changed = _changes(before, _fingerprints(watched))
+        try:
+            _set_read_only(inputs, False)  # a kept folder can be removed again; the temporary one is removed
+        except OSError:
+            pass  # the candidate removed its inputs: the fingerprints say so
+    if changed:
+        # Checked first: a candidate that tampered with the reference or its inputs is not to be believed,
+        # whatever it wrote.
+        raise CandidateError(candidate.name, scenario.name, "it changed files outside its output folder: "
+                             + ", ".join(changed), stderr)
     if timed_out:
         raise CandidateError(candidate.name, scenario.name, f"timed out after {candidate.timeout_s:g} s "
                              f"(timeout_s in the registry)", stderr)
@@ -91,27 +127,130 @@ def _run_in(candidate: Candidate, scenario: Scenario, compiled, work: Path) -> T
 def _execute(argv: list[str], cwd: Path, timeout_s: float) -> tuple[int | None, str, bool]:
     """Run ``argv``; stderr goes to a file (a pipe could fill up and hang a chatty candidate)."""
     err_path = cwd / "stderr.txt"
+    token = secrets.token_hex(8)
+    env = {**os.environ, CANDIDATE_MARKER: token}
     with open(err_path, "wb") as err, open(os.devnull, "rb") as devnull:
         try:
-            proc = subprocess.Popen(argv, cwd=cwd, stdin=devnull, stdout=err, stderr=err,
+            proc = subprocess.Popen(argv, cwd=cwd, stdin=devnull, stdout=err, stderr=err, env=env,
                                     start_new_session=True)
         except OSError as exc:
             return 127, f"cannot start {argv[0]}: {exc.strerror or exc}", False
+        timed_out = False
         try:
             proc.wait(timeout=timeout_s)
-            timed_out = False
         except subprocess.TimeoutExpired:
-            # The whole process group: a candidate's own children (XLA, a shell wrapper) must die too.
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
             timed_out = True
-    return proc.returncode, _tail(err_path), timed_out
+        finally:  # also on KeyboardInterrupt: nothing of the candidate outlives the harness's run of it
+            end_descendants(proc.pid, token)
+            proc.wait()
+    return proc.returncode, tail(err_path), timed_out
 
 
-def _tail(path: Path) -> str:
-    data = path.read_bytes()
-    text = data[-STDERR_TAIL_CHARS:].decode(errors="replace")
-    return ("…" + text) if len(data) > STDERR_TAIL_CHARS else text
+def end_descendants(pid: int, token: str) -> None:
+    """SIGKILL ``pid``'s process group, its descendants and every process carrying the run's marker.
+
+    Repeated until a scan finds none: a forking descendant may start another between a scan and the kill.
+    """
+    marker = f"{CANDIDATE_MARKER}={token}".encode()
+    for _ in range(_KILL_ROUNDS):
+        found = _descendants(pid) | _marked(marker)
+        for kill in [lambda: os.killpg(pid, signal.SIGKILL)] + [lambda p=p: os.kill(p, signal.SIGKILL)
+                                                                 for p in found]:
+            try:
+                kill()
+            except OSError:
+                pass
+        if not found:
+            return
+        time.sleep(0.01)
+
+
+def _processes() -> dict[int, tuple[int, str]]:
+    """pid -> (parent pid, state) of every process /proc shows (empty where there is no /proc)."""
+    table = {}
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            table[int(entry.name)] = (int(fields[1]), fields[0])
+        except (OSError, ValueError, IndexError):
+            continue
+    return table
+
+
+def _descendants(pid: int) -> set[int]:
+    table = _processes()
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {p for p, (parent, state) in table.items() if parent in frontier and state != "Z"} - found
+        found |= frontier
+    return found
+
+
+def _marked(marker: bytes) -> set[int]:
+    found = set()
+    for pid, (_, state) in _processes().items():
+        if state == "Z" or pid == os.getpid():
+            continue
+        try:
+            if marker in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
+                found.add(pid)
+        except OSError:
+            continue
+    return found
+
+
+def tail(path: Path, limit: int = STDERR_TAIL_CHARS) -> str:
+    """The last ``limit`` bytes of ``path`` as text: a candidate's 1 GB of stderr is never read whole."""
+    try:
+        with open(path, "rb") as f:
+            size = f.seek(0, os.SEEK_END)
+            f.seek(max(0, size - limit))
+            data = f.read(limit)
+    except OSError as exc:
+        return f"(its stderr could not be read: {exc.strerror or exc})"
+    text = data.decode(errors="replace")
+    return ("…" + text) if size > limit else text
+
+
+# ------------------------------------------------------------------------------------------- watched files
+def _watched_paths(scenario: Scenario, extra) -> list[Path]:
+    from harness.traces.references import REFERENCE_DIR
+
+    from .registry import REPO_ROOT
+
+    paths = [Path(scenario.path), REFERENCE_DIR, REPO_ROOT / REFERENCE_DIR, *map(Path, extra)]
+    return list({p.resolve(): p.resolve() for p in paths}.values())
+
+
+def _fingerprints(paths) -> dict:
+    """path -> (size, mtime_ns, SHA-256) of every file under ``paths`` (folders walked; absent paths skipped)."""
+    prints = {}
+    for root in paths:
+        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file()) \
+            if root.is_dir() else []
+        for path in files:
+            try:
+                info = path.stat()
+                prints[str(path)] = (info.st_size, info.st_mtime_ns, hashlib.sha256(path.read_bytes()).hexdigest())
+            except OSError:
+                prints[str(path)] = None
+    return prints
+
+
+def _changes(before: dict, after: dict) -> list[str]:
+    changed = [f"{p} (deleted)" for p in before if p not in after]
+    changed += [f"{p} (created)" for p in after if p not in before]
+    changed += [f"{p} (modified)" for p in before if p in after and before[p] != after[p]]
+    return sorted(changed)
+
+
+def _set_read_only(folder: Path, read_only: bool) -> None:
+    """The inputs read-only for the candidate (a run as root is not stopped by it: the fingerprints are)."""
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    for path in files:
+        path.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH | (0 if read_only else stat.S_IWUSR))
+    folder.chmod(stat.S_IRWXU & ~(stat.S_IWUSR if read_only else 0) | stat.S_IRGRP | stat.S_IXGRP
+                 | stat.S_IROTH | stat.S_IXOTH)
 
 
 def _signal_name(returncode: int | None) -> str:

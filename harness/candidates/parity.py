@@ -27,6 +27,7 @@ from pathlib import Path
 from harness.backends.sources import produce
 from harness.errors import UsageError
 from harness.judge.comparator import Comparison, compare
+from harness.judge.pool import run_bounded
 from harness.judge.tolerances import resolve_tolerances
 from harness.scenario.types import Scenario
 from harness.traces.traces import Traces
@@ -87,7 +88,9 @@ def collect(candidate: Candidate, scenarios, *, reference: str = "nest", progres
             progress(f"{candidate.name}: {scenario.name}")
         started = time.perf_counter()
         try:
-            ref = produce(reference, scenario)
+            # In a worker process within the candidate's own time limit: a hung NEST is an error too.
+            ref = run_bounded(produce, reference, scenario, timeout=candidate.timeout_s,
+                              what=f"{scenario.path}: the {reference} run")
         except UsageError as exc:
             runs.append(Run(scenario, None, None, f"reference {reference}: {exc}", 0.0))
             continue

@@ -35,6 +35,12 @@ Output folder (written by the candidate, read by ``read_traces``):
   is kept in the traces' provenance.
 
 Anything else, or a missing, short, non-finite or mistyped array, is a ``CandidateOutputError``.
+
+The output is read with limits, since a candidate is someone else's code: the names, shapes and types of
+the arrays are read from the NPZ's member headers before any array is loaded, and an array claiming more
+values than ``n_steps`` (a header saying (10^12,)), an object or an unusual type is refused unloaded;
+float16 is refused (it cannot hold a membrane potential to the comparator's precision); ``candidate.json``
+is read only up to ``MAX_INFO_BYTES``.
 """
 from __future__ import annotations
 
@@ -58,6 +64,8 @@ INPUT_META = "inputs.json"
 INPUT_ARRAYS = "inputs.npz"
 OUTPUT_TRACES = "traces.npz"
 OUTPUT_INFO = "candidate.json"
+MAX_INFO_BYTES = 1_000_000
+MAX_HEADER_BYTES = 10_000
 
 CONVENTIONS = {
     "step": "step k integrates (k*step_ms, (k+1)*step_ms]; the state starts from `initial`, I_stim = 0, "
@@ -161,9 +169,9 @@ def read_traces(directory: Path, meta: dict) -> Traces:
     path = directory / OUTPUT_TRACES
     if not path.is_file():
         raise CandidateOutputError(f"it wrote no {OUTPUT_TRACES}")
-    arrays = _load_npz(path)
     n_steps, record = meta["n_steps"], meta["record"]
     allowed = {"steps", "spike_steps", *record}
+    arrays = _load_npz(path, allowed, n_steps)
     unknown = sorted(set(arrays) - allowed)
     if unknown:
         raise CandidateOutputError(f"{OUTPUT_TRACES} holds unknown arrays {', '.join(unknown)}; "
@@ -186,6 +194,8 @@ def read_info(directory: Path):
     path = Path(directory) / OUTPUT_INFO
     if not path.is_file():
         return None
+    if path.stat().st_size > MAX_INFO_BYTES:
+        raise CandidateOutputError(f"{OUTPUT_INFO} is larger than {MAX_INFO_BYTES} bytes")
     try:
         info = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
@@ -195,13 +205,42 @@ def read_info(directory: Path):
     return info
 
 
-def _load_npz(path: Path) -> dict:
+def _load_npz(path: Path, allowed: set, n_steps: int) -> dict:
+    """The arrays of the NPZ, each checked from its header first (names, type, size) and only then loaded."""
     try:
+        _check_headers(path, allowed, n_steps)
         with np.load(path, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
         # allow_pickle=False turns an object array into a ValueError: a candidate cannot run code here.
         raise CandidateOutputError(f"{OUTPUT_TRACES} is not a readable NPZ file: {exc}") from None
+
+
+def _check_headers(path: Path, allowed: set, n_steps: int) -> None:
+    """Refuse, before loading anything, arrays that are unknown, of objects, or larger than one per step."""
+    with zipfile.ZipFile(path) as archive:
+        members = archive.infolist()
+        names = [m.filename[:-4] if m.filename.endswith(".npy") else m.filename for m in members]
+        unknown = sorted(set(names) - allowed)
+        if unknown or len(names) != len(set(names)):
+            shown = ", ".join(n[:40] for n in unknown[:5]) or "repeated names"
+            raise CandidateOutputError(f"{OUTPUT_TRACES} holds unknown arrays {shown}; allowed: steps, "
+                                       f"spike_steps, {', '.join(sorted(allowed - {'steps', 'spike_steps'}))}")
+        for member, name in zip(members, names):
+            with archive.open(member) as f:
+                version = np.lib.format.read_magic(f)
+                if version == (1, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_1_0(f, max_header_size=MAX_HEADER_BYTES)
+                elif version == (2, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_2_0(f, max_header_size=MAX_HEADER_BYTES)
+                else:
+                    raise ValueError(f"{name}: NPY format version {version} (allowed: 1.0, 2.0)")
+            if dtype.hasobject:
+                raise ValueError(f"{name} holds Python objects (pickles are never loaded)")
+            values = int(np.prod(shape, dtype=object))
+            if values > n_steps or dtype.itemsize > 8:
+                raise CandidateOutputError(f"{name} claims shape {shape} of {dtype} in its header: more than the "
+                                           f"{n_steps} values of one per step (or wider than 8 bytes); not loaded")
 
 
 def _integer_array(values: np.ndarray, name: str) -> np.ndarray:
@@ -212,7 +251,7 @@ def _integer_array(values: np.ndarray, name: str) -> np.ndarray:
 
 
 def _trace_values(values: np.ndarray, name: str, n_steps: int) -> np.ndarray:
-    if not np.issubdtype(values.dtype, np.floating) or values.dtype.itemsize > 8:
+    if values.dtype.kind != "f" or values.dtype.itemsize not in (4, 8):  # float16 cannot hold V_m to 1e-12
         raise CandidateOutputError(f"{name} must be float32 or float64, got {values.dtype}")
     if values.shape != (n_steps,):
         raise CandidateOutputError(f"{name} has shape {values.shape}, expected ({n_steps},): one value per step")

@@ -10,6 +10,11 @@ bit parity and the model's invariants (``fuzz_checks``). When a check fails, hyp
 (RKF45 tries, rejected tries) of one neuron in one step. (1, 0) is the usual single clipped try; (3, 1)
 is three tries of which one was rejected. The count says how much of GSL's adaptive machinery was
 exercised, beyond the count of neuron-steps.
+
+Time limit: with ``--timeout`` (the command line always sets it, default 600 s) each batch runs in a worker
+process (``harness.judge.pool.run_bounded``). A batch past the limit ends the fuzzer at once, unshrunk (a
+shrink of a hang would cost the limit per try): its scenarios are written as regressions, the command
+says ``error`` and exits 1. Through the API without ``timeout``, batches run in this process, unbounded.
 """
 from __future__ import annotations
 
@@ -110,6 +115,10 @@ class _ShrinkBudgetSpent(BaseException):
     """Ends hypothesis's run early (it lets BaseExceptions through); the smallest failure is kept."""
 
 
+class _BatchTimedOut(BaseException):
+    """Ends hypothesis's run at once: a batch ran past the time limit (see the module's docstring)."""
+
+
 class _SmallestFailure:
     """The smallest failing batch seen, by YAML size; after a full shrink, that is hypothesis's final case."""
 
@@ -150,7 +159,7 @@ def run_fuzz(args: argparse.Namespace, *, candidate=None) -> int:
         from harness.backends import batch as batch
 
         candidate = getattr(batch, CANDIDATES[getattr(args, "candidate", None) or "python"])
-    return _fuzz(settings, Path(args.regressions_dir), database, candidate)
+    return _fuzz(settings, Path(args.regressions_dir), database, candidate, getattr(args, "timeout", None))
 
 
 @dataclass(frozen=True)
@@ -205,7 +214,7 @@ def without_local_constants():
         providers.CONSTANTS_CACHE.cache.clear()
 
 
-def _fuzz(settings: _Settings, regressions_dir: Path, database: Path, candidate) -> int:
+def _fuzz(settings: _Settings, regressions_dir: Path, database: Path, candidate, timeout: float | None = None) -> int:
     from hypothesis import HealthCheck, Phase, given
     from hypothesis import seed as seed_decorator
     from hypothesis import settings as hypothesis_settings
@@ -213,8 +222,9 @@ def _fuzz(settings: _Settings, regressions_dir: Path, database: Path, candidate)
     from tqdm import tqdm
 
     from harness.fuzz.strategies import scenario_batches
+    from harness.judge.pool import RunTimedOut
 
-    stats, smallest = FuzzStats(), _SmallestFailure()
+    stats, smallest, hung = FuzzStats(), _SmallestFailure(), []
     # tqdm draws only on a terminal (disable=None), so CI logs stay clean.
     bar = tqdm(total=settings.examples, desc="fuzzing", unit="batch", disable=None, leave=False)
 
@@ -228,7 +238,11 @@ def _fuzz(settings: _Settings, regressions_dir: Path, database: Path, candidate)
     def parity_holds(raws):
         if smallest.shrinking_for() > settings.shrink_seconds:
             raise _ShrinkBudgetSpent()
-        found = check_batch(raws, candidate, stats)
+        try:
+            found = check_batch(raws, candidate, stats, timeout)
+        except RunTimedOut as exc:
+            hung.extend(Failure(raw, [str(exc)]) for raw in raws)
+            raise _BatchTimedOut() from None
         if found:
             smallest.offer(raws, found)
         if smallest.failures:
@@ -244,7 +258,7 @@ def _fuzz(settings: _Settings, regressions_dir: Path, database: Path, candidate)
         # rejected stiff tries overflow harmlessly; parity is what counts
         with np.errstate(all="ignore"), without_local_constants():
             parity_holds()
-    except (ParityFailure, _ShrinkBudgetSpent):
+    except (ParityFailure, _ShrinkBudgetSpent, _BatchTimedOut):
         pass
     except Exception as exc:  # hypothesis's own errors (e.g. Flaky) or a strategy bug: report, never hide
         if not smallest.failures:
@@ -253,12 +267,15 @@ def _fuzz(settings: _Settings, regressions_dir: Path, database: Path, candidate)
             return EXIT_FAIL
     finally:
         bar.close()
-    failures = smallest.failures
+    failures = hung or smallest.failures
     how = f"seed {settings.seed}" if settings.seed is not None else "derandomized"
     print(f"fuzz (profile {settings.profile}, {how}): {stats.summary()}")
     if not failures:
         print("no parity or invariant failure")
         return EXIT_OK
+    if hung:
+        print(f"error: {hung[0].describe()}, with {len(hung)} generated scenario(s); not shrunk, written as "
+              "they were", file=sys.stderr)
     for failure in failures:
         path, created = write_failure(failure, regressions_dir)
         state = "wrote" if created else "already on file:"
@@ -266,15 +283,24 @@ def _fuzz(settings: _Settings, regressions_dir: Path, database: Path, candidate)
     return EXIT_FAIL
 
 
-def check_batch(raws: list[dict], candidate, stats: FuzzStats | None = None) -> list[Failure]:
-    """Validate the scenario dicts from YAML text, run them batched in NEST and the candidate, check all."""
-    from harness.backends.batch import run_batched, run_nest_batch
+def check_batch(raws: list[dict], candidate, stats: FuzzStats | None = None,
+                timeout: float | None = None) -> list[Failure]:
+    """Validate the scenario dicts from YAML text, run them batched in NEST and the candidate, check all.
+
+    With ``timeout``, the runs happen in a worker process and RunTimedOut says that they took too long.
+    """
     from harness.fuzz.checks import invariant_violations, parity_differences
+    from harness.judge.pool import RunTimedOut, run_bounded
 
     scenarios = load_generated(raws)
     try:
-        reference = run_batched(scenarios, run_nest_batch)
-        runs = run_batched(scenarios, candidate)
+        if timeout is None:
+            reference, runs = run_both(scenarios, candidate)
+        else:
+            reference, runs = run_bounded(run_both, scenarios, candidate, timeout=timeout, what="the batch (NEST and "
+                                          "the candidate)")
+    except RunTimedOut:
+        raise
     except Exception as exc:  # a crash on a valid scenario is a failure to shrink too
         return [Failure(raw, [f"running the batch raised {type(exc).__name__}: {exc}"]) for raw in raws]
     if stats is not None:
@@ -286,6 +312,13 @@ def check_batch(raws: list[dict], candidate, stats: FuzzStats | None = None) -> 
         if reasons:
             failures.append(Failure(raw, reasons))
     return failures
+
+
+def run_both(scenarios, candidate) -> tuple[list, list]:
+    """NEST's traces and the candidate's runs of one batch (in a worker process when bounded)."""
+    from harness.backends.batch import run_batched, run_nest_batch
+
+    return run_batched(scenarios, run_nest_batch), run_batched(scenarios, candidate)
 
 
 def load_generated(raws: list[dict]) -> list:

@@ -16,8 +16,9 @@ The verdict per scenario separates the two: ``regression`` when the reimplementa
 for reasons of its own, ``drift`` when the stored references no longer describe live NEST (the
 reimplementation then agrees with one of the two), ``regression+drift`` when it agrees with neither.
 
-Scenarios run one per task in a pool of *spawned* processes: each worker imports NEST itself (a forked copy
-of a process that already ran NEST's OpenMP kernel is not safe) and every run starts with ResetKernel.
+Scenarios run one per task in a pool of *spawned* processes (``harness.judge.pool``): each worker imports NEST
+itself and every run starts with ResetKernel. A scenario past the time limit (``--timeout``) has its worker
+killed and is an ``error`` (all three pairs), and the gate goes on with the others.
 """
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ from typing import Callable
 from harness.backends.sources import load_stored
 from harness.errors import UsageError
 from harness.judge.comparator import Comparison, compare
-from harness.judge.pool import default_workers, run_parallel
+from harness.judge.pool import DEFAULT_TIMEOUT_S, default_workers, run_parallel
 from harness.judge.tolerances import DEFAULT_PROFILE, Tolerances, profile_tolerances
 from harness.model.parameters import DEFAULT_GSL_ERROR_TOL
 from harness.scenario.types import Scenario
@@ -135,6 +136,14 @@ def judge_pairs(scenario: Scenario, tolerances: Tolerances, traces: dict, proble
     return comparisons
 
 
+def error_outcome(scenario: Scenario, profile: str | None, reason: str, seconds: float) -> ScenarioOutcome:
+    """A scenario whose worker was ended (time limit) or died: every pair an error that says so."""
+    message = f"{scenario.path}: the scenario's run {reason}"
+    problems = {source: message for source in ("nest", "python", "stored")}
+    comparisons = judge_pairs(scenario, gate_tolerances(scenario, profile), {}, problems)
+    return ScenarioOutcome(scenario.name, scenario.path, comparisons, seconds)
+
+
 def gate_tolerances(scenario: Scenario, profile: str | None) -> Tolerances:
     """``exact`` (or the --profile flag) for every pair, whatever the scenario's ``tolerances:`` block says.
 
@@ -145,9 +154,12 @@ def gate_tolerances(scenario: Scenario, profile: str | None) -> Tolerances:
 
 
 def run_gate(scenarios: list[Scenario], *, profile: str | None = None, reference_dir=REFERENCE_DIR,
-             workers: int | None = None, run_candidate=None, desc: str = "gate") -> GateResult:
+             workers: int | None = None, run_candidate=None, desc: str = "gate",
+             timeout: float | None = None) -> GateResult:
     workers = workers or default_workers()
+    timeout = timeout or DEFAULT_TIMEOUT_S
     started = time.perf_counter()
     items = [(s, profile, str(reference_dir), run_candidate) for s in scenarios]
-    outcomes = run_parallel(check_scenario, items, workers=workers, desc=desc)
+    outcomes = run_parallel(check_scenario, items, workers=workers, desc=desc, timeout=timeout,
+                            failed=lambda item, reason: error_outcome(item[0], item[1], reason, timeout))
     return GateResult(outcomes, time.perf_counter() - started, max(1, min(workers, len(items))), profile)

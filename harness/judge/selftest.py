@@ -27,7 +27,7 @@ import numpy as np
 
 from harness import grid
 from harness.backends import python as python_backend
-from harness.judge.gate import LIVE, REGRESSION, GateResult, check_scenario
+from harness.judge.gate import LIVE, REGRESSION, GateResult, check_scenario, error_outcome
 from harness.judge.pool import default_workers, run_parallel
 from harness.model import neuron, population, rhs
 from harness.model.parameters import RECORDABLES
@@ -272,7 +272,8 @@ def run_selftest(catalogue: dict, variants=None, scenarios=None, *, workers=None
     used = list({s.name: s for _, s in plan}.values())
     items = [(s, "exact", str(reference_dir), None) for s in used]
     items += [(s, "exact", str(reference_dir), functools.partial(run_variant, v.name)) for v, s in plan]
-    outcomes = run_parallel(check_scenario, items, workers=workers, desc="selftest")
+    outcomes = run_parallel(check_scenario, items, workers=workers, desc="selftest",
+                            failed=lambda item, reason: error_outcome(item[0], item[1], reason, 0.0))
     wall = time.perf_counter() - started
     control = GateResult(outcomes[:len(used)], wall, max(1, min(workers, len(items))), "exact")
     catches = [judge(v, outcome) for (v, _), outcome in zip(plan, outcomes[len(used):])]

@@ -9,8 +9,16 @@ from __future__ import annotations
 
 import time
 
-from harness.judge.gate import LIVE, GateResult, ScenarioOutcome, gate_tolerances, judge_pairs, produce_sources
-from harness.judge.pool import default_workers, run_parallel
+from harness.judge.gate import (
+    LIVE,
+    GateResult,
+    ScenarioOutcome,
+    error_outcome,
+    gate_tolerances,
+    judge_pairs,
+    produce_sources,
+)
+from harness.judge.pool import DEFAULT_TIMEOUT_S, default_workers, run_parallel
 from harness.report.data import ScenarioReport
 from harness.scenario.types import Scenario
 from harness.traces.provenance import base_provenance, package_version
@@ -41,6 +49,12 @@ def report_task(scenario: Scenario, profile: str | None, reference_dir: str, run
                           _versions(traces.get("nest")), _versions(traces.get("stored")))
 
 
+def _failed_report(scenario: Scenario, profile: str | None, reason: str, seconds: float) -> ScenarioReport:
+    outcome = error_outcome(scenario, profile, reason, seconds)
+    return ScenarioReport(scenario.name, scenario.path, scenario.description, outcome, None,
+                          f"no figure: {outcome.comparisons[0].error}")
+
+
 def _versions(traces) -> dict:
     """What NEST itself said when it ran (the GSL version can only be read once NEST has loaded it)."""
     if traces is None:
@@ -52,13 +66,19 @@ def _versions(traces) -> dict:
 
 
 def run_report(scenarios: list[Scenario], *, profile: str | None = None, reference_dir=REFERENCE_DIR,
-               workers: int | None = None, run_candidate=None, candidate_label: str = "python"):
-    """Every scenario in the gate's process pool; returns (ScenarioReport list, GateResult)."""
+               workers: int | None = None, run_candidate=None, candidate_label: str = "python",
+               timeout: float | None = None):
+    """Every scenario in the gate's process pool; returns (ScenarioReport list, GateResult).
+
+    A scenario past the time limit (its worker killed) is an ``error`` with no figure; the others go on.
+    """
     workers = workers or default_workers()
+    timeout = timeout or DEFAULT_TIMEOUT_S
     labels = (f"NEST {package_version('nest-simulator')}", candidate_label)
     started = time.perf_counter()
     items = [(s, profile, str(reference_dir), run_candidate, labels) for s in scenarios]
-    reports = run_parallel(report_task, items, workers=workers, desc="report")
+    reports = run_parallel(report_task, items, workers=workers, desc="report", timeout=timeout,
+                           failed=lambda item, reason: _failed_report(item[0], item[1], reason, timeout))
     gate = GateResult([r.outcome for r in reports], time.perf_counter() - started,
                       max(1, min(workers, len(items))), profile)
     return reports, gate
