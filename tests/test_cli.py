@@ -121,6 +121,16 @@ def _one_line_error(err, *fragments):
         assert fragment in lines[0], err
 
 
+def _in_process(monkeypatch):
+    """The CLI's runs in this process instead of a worker (harness.judge.pool), so that a stub stands in for NEST.
+
+    These tests are about output paths; the worker is tested in tests/test_runs.py.
+    """
+    import harness.cli as cli
+
+    monkeypatch.setattr(cli, "_bounded", lambda args, task, *task_args, what: task(*task_args))
+
+
 @pytest.fixture
 def no_nest(monkeypatch):
     """NEST must not run: the path is refused first."""
@@ -129,6 +139,7 @@ def no_nest(monkeypatch):
     def refuse(scenario):
         raise AssertionError("the work started before the output path was checked")
 
+    _in_process(monkeypatch)
     monkeypatch.setattr(nest_backend, "run_nest", refuse)
 
 
@@ -137,6 +148,7 @@ def stub_nest(monkeypatch):
     """NEST's output for port_brainpy_short_mixed, from its stored reference (bit-identical to live NEST)."""
     import harness.backends.nest as nest_backend
 
+    _in_process(monkeypatch)
     monkeypatch.setattr(nest_backend, "run_nest", lambda scenario: Traces.load(REFERENCE_DIR / scenario.name))
 
 
