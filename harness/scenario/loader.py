@@ -80,13 +80,13 @@ class _StrictLoader(Composer, SafeConstructor, Resolver, _Parser):
         if parent is None and index is None:
             label = ""  # the document
         elif index is None:
-            label = ".(a key)"
+            label = ".<key>"
         elif isinstance(index, int):
             label = f"[{index}]"
             if index >= MAX_LIST:
                 raise _Refused(self.path(), f"a list of more than {MAX_LIST} entries; allowed: at most {MAX_LIST}")
         else:
-            label = "." + (shown(index.value, 40, quote=False) if isinstance(index, ScalarNode) else "(a key)")
+            label = "." + (shown(index.value, 40, quote=False) if isinstance(index, ScalarNode) else "<key>")
         self.labels.append(label)
         try:
             if len(self.labels) > MAX_DEPTH:
@@ -136,7 +136,7 @@ class _StrictLoader(Composer, SafeConstructor, Resolver, _Parser):
                     self.problems.append((where, f"duplicate key {shown(key.value, 40)} (YAML would keep the "
                                                  f"last one silently); allowed: each key once per mapping"))
                 seen.add((key.tag, key.value))
-        elif isinstance(node, ScalarNode) and node.style is None:  # plain: its type was guessed by YAML 1.1
+        elif isinstance(node, ScalarNode) and not node.style:  # plain (None, or libyaml's ""): type guessed by YAML 1.1
             problem = _yaml11_surprise(node.tag, node.value)
             if problem:
                 self.problems.append((self.path(), problem))
