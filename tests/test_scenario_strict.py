@@ -113,6 +113,11 @@ def test_a_name_of_100_characters_is_allowed(capsys, write_scenario):
     (SPIKE + "    delay: 1.0e12\n    spike_times: [1.0]\n", "inputs[0].delay: 1000000000000.0 ms"),
     (SPIKE + "    delay: 1.0e5\n    spike_times: [1.0]\n", "inputs[0].delay: 100000.0 ms is 1000000 steps"),
     (SPIKE + "    weight: 1.0e30\n    spike_times: [1.0]\n", "inputs[0].weight: 1e+30 nS is outside"),
+    (SPIKE + "    weight: 1.0e9\n    spike_times: [1.0]\n", "inputs[0].weight: one spike gives |weight| x "
+                                                             "multiplicity / C_m = 2e+06 /ms"),
+    (SPIKE + "    weight: 1.0e3\n    spike_times: [1.0]\n    spike_multiplicities: [1000000]\n",
+     "inputs[0].spike_multiplicities: one spike gives"),
+    ("resolution: 2.0\nduration: 10.0\n", "resolution: 2.0 ms; allowed: a positive multiple of 0.001 ms up to 1 ms"),
     (SPIKE + "    spike_times: [1.0]\n    spike_multiplicities: [9223372036854775807]\n",
      "inputs[0].spike_multiplicities[0]: 9223372036854775807 is too large"),
     (BASE + "params: {t_ref: 1.0e30}\n", "params.t_ref: 1e+30 ms is outside"),
@@ -132,9 +137,12 @@ def test_numbers_beyond_what_nest_and_the_engines_run(capsys, write_scenario, te
 
 
 def test_values_at_the_bounds_are_allowed(capsys, write_scenario):
-    path = write_scenario(BASE + "params: {E_L: -1000.0, V_th: 1000.0, C_m: 1.0, gsl_error_tol: 1.0e-10, "
-                                 "t_ref: 10000.0}\n" + "inputs:\n  - {device: spike_generator, receptor: AMPA, "
-                                 "weight: 1.0e9, delay: 10000.0, spike_times: [10000000.0], "
+    path = write_scenario(BASE + "params: {E_L: -1000.0, V_th: 1000.0, C_m: 1000.0, gsl_error_tol: 1.0e-10, "
+                                 "t_ref: 10000.0, alpha: 1000.0}\n" + "inputs:\n  - {device: spike_generator, "
+                                 "receptor: AMPA, weight: 1.0e9, delay: 10000.0, spike_times: [10000000.0]}\n"
+                                 "  - {device: spike_generator, receptor: NMDA, weight: 1.0, spike_times: [1.0], "
+                                 "spike_multiplicities: [1000]}\n"
+                                 "  - {device: spike_generator, receptor: GABA, weight: 1.0, spike_times: [1.0], "
                                  "spike_multiplicities: [1000000]}\n")
     assert main(["validate", str(path)]) == 0, capsys.readouterr().err
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from harness import grid
-from harness.model.parameters import RECEPTOR_TYPES
+from harness.model.parameters import DEFAULTS, RECEPTOR_TYPES
 from harness.scenario import bounds
 from harness.scenario.fields import (
     any_missing,
@@ -32,7 +32,7 @@ DEVICE_KEYS = {
 }
 
 
-def parse_inputs(raw, tps, res, n_steps, problems):
+def parse_inputs(raw, tps, res, n_steps, problems, params=None):
     """The `inputs:` list, each device checked against its own fields; devices with problems are left out."""
     entries = raw.get("inputs")
     if entries is None:
@@ -61,7 +61,7 @@ def parse_inputs(raw, tps, res, n_steps, problems):
             problems.add(f"{where}.device", f"{what}; allowed: {', '.join(DEVICE_KEYS)}")
             continue
         check_keys(entry, DEVICE_KEYS[device], where, problems, what=f"field of {device}")
-        ctx = _InputContext(entry, where, tps, res, n_steps, problems)
+        ctx = _InputContext(entry, where, tps, res, n_steps, problems, params or DEFAULTS)
         parsed = _DEVICE_PARSERS[device](ctx)
         if parsed is not None:
             inputs.append(parsed)
@@ -76,9 +76,26 @@ def parse_inputs(raw, tps, res, n_steps, problems):
 class _InputContext:
     """Bundles what every device parser needs, so each parser reads as a list of its fields."""
 
-    def __init__(self, entry, where, tps, res, n_steps, problems):
+    def __init__(self, entry, where, tps, res, n_steps, problems, params):
         self.entry, self.where, self.tps, self.res = entry, where, tps, res
-        self.n_steps, self.problems = n_steps, problems
+        self.n_steps, self.problems, self.params = n_steps, problems, params
+
+    def too_stiff(self, receptor, weight, multiplicity) -> bool:
+        """True (and a problem) when one spike would make the equations faster than RKF45 can follow."""
+        c_m, alpha = self.params["C_m"], self.params["alpha"]
+        if not c_m > 0:
+            return False  # reported with the parameters
+        if receptor == "NMDA":  # x jumps by the multiplicity, the weight scales the conductance
+            rate, how = max(abs(weight) / c_m, alpha * multiplicity), "max(|weight| / C_m, alpha x multiplicity)"
+        else:
+            rate, how = abs(weight) * multiplicity / c_m, "|weight| x multiplicity / C_m"
+        if rate <= bounds.MAX_SPIKE_RATE_PER_MS:
+            return False
+        key = "spike_multiplicities" if multiplicity > 1 else "weight"
+        self.problems.add(f"{self.where}.{key}", f"one spike gives {how} = {rate:g} /ms; allowed: at most "
+                                                 f"{bounds.MAX_SPIKE_RATE_PER_MS:g} /ms (a faster rate needs "
+                                                 f"millions of RKF45 sub-steps per step)")
+        return True
 
     def number(self, key, default=None):
         return read_number(self.entry, key, self.where, self.problems, default=default)
@@ -93,10 +110,9 @@ class _InputContext:
         return value
 
     def weight(self):
-        synapse = self.entry.get("device") in ("spike_generator", "poisson_spikes")
-        return self.bounded("weight", bounds.MAX_WEIGHT, "nS" if synapse else "",
-                            "larger jumps only make the RKF45 step control crawl" if synapse
-                            else "it multiplies the current", default=1.0)
+        if self.entry.get("device") in ("spike_generator", "poisson_spikes"):
+            return self.bounded("weight", bounds.MAX_WEIGHT, "nS", "a larger jump makes RKF45 crawl", default=1.0)
+        return self.bounded("weight", bounds.MAX_CURRENT_WEIGHT, "", "it multiplies the amplitude", default=1.0)
 
     def delay_steps(self):
         """NEST's default delay is the resolution; anything shorter or off the grid is refused."""
@@ -205,6 +221,8 @@ def _spike_generator(ctx: _InputContext):
     mult = _multiplicities(ctx, None if steps is None else len(steps))
     if any_missing(receptor, weight, delay, steps, mult):
         return None
+    if ctx.too_stiff(receptor, weight, int(mult.max()) if len(mult) else 0):
+        return None
     return SpikeInput("spike_generator", receptor, weight, delay, steps, mult)
 
 
@@ -257,7 +275,7 @@ def _poisson_spikes(ctx: _InputContext):
         ctx.problems.add(f"{ctx.where}.seed", f"{shown(seed)} is too large; allowed: 0 to {bounds.MAX_SEED}")
         seed = None
     start_steps, stop_steps = ctx.window()
-    if any_missing(receptor, weight, delay, rate, seed, start_steps):
+    if any_missing(receptor, weight, delay, rate, seed, start_steps) or ctx.too_stiff(receptor, weight, 1):
         return None
     steps = poisson_spike_steps(seed, rate, ctx.res, ctx.tps, ctx.n_steps, start_steps, stop_steps)
     return SpikeInput("poisson_spikes", receptor, weight, delay, steps, np.ones(len(steps), dtype=np.int64))

@@ -113,7 +113,7 @@ def parse_scenario(raw, problems: Problems, default_name: str = "scenario") -> S
     expect, expect_reason = _expectation(raw, problems)
     inputs = []
     if tps is not None and n_steps is not None:
-        inputs = parse_inputs(raw, tps, resolution, n_steps, problems)
+        inputs = parse_inputs(raw, tps, resolution, n_steps, problems, params)
     problems.raise_if_any()
     return Scenario(
         name=name, description=description, path=problems.path, model=model, resolution=resolution,
