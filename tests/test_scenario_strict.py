@@ -137,11 +137,11 @@ def test_numbers_beyond_what_nest_and_the_engines_run(capsys, write_scenario, te
 
 
 def test_values_at_the_bounds_are_allowed(capsys, write_scenario):
-    path = write_scenario(BASE + "params: {E_L: -1000.0, V_th: 1000.0, C_m: 1000.0, gsl_error_tol: 1.0e-10, "
+    path = write_scenario(BASE + "params: {E_L: -1000.0, V_th: 1000.0, C_m: 10000.0, gsl_error_tol: 1.0e-10, "
                                  "t_ref: 10000.0, alpha: 1000.0}\n" + "inputs:\n  - {device: spike_generator, "
                                  "receptor: AMPA, weight: 1.0e9, delay: 10000.0, spike_times: [10000000.0]}\n"
                                  "  - {device: spike_generator, receptor: NMDA, weight: 1.0, spike_times: [1.0], "
-                                 "spike_multiplicities: [1000]}\n"
+                                 "spike_multiplicities: [100]}\n"
                                  "  - {device: spike_generator, receptor: GABA, weight: 1.0, spike_times: [1.0], "
                                  "spike_multiplicities: [1000000]}\n")
     assert main(["validate", str(path)]) == 0, capsys.readouterr().err

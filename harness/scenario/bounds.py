@@ -24,9 +24,10 @@ MAX_WEIGHT = 1e9  # nS, a synapse's (the catalogue shunts with 5e7)
 MAX_MULTIPLICITY = 1_000_000
 # 1/ms: the fastest rate one spike may give the equations, |weight| x multiplicity / C_m for AMPA and GABA (s
 # jumps by both), |weight| / C_m and alpha x multiplicity for NMDA. RKF45's stability limit makes the
-# sub-steps per step grow with it: measured (NEST 3.10 and the exact engine, 20 steps of 0.1 ms) 2e6 /ms
-# takes about 60 s, 3e9 /ms did not end within 150 s.
-MAX_SPIKE_RATE_PER_MS = 1e6
+# sub-steps per step grow with it: measured (`compare`, NEST 3.10 and the exact engine, 20 steps of 0.1 ms)
+# 1e6 /ms took 101 s, 3e9 /ms did not end within 150 s. 1e5 /ms is the catalogue's stiffest scenario
+# (port_brainpy_substep_limit: 5e7 nS on 500 pF).
+MAX_SPIKE_RATE_PER_MS = 1e5
 MAX_CURRENT_WEIGHT = 1e3  # the factor of a current generator's amplitude
 MAX_AMPLITUDE_PA = 1e6
 MAX_SEED = 2 ** 63 - 1  # an int64, which every tool holds

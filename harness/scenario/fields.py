@@ -42,7 +42,7 @@ class Problems:
     def add(self, key: str, message: str) -> None:
         if key in self.null_keys:
             return
-        self.items.append((shown(key, 120, quote=False), shown(message, 400, quote=False)))
+        self.items.append((shown(key, 120, quote=False), shown(message, 600, quote=False)))
 
     def null(self, key: str) -> None:
         self.add(key, "is null; allowed: a value (an explicit null never means the default: to use a field's "
