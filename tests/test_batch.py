@@ -28,9 +28,10 @@ name: order_sensitive
 resolution: 0.1
 duration: 3.0
 inputs:   # all three land in slot 14, sent in steps 9, 11, 10; own min_delay 3 steps
-  - {device: spike_generator, receptor: AMPA, weight: 9007199254740992.0, delay: 0.5, spike_times: [1.0]}
-  - {device: spike_generator, receptor: AMPA, weight: 1.0, delay: 0.3, spike_times: [1.2]}
-  - {device: spike_generator, receptor: AMPA, weight: -9007199254740992.0, delay: 0.4, spike_times: [1.1]}
+  # big = 5e7 nS (the largest jump the schema allows on 500 pF), whose ulp (7.5e-9) swallows 1e-9
+  - {device: spike_generator, receptor: AMPA, weight: 5.0e7, delay: 0.5, spike_times: [1.0]}
+  - {device: spike_generator, receptor: AMPA, weight: 1.0e-9, delay: 0.3, spike_times: [1.2]}
+  - {device: spike_generator, receptor: AMPA, weight: -5.0e7, delay: 0.4, spike_times: [1.1]}
 """
 SHORT_DELAY = """\
 name: short_delay

@@ -15,19 +15,60 @@ from harness.errors import ScenarioError
 _EXPONENT_ONLY = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")
 
 
+MAX_SHOWN = 60  # characters of a value quoted in a message: a bomb's repr must not fill the terminal
+MAX_PROBLEMS = 30  # problems reported per file; the rest are counted
+
+
+def shown(value, limit: int = MAX_SHOWN, quote: bool = True) -> str:
+    """``repr(value)`` (or ``str`` without ``quote``), cut to ``limit`` characters with the length said."""
+    text = repr(value) if quote else str(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text)} characters)"
+
+
 class Problems:
-    """Collects every problem in one file, so that the user can fix them all in one go."""
+    """Collects every problem in one file, so that the user can fix them all in one go.
+
+    A key marked null (``null``) gets that one message: the readers' own words on it ("missing", ...)
+    would only repeat it.
+    """
 
     def __init__(self, path: str):
         self.path = path
         self.items: list[tuple[str, str]] = []
+        self.null_keys: set[str] = set()
 
     def add(self, key: str, message: str) -> None:
-        self.items.append((key, message))
+        if key in self.null_keys:
+            return
+        self.items.append((shown(key, 120, quote=False), shown(message, 600, quote=False)))
+
+    def null(self, key: str) -> None:
+        self.add(key, "is null; allowed: a value (an explicit null never means the default: to use a field's "
+                      "default, leave the key out)")
+        self.null_keys.add(key)
 
     def raise_if_any(self) -> None:
         if self.items:
-            raise ScenarioError(self.path, self.items)
+            items = self.items[:MAX_PROBLEMS]
+            if len(self.items) > MAX_PROBLEMS:
+                items.append(("", f"... and {len(self.items) - MAX_PROBLEMS} more problems"))
+            raise ScenarioError(self.path, items)
+
+
+def refuse_nulls(node, parent: str, problems: Problems) -> None:
+    """Every mapping value that is null, with its key path (a null in a list is a wrong type there)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            where = key_path(parent, str(key))
+            if value is None:
+                problems.null(where)
+            else:
+                refuse_nulls(value, where, problems)
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            refuse_nulls(value, f"{parent}[{i}]", problems)
 
 
 def any_missing(*values) -> bool:
@@ -85,10 +126,10 @@ def read_number_list(mapping, key, parent, problems):
 def _finite_number(value, where: str, problems):
     number = _as_number(value)
     if number is None:
-        problems.add(where, f"expected a number, got {type_name(value)} {value!r}")
+        problems.add(where, f"expected a number, got {type_name(value)} {shown(value)}")
         return None
     if not math.isfinite(number):
-        problems.add(where, f"{value!r} is not finite; allowed: a finite number")
+        problems.add(where, f"{shown(value)} is not finite; allowed: a finite number")
         return None
     return number
 
@@ -98,7 +139,7 @@ def read_string(mapping, key, parent, problems, default=None):
     if value is None:
         return default
     if not isinstance(value, str):
-        problems.add(key_path(parent, key), f"expected a string, got {type_name(value)} {value!r}")
+        problems.add(key_path(parent, key), f"expected a string, got {type_name(value)} {shown(value)}")
         return default
     return value
 
@@ -116,10 +157,12 @@ def read_mapping(mapping, key, parent, problems) -> dict:
 def check_keys(mapping, allowed, parent, problems, what="key"):
     for key in mapping:
         if key not in allowed:
-            problems.add(key_path(parent, str(key)), f"unknown {what} {key!r}{suggest(str(key), allowed)}; "
+            problems.add(key_path(parent, str(key)), f"unknown {what} {shown(key)}{suggest(str(key), allowed)}; "
                                                      f"allowed: {', '.join(allowed)}")
 
 
 def suggest(word: str, choices) -> str:
+    if len(str(word)) > 100:  # difflib is quadratic; no typo is that long
+        return ""
     close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""

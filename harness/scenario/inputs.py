@@ -10,8 +10,17 @@ from __future__ import annotations
 import numpy as np
 
 from harness import grid
-from harness.model.parameters import RECEPTOR_TYPES
-from harness.scenario.fields import any_missing, check_keys, read_number, read_number_list, suggest, type_name
+from harness.model.parameters import DEFAULTS, RECEPTOR_TYPES
+from harness.scenario import bounds
+from harness.scenario.fields import (
+    any_missing,
+    check_keys,
+    read_number,
+    read_number_list,
+    shown,
+    suggest,
+    type_name,
+)
 from harness.scenario.types import CurrentInput, SpikeInput
 
 DEVICE_KEYS = {
@@ -21,10 +30,9 @@ DEVICE_KEYS = {
     "step_current_generator": ("device", "amplitude_times", "amplitude_values", "start", "stop", "weight",
                                "delay"),
 }
-_INT64_MAX = 2 ** 63 - 1
 
 
-def parse_inputs(raw, tps, res, n_steps, problems):
+def parse_inputs(raw, tps, res, n_steps, problems, params=None):
     """The `inputs:` list, each device checked against its own fields; devices with problems are left out."""
     entries = raw.get("inputs")
     if entries is None:
@@ -32,7 +40,16 @@ def parse_inputs(raw, tps, res, n_steps, problems):
     if not isinstance(entries, list):
         problems.add("inputs", f"expected a list of devices, got {type_name(entries)}")
         return []
-    inputs = []
+    if len(entries) > bounds.MAX_INPUTS:
+        problems.add("inputs", f"{len(entries)} devices; allowed: at most {bounds.MAX_INPUTS} (each NMDA one "
+                               f"is a receptor port with its own ring buffer in NEST)")
+        return []
+    poisson = sum(1 for e in entries if isinstance(e, dict) and e.get("device") == "poisson_spikes")
+    if poisson * n_steps > bounds.MAX_POISSON_DRAWS:  # checked before anything is drawn
+        problems.add("inputs", f"{poisson} poisson_spikes inputs over {n_steps} steps need {poisson * n_steps} "
+                               f"random draws; allowed: at most {bounds.MAX_POISSON_DRAWS} (inputs x steps)")
+        return []
+    inputs, spikes = [], 0
     for i, entry in enumerate(entries):
         where = f"inputs[{i}]"
         if not isinstance(entry, dict):
@@ -40,29 +57,62 @@ def parse_inputs(raw, tps, res, n_steps, problems):
             continue
         device = entry.get("device")
         if not isinstance(device, str) or device not in DEVICE_KEYS:  # a list or mapping cannot be looked up
-            shown = "missing" if device is None else f"unknown device {device!r}{suggest(device, DEVICE_KEYS)}"
-            problems.add(f"{where}.device", f"{shown}; allowed: {', '.join(DEVICE_KEYS)}")
+            what = "missing" if device is None else f"unknown device {shown(device)}{suggest(device, DEVICE_KEYS)}"
+            problems.add(f"{where}.device", f"{what}; allowed: {', '.join(DEVICE_KEYS)}")
             continue
         check_keys(entry, DEVICE_KEYS[device], where, problems, what=f"field of {device}")
-        ctx = _InputContext(entry, where, tps, res, n_steps, problems)
+        ctx = _InputContext(entry, where, tps, res, n_steps, problems, params or DEFAULTS)
         parsed = _DEVICE_PARSERS[device](ctx)
         if parsed is not None:
             inputs.append(parsed)
+            spikes += len(getattr(parsed, "spike_steps", ()))
+            if spikes > bounds.MAX_SPIKES:
+                problems.add(where, f"the inputs up to here hold {spikes} spikes; allowed: at most "
+                                    f"{bounds.MAX_SPIKES} in one scenario (Poisson expansions included)")
+                return inputs
     return inputs
 
 
 class _InputContext:
     """Bundles what every device parser needs, so each parser reads as a list of its fields."""
 
-    def __init__(self, entry, where, tps, res, n_steps, problems):
+    def __init__(self, entry, where, tps, res, n_steps, problems, params):
         self.entry, self.where, self.tps, self.res = entry, where, tps, res
-        self.n_steps, self.problems = n_steps, problems
+        self.n_steps, self.problems, self.params = n_steps, problems, params
+
+    def too_stiff(self, receptor, weight, multiplicity) -> bool:
+        """True (and a problem) when one spike would make the equations faster than RKF45 can follow."""
+        c_m, alpha = self.params["C_m"], self.params["alpha"]
+        if not c_m > 0:
+            return False  # reported with the parameters
+        if receptor == "NMDA":  # x jumps by the multiplicity, the weight scales the conductance
+            rate, how = max(abs(weight) / c_m, alpha * multiplicity), "max(|weight| / C_m, alpha x multiplicity)"
+        else:
+            rate, how = abs(weight) * multiplicity / c_m, "|weight| x multiplicity / C_m"
+        if rate <= bounds.MAX_SPIKE_RATE_PER_MS:
+            return False
+        key = "spike_multiplicities" if multiplicity > 1 else "weight"
+        self.problems.add(f"{self.where}.{key}", f"one spike gives {how} = {rate:g} /ms; allowed: at most "
+                                                 f"{bounds.MAX_SPIKE_RATE_PER_MS:g} /ms (a faster rate needs "
+                                                 f"millions of RKF45 sub-steps per step)")
+        return True
 
     def number(self, key, default=None):
         return read_number(self.entry, key, self.where, self.problems, default=default)
 
+    def bounded(self, key, limit, unit, reason, default=None):
+        """A number with |value| <= limit (None, and a problem, beyond it)."""
+        value = self.number(key, default=default)
+        problem = None if value is None else bounds.out_of_range(value, -limit, limit, unit, reason)
+        if problem:
+            self.problems.add(f"{self.where}.{key}", problem)
+            return None
+        return value
+
     def weight(self):
-        return self.number("weight", default=1.0)
+        if self.entry.get("device") in ("spike_generator", "poisson_spikes"):
+            return self.bounded("weight", bounds.MAX_WEIGHT, "nS", "a larger jump makes RKF45 crawl", default=1.0)
+        return self.bounded("weight", bounds.MAX_CURRENT_WEIGHT, "", "it multiplies the amplitude", default=1.0)
 
     def delay_steps(self):
         """NEST's default delay is the resolution; anything shorter or off the grid is refused."""
@@ -70,6 +120,10 @@ class _InputContext:
         if delay is None:
             return None
         key = f"{self.where}.delay"
+        if delay > bounds.MAX_TIME_MS:
+            self.problems.add(key, f"{delay} ms; allowed: a multiple of the resolution from {self.res} ms to "
+                                   f"{bounds.MAX_DELAY_STEPS} steps")
+            return None
         if not grid.is_whole_tics(delay) and delay > self.res:  # e.g. 1e306 ms: too large for tics
             self.problems.add(key, f"{delay} ms is not a multiple of the resolution {self.res} ms")
             return None
@@ -81,7 +135,12 @@ class _InputContext:
             self.problems.add(key, f"{delay} ms is not a multiple of the resolution {self.res} ms "
                                    f"(NEST would round it silently)")
             return None
-        return grid.ms_to_steps(delay, self.tps)
+        steps = grid.ms_to_steps(delay, self.tps)
+        if steps > bounds.MAX_DELAY_STEPS:  # NEST: one ring buffer slot per delay step and receptor port
+            self.problems.add(key, f"{delay} ms is {steps} steps of {self.res} ms; allowed: at most "
+                                   f"{bounds.MAX_DELAY_STEPS} steps (NEST keeps a ring buffer slot per step)")
+            return None
+        return steps
 
     def receptor(self):
         value = self.entry.get("receptor")
@@ -95,13 +154,17 @@ class _InputContext:
             return by_number[value]
         if isinstance(value, str) and value in RECEPTOR_TYPES:
             return value
-        self.problems.add(key, f"unknown receptor {value!r}{suggest(str(value), RECEPTOR_TYPES)}; "
+        self.problems.add(key, f"unknown receptor {shown(value)}{suggest(str(value), RECEPTOR_TYPES)}; "
                                f"allowed: {allowed}")
         return None
 
     def grid_time_steps(self, key, value, *, positive):
         """Steps of one time that must lie on the grid; None (and a problem) otherwise."""
         full = f"{self.where}.{key}"
+        if value > bounds.MAX_TIME_MS:  # NEST's 64-bit tics overflow near 9.2e15 ms
+            self.problems.add(full, f"{value} ms; allowed: times up to {bounds.MAX_TIME_MS:g} ms, on the "
+                                    f"{self.res} ms grid")
+            return None
         if positive and not value > 0:
             self.problems.add(full, f"{value} ms; allowed: times > 0 ms, on the {self.res} ms grid")
             return None
@@ -112,7 +175,11 @@ class _InputContext:
             self.problems.add(full, f"{value} ms is off the {self.res} ms grid (NEST would snap it "
                                     f"silently); allowed: multiples of the resolution")
             return None
-        return grid.ms_to_steps(value, self.tps)
+        steps = grid.ms_to_steps(value, self.tps)
+        if positive and steps == 0:  # 1e-300 ms is within rounding of the grid, but it is step 0
+            self.problems.add(full, f"{value} ms is step 0; allowed: times > 0 ms, on the {self.res} ms grid")
+            return None
+        return steps
 
     def window(self):
         """NEST's start/stop activity window in steps; stop None means never."""
@@ -154,6 +221,8 @@ def _spike_generator(ctx: _InputContext):
     mult = _multiplicities(ctx, None if steps is None else len(steps))
     if any_missing(receptor, weight, delay, steps, mult):
         return None
+    if ctx.too_stiff(receptor, weight, int(mult.max()) if len(mult) else 0):
+        return None
     return SpikeInput("spike_generator", receptor, weight, delay, steps, mult)
 
 
@@ -167,14 +236,15 @@ def _multiplicities(ctx, n):
         return None
     for i, v in enumerate(values):
         if not isinstance(v, int) or isinstance(v, bool):
-            ctx.problems.add(f"{key}[{i}]", f"expected an integer, got {type_name(v)} {v!r}")
+            ctx.problems.add(f"{key}[{i}]", f"expected an integer, got {type_name(v)} {shown(v)}")
             return None
         if v < 0:
             # NEST takes the count as unsigned and loops practically forever on a negative one.
             ctx.problems.add(f"{key}[{i}]", f"{v} is negative; allowed: integers >= 0")
             return None
-        if v > _INT64_MAX:  # NEST stores a long; beyond that the value cannot even be handed over
-            ctx.problems.add(f"{key}[{i}]", f"{v} is too large; allowed: integers from 0 to {_INT64_MAX}")
+        if v > bounds.MAX_MULTIPLICITY:  # s jumps by weight * multiplicity; NEST's loop over 2^63 never ends
+            ctx.problems.add(f"{key}[{i}]", f"{shown(v)} is too large; allowed: integers from 0 to "
+                                            f"{bounds.MAX_MULTIPLICITY}")
             return None
     if n is not None and len(values) != n:
         ctx.problems.add(key, f"has {len(values)} entries but spike_times has {n}; allowed: one "
@@ -191,14 +261,21 @@ def _poisson_spikes(ctx: _InputContext):
     elif rate is not None and rate < 0:
         ctx.problems.add(f"{ctx.where}.rate", f"{rate} Hz is negative; allowed: rate >= 0")
         rate = None
+    elif rate is not None and rate > bounds.MAX_RATE_HZ:
+        ctx.problems.add(f"{ctx.where}.rate", f"{rate} Hz; allowed: 0 to {bounds.MAX_RATE_HZ:g} Hz (one spike "
+                                              f"per tic; a higher rate changes nothing)")
+        rate = None
     seed = ctx.entry.get("seed")
     if seed is None:
         ctx.problems.add(f"{ctx.where}.seed", "missing; allowed: an integer >= 0 (it fixes the spike times)")
     elif not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        ctx.problems.add(f"{ctx.where}.seed", f"{seed!r} is not an integer >= 0")
+        ctx.problems.add(f"{ctx.where}.seed", f"{shown(seed)} is not an integer >= 0")
+        seed = None
+    elif seed > bounds.MAX_SEED:
+        ctx.problems.add(f"{ctx.where}.seed", f"{shown(seed)} is too large; allowed: 0 to {bounds.MAX_SEED}")
         seed = None
     start_steps, stop_steps = ctx.window()
-    if any_missing(receptor, weight, delay, rate, seed, start_steps):
+    if any_missing(receptor, weight, delay, rate, seed, start_steps) or ctx.too_stiff(receptor, weight, 1):
         return None
     steps = poisson_spike_steps(seed, rate, ctx.res, ctx.tps, ctx.n_steps, start_steps, stop_steps)
     return SpikeInput("poisson_spikes", receptor, weight, delay, steps, np.ones(len(steps), dtype=np.int64))
@@ -219,7 +296,8 @@ def poisson_spike_steps(seed, rate, resolution, tps, n_steps, start_steps, stop_
 
 
 def _dc_generator(ctx: _InputContext):
-    amplitude, weight, delay = ctx.number("amplitude", default=0.0), ctx.weight(), ctx.delay_steps()
+    amplitude = ctx.bounded("amplitude", bounds.MAX_AMPLITUDE_PA, "pA", "with C_m >= 1 pF", default=0.0)
+    weight, delay = ctx.weight(), ctx.delay_steps()
     start_steps, stop_steps = ctx.window()
     if any_missing(amplitude, weight, delay, start_steps) or ("stop" in ctx.entry and stop_steps is None):
         return None
@@ -235,6 +313,12 @@ def _step_current_generator(ctx: _InputContext):
                                                    "values in pA), one value per time")
     times = ctx.time_list("amplitude_times", strictly_increasing=True)
     values = read_number_list(ctx.entry, "amplitude_values", ctx.where, ctx.problems)
+    for i, v in enumerate(values or ()):
+        problem = bounds.out_of_range(v, -bounds.MAX_AMPLITUDE_PA, bounds.MAX_AMPLITUDE_PA, "pA", "with C_m >= 1 pF")
+        if problem:
+            ctx.problems.add(f"{ctx.where}.amplitude_values[{i}]", problem)
+            values = None
+            break
     if times is not None and values is not None and len(times) != len(values):
         ctx.problems.add(f"{ctx.where}.amplitude_values", f"has {len(values)} entries but amplitude_times "
                                                           f"has {len(times)}; allowed: one value per time")

@@ -10,6 +10,7 @@ import math
 
 from harness import grid
 from harness.model.parameters import DEFAULTS, INITIAL_STATE, MODEL, PARAMETER_NAMES, POSITIVE, UNITS
+from harness.scenario.bounds import INITIAL_BOUNDS, PARAMETER_BOUNDS, out_of_range
 from harness.scenario.fields import check_keys, read_mapping, read_number
 
 
@@ -21,12 +22,17 @@ def parse_params(raw, problems) -> dict:
 
 
 def check_param_rules(p, problems) -> None:
-    """Every broken rule, in parameter order: NEST's (V_reset < V_th, t_ref >= 0, POSITIVE > 0), whole tics."""
+    """Every broken rule, in parameter order: NEST's (V_reset < V_th, t_ref >= 0, POSITIVE > 0), whole tics,
+    then the harness's bounds (``harness.scenario.bounds``), which keep every run finite."""
     if not all(math.isfinite(p[key]) for key in PARAMETER_NAMES):
         return  # already reported by read_number
     for key in PARAMETER_NAMES:
         value = _with_unit(key, p[key])
-        if key == "V_reset" and not p["V_reset"] < p["V_th"]:
+        lo, hi, reason = PARAMETER_BOUNDS[key]
+        nest_rule_first = key == "t_ref" or key in POSITIVE  # their NEST messages say "> 0" or ">= 0"
+        if not nest_rule_first and out_of_range(p[key], lo, hi):
+            problems.add(f"params.{key}", out_of_range(p[key], lo, hi, UNITS[key], reason))
+        elif key == "V_reset" and not p["V_reset"] < p["V_th"]:
             problems.add("params.V_reset", f"V_reset = {value} must be below V_th = {_with_unit('V_th', p['V_th'])}")
         elif key == "t_ref" and not p["t_ref"] >= 0:
             problems.add("params.t_ref", f"{value}; allowed: t_ref >= 0")
@@ -36,11 +42,18 @@ def check_param_rules(p, problems) -> None:
         elif key in POSITIVE and not p[key] > 0:
             allowed = "every time constant > 0" if key.startswith("tau_") else f"{key} > 0"
             problems.add(f"params.{key}", f"{value}; allowed: {allowed}")
+        elif out_of_range(p[key], lo, hi):
+            problems.add(f"params.{key}", out_of_range(p[key], lo, hi, UNITS[key], reason))
 
 
 def parse_initial(raw, problems) -> dict:
     """The settable state variables: the file's value where given, else the value NEST creates them with."""
-    return _numbers_with_defaults(raw, "initial", INITIAL_STATE, "initial state variable", problems)
+    initial = _numbers_with_defaults(raw, "initial", INITIAL_STATE, "initial state variable", problems)
+    for key, value in initial.items():
+        lo, hi, reason = INITIAL_BOUNDS[key]
+        if math.isfinite(value) and out_of_range(value, lo, hi):
+            problems.add(f"initial.{key}", out_of_range(value, lo, hi, "mV" if key == "V_m" else "nS", reason))
+    return initial
 
 
 def _numbers_with_defaults(raw, block: str, defaults: dict, what: str, problems) -> dict:

@@ -16,12 +16,11 @@ import json
 import re
 from pathlib import Path
 
-import yaml
-
 from harness import grid
 from harness.errors import ScenarioError, UsageError
 from harness.judge.tolerances import PROFILE_NAMES, unknown_profile_message
 from harness.model.parameters import MODEL, RECORDABLES
+from harness.scenario import bounds
 from harness.scenario.fields import (
     Problems,
     check_keys,
@@ -29,10 +28,13 @@ from harness.scenario.fields import (
     read_number,
     read_number_list,
     read_string,
+    refuse_nulls,
+    shown,
     suggest,
     type_name,
 )
 from harness.scenario.inputs import parse_inputs
+from harness.scenario.loader import load_yaml
 from harness.scenario.params import parse_initial, parse_params
 from harness.scenario.types import Scenario
 
@@ -46,27 +48,17 @@ EXPECT_VALUES = ("pass", "fail")
 TOLERANCE_KEYS = ("profile",) + RECORDABLES + ("spikes",)
 
 MAX_STEPS = 10 ** 7  # 1000 s at 0.1 ms; the multimeter alone then holds 7 x 80 MB
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+# A name names reference files: no path separator, no newline (``$`` would let "abc\n" through), and short
+# enough for any file system once suffixes are added.
+MAX_NAME = 100
+_SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
 
 def load_scenario(path: str | Path) -> Scenario:
     """Read, validate and normalise one scenario file. Raises ScenarioError on any problem."""
     path = Path(path)
     problems = Problems(str(path))
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise ScenarioError(str(path), [("", f"cannot read the file: {exc.strerror or exc}")]) from None
-    except UnicodeDecodeError as exc:  # a binary file, or another encoding
-        raise ScenarioError(str(path), [("", f"not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset "
-                                             f"{exc.start}); allowed: a YAML file in UTF-8")]) from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        where = getattr(exc, "problem_mark", None)
-        at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
-        reason = getattr(exc, "problem", None) or str(exc)
-        raise ScenarioError(str(path), [("", f"malformed YAML{at}: {reason}")]) from None
+    raw = load_yaml(path)  # strict and size-limited (harness.scenario.loader)
     scenario = parse_scenario(raw, problems, default_name=path.stem)
     problems.raise_if_any()
     return scenario
@@ -100,14 +92,16 @@ def parse_scenario(raw, problems: Problems, default_name: str = "scenario") -> S
                          f"allowed keys: {', '.join(TOP_KEYS)}")
         problems.raise_if_any()
     check_keys(raw, TOP_KEYS, "", problems)
+    refuse_nulls(raw, "", problems)
 
     name = read_string(raw, "name", "", problems, default=default_name)
-    if not _SAFE_NAME.match(name):
-        problems.add("name", f"{name!r} cannot name reference files; allowed: letters, digits, '_', '-', '.'")
+    if not _SAFE_NAME.fullmatch(name) or len(name) > MAX_NAME:
+        problems.add("name", f"{shown(name)} cannot name reference files; allowed: 1 to {MAX_NAME} letters, "
+                             f"digits, '_', '-', '.', not starting with '-' or '.' (no path separator, no newline)")
     description = read_string(raw, "description", "", problems, default="")
     model = read_string(raw, "model", "", problems, default=MODEL)
     if model != MODEL:
-        problems.add("model", f"unknown model {model!r}; allowed: {MODEL}")
+        problems.add("model", f"unknown model {shown(model)}; allowed: {MODEL}")
 
     resolution, tps = _resolution(raw, problems)
     n_steps = _duration(raw, tps, resolution, problems)
@@ -119,7 +113,7 @@ def parse_scenario(raw, problems: Problems, default_name: str = "scenario") -> S
     expect, expect_reason = _expectation(raw, problems)
     inputs = []
     if tps is not None and n_steps is not None:
-        inputs = parse_inputs(raw, tps, resolution, n_steps, problems)
+        inputs = parse_inputs(raw, tps, resolution, n_steps, problems, params)
     problems.raise_if_any()
     return Scenario(
         name=name, description=description, path=problems.path, model=model, resolution=resolution,
@@ -159,6 +153,10 @@ def _resolution(raw, problems):
         problems.add("resolution", f"{res} ms is not a whole number of NEST tics (0.001 ms); "
                                    f"allowed: a positive multiple of 0.001 ms")
         return res, None
+    if res > bounds.MAX_RESOLUTION_MS:
+        problems.add("resolution", f"{res} ms; allowed: a positive multiple of 0.001 ms up to "
+                                   f"{bounds.MAX_RESOLUTION_MS:g} ms")
+        return res, None
     return res, grid.ms_to_tics(res)
 
 
@@ -173,10 +171,17 @@ def _duration(raw, tps, res, problems):
         problems.add("duration", f"{duration} ms is not positive; allowed: a positive multiple of the "
                                  f"resolution {res} ms")
         return None
+    if duration > bounds.MAX_TIME_MS:
+        problems.add("duration", f"{duration} ms; allowed: a positive multiple of the resolution {res} ms, "
+                                 f"at most {bounds.MAX_TIME_MS:g} ms")
+        return None
     if not grid.on_grid(duration, tps):
         problems.add("duration", f"{duration} ms is not a multiple of the resolution {res} ms")
         return None
     n_steps = grid.ms_to_steps(duration, tps)
+    if n_steps == 0:  # 1e-300 ms lies within rounding of the grid
+        problems.add("duration", f"{duration} ms is 0 steps; allowed: a positive multiple of the resolution {res} ms")
+        return None
     if n_steps > MAX_STEPS:  # every step is recorded (and Poisson inputs drawn) in memory
         problems.add("duration", f"{duration} ms is {n_steps} steps of {res} ms; allowed: at most {MAX_STEPS} "
                                  f"steps, since every step is recorded")
@@ -190,10 +195,15 @@ def _chunks(raw, tps, n_steps, problems):
     values = read_number_list(raw, "simulate_chunks", "", problems)
     if values is None or tps is None or n_steps is None:
         return []
+    if len(values) > bounds.MAX_CHUNKS:
+        problems.add("simulate_chunks", f"{len(values)} chunks; allowed: at most {bounds.MAX_CHUNKS} Simulate calls")
+        return []
     steps = []
     for i, v in enumerate(values):
         key = f"simulate_chunks[{i}]"
-        if v <= 0:
+        if v > bounds.MAX_TIME_MS:
+            problems.add(key, f"{v} ms is longer than any duration; allowed: at most {bounds.MAX_TIME_MS:g} ms")
+        elif v <= 0 or (grid.on_grid(v, tps) and grid.ms_to_steps(v, tps) == 0):  # 0 steps: e.g. 1e-300 ms
             problems.add(key, f"{v} ms is not positive; allowed: positive multiples of the resolution")
         elif not grid.on_grid(v, tps):
             problems.add(key, f"{v} ms is not a multiple of the resolution {grid.step_length_ms(tps)} ms")
@@ -217,7 +227,7 @@ def _record(raw, problems):
         return list(RECORDABLES)
     for i, v in enumerate(values):
         if v not in RECORDABLES:
-            problems.add(f"record[{i}]", f"unknown recordable {v!r}{suggest(v, RECORDABLES)}; "
+            problems.add(f"record[{i}]", f"unknown recordable {shown(v)}{suggest(v, RECORDABLES)}; "
                                          f"allowed: {', '.join(RECORDABLES)}")
     if len(set(map(str, values))) != len(values):
         problems.add("record", "a recordable is listed twice")
@@ -228,7 +238,7 @@ def _record(raw, problems):
 def _expectation(raw, problems):
     expect = raw.get("expect", "pass")
     if expect not in EXPECT_VALUES:
-        problems.add("expect", f"{expect!r}; allowed: {', '.join(EXPECT_VALUES)}")
+        problems.add("expect", f"{shown(expect)}; allowed: {', '.join(EXPECT_VALUES)}")
         expect = "pass"
     reason = read_string(raw, "expect_reason", "", problems, default="")
     if expect == "fail" and not reason.strip():
@@ -260,9 +270,9 @@ def _tolerances(raw, problems):
             window = sub.get("window_steps")
             if window is None:
                 continue
-            if not isinstance(window, int) or isinstance(window, bool) or window < 0:
-                problems.add("tolerances.spikes.window_steps", f"{window!r} is not a whole number of steps "
-                                                               f">= 0; allowed: 0, 1, 2, ...")
+            if not isinstance(window, int) or isinstance(window, bool) or window < 0 or window > MAX_STEPS:
+                problems.add("tolerances.spikes.window_steps", f"{shown(window)} is not a whole number of steps "
+                                                               f">= 0; allowed: 0, 1, 2, ... up to {MAX_STEPS}")
             else:
                 normalised["spikes"] = {"window_steps": window}
             continue
