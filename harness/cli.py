@@ -340,6 +340,7 @@ def cmd_gate(args) -> int:
 def cmd_selftest(args) -> int:
     from harness.judge.selftest import run_selftest, selftest_json, selftest_table
     from harness.report.summary import write_json
+    from harness.traces.atomic import write_failure
 
     variants = args.variant or list(VARIANTS)
     if args.scenario:
@@ -348,10 +349,14 @@ def cmd_selftest(args) -> int:
         needed = sorted({name for v in variants for name in VARIANTS[v].scenarios})
         catalogue = {s.name: s for s in _load_all([Path(args.catalogue) / f"{name}.yaml" for name in needed])}
         scenarios = None
+    _check_report_paths(args)  # --json: a folder, under a file, in the reference folder; before the runs
     result = run_selftest(catalogue, variants, scenarios, workers=args.workers, reference_dir=Path(args.references))
     print(selftest_table(result))
     if args.json:
-        write_json(Path(args.json), selftest_json(result))
+        try:  # checked before the work; a full or read-only disk can still fail here
+            write_json(Path(args.json), selftest_json(result))
+        except OSError as exc:
+            raise write_failure("--json", args.json, exc) from None
         print(f"wrote {args.json}")
     if result.control.status == "error" or any(c.reason.startswith("error") for c in result.catches):
         return EXIT_USAGE

@@ -108,12 +108,13 @@ def _outcome_line(o) -> str:
 # ------------------------------------------------------------------------------------------- report
 def _report(args, registry) -> int:
     from harness.report.summary import write_json
-    from harness.traces.atomic import atomic_write_text
+    from harness.traces.atomic import atomic_write_text, write_failure
 
     from .parity import collect, judge
     from .registry import get_candidate
     from .report import CandidateSection, render_markdown, summary_document
 
+    out = _check_report_out(args.out)  # before minutes of runs: a folder, under a file, a reference folder
     candidates = [get_candidate(name, registry) for name in args.candidates]
     for c in candidates:
         missing = c.missing_requirements()
@@ -134,10 +135,15 @@ def _report(args, registry) -> int:
         sections.append(section)
     equivalences = [eager_equivalence(candidates[0], s) for s in equivalence_scenarios]
     title = args.title or f"Parity report: {', '.join(args.candidates)} vs NEST 3.10.0"
-    out = Path(args.out)
     notes = _read_notes(args.notes)
-    atomic_write_text(out, render_markdown(title, sections, equivalences, reference=args.reference, notes=notes))
-    write_json(out.with_suffix(".json"), summary_document(sections, equivalences))
+    for path, write in ((out, lambda: atomic_write_text(out, render_markdown(title, sections, equivalences,
+                                                                               reference=args.reference, notes=notes))),
+                        (out.with_suffix(".json"), lambda: write_json(out.with_suffix(".json"),
+                                                                      summary_document(sections, equivalences)))):
+        try:  # checked before the work; a full or read-only disk can still fail here
+            write()
+        except OSError as exc:
+            raise write_failure("--out", path, exc) from None
     print(f"wrote {out} and {out.with_suffix('.json')}")
     outcomes = [o for s in sections for o in s.findings]
     return EXIT_OK if all(o.ok for o in outcomes) and all(r.error is None for s in sections for r in s.runs) \
@@ -172,6 +178,23 @@ def eager_equivalence(candidate, scenario):
 
 
 # ------------------------------------------------------------------------------------------- helpers
+def _check_report_out(text: str) -> Path:
+    """--out PATH.md also writes PATH.json beside it: both must be writable files outside the reference folder."""
+    from harness.traces.atomic import check_output_file
+    from harness.traces.references import is_reference_folder
+
+    out = Path(text)
+    if out.suffix == ".json":
+        raise UsageError(f"--out {text}: the JSON summary is written beside the Markdown as "
+                         f"{out.with_suffix('.json').name}, over this file; give a .md name")
+    for path in (out, out.with_suffix(".json")):
+        check_output_file(path, "--out")
+        if is_reference_folder(path.parent):
+            raise UsageError(f"--out {text}: is inside the reference folder, where only `nest-parity record` "
+                             f"writes; choose another path")
+    return out
+
+
 def _load(patterns) -> list:
     from harness.scenario.discovery import find_scenarios
     from harness.scenario.schema import load_scenarios

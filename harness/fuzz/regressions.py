@@ -8,6 +8,7 @@ gets a numbered suffix.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime
 import hashlib
 import os
@@ -29,8 +30,21 @@ def case_id(raw: dict) -> str:
 
 
 def write_regression(raw: dict, failure: str, directory: str | Path = REGRESSION_DIR) -> tuple[Path, bool]:
-    """Write the scenario as YAML; returns (path, created). created is False when the case was on file."""
+    """Write the scenario as YAML; returns (path, created). created is False when the case was on file.
+
+    A folder that cannot be written (a full or read-only disk, after the check before the run) is a one-line
+    UsageError naming --regressions-dir, not a traceback.
+    """
+    from harness.traces.atomic import write_failure
+
     directory = Path(directory)
+    try:
+        return _write_new(raw, failure, directory)
+    except OSError as exc:
+        raise write_failure("--regressions-dir", directory, exc) from None
+
+
+def _write_new(raw: dict, failure: str, directory: Path) -> tuple[Path, bool]:
     directory.mkdir(parents=True, exist_ok=True)
     stem = f"fuzz_{case_id(raw)}"
     for attempt in range(1, 1000):
@@ -76,4 +90,5 @@ def _link_new(path: Path, text: str) -> bool:
     except FileExistsError:
         return False
     finally:
-        os.unlink(tmp)
+        with contextlib.suppress(OSError):  # never hide the real failure behind the clean-up's
+            os.unlink(tmp)

@@ -154,6 +154,10 @@ def run_fuzz(args: argparse.Namespace, *, candidate=None) -> int:
     except ImportError:
         print("error: the fuzz command needs hypothesis: pip install -e '.[test]'", file=sys.stderr)
         return EXIT_USAGE
+    from harness.traces.atomic import check_output_folder
+
+    # before the fuzzing: a failure found after minutes must have somewhere to go (a file on the way, read-only)
+    check_output_folder(args.regressions_dir, "--regressions-dir")
     database = Path(getattr(args, "database", None) or DATABASE_DIR)
     if candidate is None:
         from harness.backends import batch as batch

@@ -53,14 +53,82 @@ def load_baseline(path) -> tuple[str, dict]:
         raise UsageError(f"--baseline {path}: no such report (expected a report folder with {SUMMARY_FILE}, "
                          f"or a JSON summary written by `nest-parity report` or `nest-parity gate`)")
     try:
-        document = json.loads(source.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UsageError(f"--baseline {source}: not readable JSON: {exc}") from None
+        document = json.loads(source.read_text(), parse_constant=_refuse_constant)
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise UsageError(f"--baseline {source}: not readable JSON: {_short(exc)}") from None
     if not (isinstance(document, dict) and isinstance(document.get("scenarios"), list)
             and isinstance(document.get("comparisons"), list)):
         raise UsageError(f"--baseline {source}: not a report or gate summary (it needs the lists 'scenarios' "
                          f"and 'comparisons'; `nest-parity compare --json` writes no per-scenario verdicts)")
+    problem = _summary_problem(document)
+    if problem:
+        raise UsageError(f"--baseline {source}: not a report or gate summary: {problem}")
     return str(source), document
+
+
+def _refuse_constant(name: str):
+    # write_json never writes NaN or Infinity (it writes "nan", "inf"): a file holding them was not written by us
+    raise ValueError(f"{name} is not JSON (a summary writes non-finite numbers as \"nan\", \"inf\", \"-inf\")")
+
+
+def _short(exc, limit: int = 200) -> str:
+    text = str(exc)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+NON_FINITE = ("inf", "-inf", "nan")  # how json_number writes a non-finite float
+
+
+def _summary_problem(document: dict) -> str | None:
+    """What makes ``document`` not a summary that write_json wrote, or None: checked before the work starts,
+    so that the diff after minutes of runs can trust every type it reads."""
+    if "created" in document and not isinstance(document["created"], str):
+        return f"'created' is {_kind(document['created'])}, not a string"
+    if "provenance" in document and not isinstance(document["provenance"], (dict, type(None))):
+        return f"'provenance' is {_kind(document['provenance'])}, not an object"
+    for i, s in enumerate(document["scenarios"]):
+        where = f"scenarios[{i}]"
+        if not isinstance(s, dict):
+            return f"{where} is {_kind(s)}, not an object"
+        for key in ("scenario", "verdict"):
+            if not isinstance(s.get(key), str):
+                return f"{where}.{key} is {_kind(s.get(key), key in s)}, not a string"
+    for i, c in enumerate(document["comparisons"]):
+        where = f"comparisons[{i}]"
+        if not isinstance(c, dict):
+            return f"{where} is {_kind(c)}, not an object"
+        for key in ("scenario", "pair"):
+            if not isinstance(c.get(key), str):
+                return f"{where}.{key} is {_kind(c.get(key), key in c)}, not a string"
+        variables = c.get("variables")
+        if variables is None:
+            continue  # a comparison that could not be made has no variables
+        if not isinstance(variables, dict):
+            return f"{where}.variables is {_kind(variables)}, not an object"
+        for name, v in variables.items():
+            if not isinstance(v, dict):
+                return f"{where}.variables.{name} is {_kind(v)}, not an object"
+            x = v.get("max_abs")
+            ok = x is None or x in NON_FINITE or (isinstance(x, (int, float)) and not isinstance(x, bool)
+                                                  and _finite(x))
+            if not ok:
+                return (f"{where}.variables.{name}.max_abs is {_kind(x)}; allowed: a finite number, null, or one of "
+                        f"{', '.join(NON_FINITE)}")
+    return None
+
+
+def _finite(x) -> bool:
+    try:
+        return math.isfinite(float(x))  # 1e999 reads as inf; a 400-digit integer overflows float
+    except OverflowError:
+        return False
+
+
+def _kind(value, present: bool = True) -> str:
+    if not present:
+        return "missing"
+    text = json.dumps(value)
+    return f"{type(value).__name__} {text if len(text) <= 40 else text[:40] + '...'}"
 
 
 def _json_float(x):

@@ -26,6 +26,7 @@ SUMMARY_FILE = "summary.json"
 HTML_FILE = "report.html"
 MARKDOWN_FILE = "report.md"
 FIGURE_DIR = "figures"
+REPORT_FILES = (HTML_FILE, MARKDOWN_FILE, SUMMARY_FILE)
 
 
 def figure_name(scenario: str) -> str:
@@ -58,9 +59,27 @@ def check_out_dir(out: Path, force: bool) -> None:
     if entries and not (out / SUMMARY_FILE).is_file():
         raise UsageError(f"--out {out}: exists and is not a report folder (no {SUMMARY_FILE}); it is never "
                          f"replaced, even with --force; choose another --out")
+    foreign = _not_written_by_a_report(out)
+    if foreign:
+        raise UsageError(f"--out {out}: holds {foreign}, which a report does not write; the folder is never "
+                         f"replaced, even with --force (that would delete it); move it away or choose another --out")
     if entries and not force:
         raise OverwriteRefused(f"--out {out}: a report already exists there; pass --force to replace it, or choose "
                                f"another --out")
+
+
+def _not_written_by_a_report(out: Path) -> str | None:
+    """The first entry of ``out`` that a report does not write (report.html, report.md, summary.json,
+    figures/*.png; plain files only, no links), or None: --force replaces the folder whole, so it may hold
+    nothing that would be lost."""
+    for entry in sorted(out.iterdir()):
+        if entry.name == FIGURE_DIR and entry.is_dir() and not entry.is_symlink():
+            for figure in sorted(entry.iterdir()):
+                if figure.is_symlink() or not figure.is_file() or figure.suffix != ".png":
+                    return f"{FIGURE_DIR}/{figure.name}"
+        elif entry.name not in REPORT_FILES or entry.is_symlink() or not entry.is_file():
+            return entry.name
+    return None
 
 
 def write_report_folder(out: Path, files: dict, *, force: bool) -> Path:
