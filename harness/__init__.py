@@ -11,6 +11,7 @@ The data flows through five subpackages, left to right::
 Beside the flow: ``model/`` (the exact engine, and the one home of the model's facts: parameter names,
 defaults, initial state, recordables), ``jax_engine/`` (the same model in JAX), ``fuzz/`` (generated
 scenarios through the same flow), ``candidates/`` (other people's ports, run out of process), ``cli.py``
-(the ``nest-parity`` command), ``errors.py`` (bad input and exit codes), ``grid.py`` (NEST's time in tics).
+(the ``nest-parity`` parser) and ``commands.py`` (its commands), ``errors.py`` (bad input and exit codes),
+``arguments.py`` (shared argument types), ``grid.py`` (NEST's time in tics).
 """
 __version__ = "0.1.0"

@@ -126,9 +126,9 @@ def _in_process(monkeypatch):
 
     These tests are about output paths; the worker is tested in tests/test_runs.py.
     """
-    import harness.cli as cli
+    import harness.commands as commands
 
-    monkeypatch.setattr(cli, "_bounded", lambda args, task, *task_args, what: task(*task_args))
+    monkeypatch.setattr(commands, "_bounded", lambda args, task, *task_args, what: task(*task_args))
 
 
 @pytest.fixture
