@@ -34,6 +34,7 @@ from harness.arguments import non_negative_int, positive_int
 from harness.errors import EXIT_FAIL, EXIT_OK, EXIT_USAGE
 from harness.fuzz.regressions import REGRESSION_DIR, write_regression
 
+DERANDOMIZED_SEED = 20261201  # the ci profile's fixed sequence (see _fuzz)
 DATABASE_DIR = Path(".hypothesis") / "examples"  # the repo's ignored cache, as hypothesis uses by default
 
 
@@ -233,7 +234,7 @@ def _fuzz(settings: _Settings, regressions_dir: Path, database: Path, candidate,
     bar = tqdm(total=settings.examples, desc="fuzzing", unit="batch", disable=None, leave=False)
 
     @hypothesis_settings(
-        max_examples=settings.examples, deadline=None, derandomize=settings.seed is None,
+        max_examples=settings.examples, deadline=None, derandomize=False,
         database=None if settings.seed is None else DirectoryBasedExampleDatabase(str(database)),
         report_multiple_bugs=False,  # one bug, shrunk fully: its final replay is the minimal case
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
@@ -256,8 +257,9 @@ def _fuzz(settings: _Settings, regressions_dir: Path, database: Path, candidate,
         if found:
             raise ParityFailure("; ".join(f.describe() for f in found))
 
-    if settings.seed is not None:
-        parity_holds = seed_decorator(settings.seed)(parity_holds)
+    # The derandomised profile uses a fixed seed rather than hypothesis's derandomize, which seeds from a digest
+    # of the test function's source: every edit of parity_holds would change the ci profile's scenarios.
+    parity_holds = seed_decorator(DERANDOMIZED_SEED if settings.seed is None else settings.seed)(parity_holds)
     try:
         # rejected stiff tries overflow harmlessly; parity is what counts
         with np.errstate(all="ignore"), without_local_constants():
