@@ -86,20 +86,16 @@ def _summary_problem(document: dict) -> str | None:
         return f"'created' is {_kind(document['created'])}, not a string"
     if "provenance" in document and not isinstance(document["provenance"], (dict, type(None))):
         return f"'provenance' is {_kind(document['provenance'])}, not an object"
-    for i, s in enumerate(document["scenarios"]):
-        where = f"scenarios[{i}]"
-        if not isinstance(s, dict):
-            return f"{where} is {_kind(s)}, not an object"
-        for key in ("scenario", "verdict"):
-            if not isinstance(s.get(key), str):
-                return f"{where}.{key} is {_kind(s.get(key), key in s)}, not a string"
+    for entries, string_keys in (("scenarios", ("scenario", "verdict")), ("comparisons", ("scenario", "pair"))):
+        for i, entry in enumerate(document[entries]):
+            where = f"{entries}[{i}]"
+            if not isinstance(entry, dict):
+                return f"{where} is {_kind(entry)}, not an object"
+            for key in string_keys:
+                if not isinstance(entry.get(key), str):
+                    return f"{where}.{key} is {_kind(entry.get(key), key in entry)}, not a string"
     for i, c in enumerate(document["comparisons"]):
         where = f"comparisons[{i}]"
-        if not isinstance(c, dict):
-            return f"{where} is {_kind(c)}, not an object"
-        for key in ("scenario", "pair"):
-            if not isinstance(c.get(key), str):
-                return f"{where}.{key} is {_kind(c.get(key), key in c)}, not a string"
         variables = c.get("variables")
         if variables is None:
             continue  # a comparison that could not be made has no variables

@@ -54,11 +54,6 @@ def reference_path(scenario_name: str, directory: Path = REFERENCE_DIR) -> Path:
     return Path(directory) / f"{scenario_name}.npz"
 
 
-def reference_stem(scenario_name: str, directory: Path = REFERENCE_DIR) -> Path:
-    """The reference's path without the extension (``Traces.load`` and ``save`` append ``.npz``)."""
-    return reference_path(scenario_name, directory).with_name(scenario_name)
-
-
 def repair_hint(scenario: Scenario) -> str:
     return f"repair it with `nest-parity record {scenario.path} --force`"
 
