@@ -36,7 +36,13 @@ def nest_version() -> str:
     return nest_module().__version__
 
 
-def run_nest(scenario: Scenario) -> Traces:
+def run_nest(scenario: Scenario, threads: int | None = None) -> Traces:
+    """The scenario's traces from NEST; a network scenario runs with ``threads`` (default: its own
+    ``nest_threads``, 1 unless the file says otherwise)."""
+    if scenario.is_network:
+        from harness.backends.nest_network import run_nest_network
+
+        return run_nest_network(scenario, threads)
     nest, _, multimeter, spike_recorder = build_network([scenario])
     simulate(nest, scenario)
     return _collect(nest, scenario, multimeter, spike_recorder)
@@ -53,16 +59,18 @@ def build_network(scenarios: list[Scenario]):
     neurons = nest.Create(first.model, len(scenarios), params=[{**s.params, **s.initial} for s in scenarios])
     for scenario, neuron in zip(scenarios, neurons):
         for item in scenario.inputs:
-            _connect_input(nest, scenario, item, neuron)
+            device, params = generator_params(scenario, item)
+            connect_input(nest, scenario, item, nest.Create(device, params=params), neuron)
     multimeter, spike_recorder = attach_recorders(nest, neurons, first.tics_per_step)
     return nest, neurons, multimeter, spike_recorder
 
 
-def fresh_kernel(tics_per_step: int):
-    """NEST after ResetKernel, on the grid of ``tics_per_step``, with one thread: nothing leaks from a run."""
+def fresh_kernel(tics_per_step: int, threads: int = 1):
+    """NEST after ResetKernel, on the grid of ``tics_per_step``, with one thread unless asked: nothing leaks
+    from a run."""
     nest = nest_module()
     nest.ResetKernel()
-    nest.SetKernelStatus({"resolution": grid.step_length_ms(tics_per_step), "local_num_threads": 1})
+    nest.SetKernelStatus({"resolution": grid.step_length_ms(tics_per_step), "local_num_threads": int(threads)})
     return nest
 
 
@@ -83,28 +91,33 @@ def simulate(nest, scenario: Scenario) -> None:
     nest.Simulate(nest.min_delay)
 
 
-def _connect_input(nest, scenario: Scenario, item, neuron) -> None:
-    delay = grid.steps_to_ms(item.delay_steps, scenario.tics_per_step)
+def generator_params(scenario: Scenario, item) -> tuple[str, dict]:
+    """(NEST model, parameters) of the generator that plays ``item``: explicit spikes become a
+    spike_generator (poisson_spikes too: the harness expanded them), currents their own generator."""
+    tps = scenario.tics_per_step
     if isinstance(item, SpikeInput):
-        times = grid.steps_to_ms(item.spike_steps, scenario.tics_per_step)
-        params = {"spike_times": times.tolist()}
+        params = {"spike_times": grid.steps_to_ms(item.spike_steps, tps).tolist()}
         if len(item.multiplicities):  # NEST cannot cast an empty list to its integer vector (TypeMismatch)
             params["spike_multiplicities"] = item.multiplicities.tolist()
-        generator = nest.Create("spike_generator", params=params)
-        syn = {"weight": item.weight, "delay": delay, "receptor_type": RECEPTOR_TYPES[item.receptor]}
-    elif isinstance(item, CurrentInput):
-        params = {"start": grid.steps_to_ms(item.start_steps, scenario.tics_per_step)}
+        return "spike_generator", params
+    if isinstance(item, CurrentInput):
+        params = {"start": grid.steps_to_ms(item.start_steps, tps)}
         if item.stop_steps is not None:
-            params["stop"] = grid.steps_to_ms(item.stop_steps, scenario.tics_per_step)
+            params["stop"] = grid.steps_to_ms(item.stop_steps, tps)
         if item.device == "dc_generator":
             params["amplitude"] = item.amplitude
         else:
-            params["amplitude_times"] = grid.steps_to_ms(item.amplitude_steps, scenario.tics_per_step).tolist()
+            params["amplitude_times"] = grid.steps_to_ms(item.amplitude_steps, tps).tolist()
             params["amplitude_values"] = item.amplitude_values.tolist()
-        generator = nest.Create(item.device, params=params)
-        syn = {"weight": item.weight, "delay": delay}
-    else:
-        raise TypeError(f"unknown input {item!r}")
+        return item.device, params
+    raise TypeError(f"unknown input {item!r}")
+
+
+def connect_input(nest, scenario: Scenario, item, generator, neuron) -> None:
+    """The generator's one connection to its neuron (receptor and delay of ``item``)."""
+    syn = {"weight": item.weight, "delay": grid.steps_to_ms(item.delay_steps, scenario.tics_per_step)}
+    if isinstance(item, SpikeInput):
+        syn["receptor_type"] = RECEPTOR_TYPES[item.receptor]
     nest.Connect(generator, neuron, syn_spec=syn)
 
 

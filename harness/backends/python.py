@@ -30,6 +30,11 @@ RECORDER_DELAY_MS = 1.0  # multimeter and spike_recorder connections use NEST's 
 
 
 def run_python(scenario: Scenario) -> Traces:
+    provenance = {**base_provenance(), "backend": "python", "model": "harness.model", "exp_route": libm.EXP_ROUTE}
+    if scenario.is_network:
+        from harness.network import Network
+
+        return Network(scenario, Population).run(provenance)
     n_steps = scenario.n_steps
     pop = Population(1, tics_per_step=scenario.tics_per_step, params=scenario.params, **scenario.initial)
     for nmda in scenario.nmda_inputs:
@@ -37,7 +42,6 @@ def run_python(scenario: Scenario) -> Traces:
     slots = input_slots(scenario)
     recording = pop.run(n_steps, ampa=slots["AMPA"], gaba=slots["GABA"], nmda=slots["NMDA"],
                         current=slots["current"], record=scenario.record)
-    provenance = {**base_provenance(), "backend": "python", "model": "harness.model", "exp_route": libm.EXP_ROUTE}
     return neuron_traces(scenario, 0, recording.traces, recording.spike_stamps, recording.spike_neurons, provenance)
 
 
@@ -103,23 +107,28 @@ def input_slots(scenario: Scenario, min_delay: int | None = None) -> dict[str, n
     targets = {"AMPA": 0, "GABA": 1, "current": 2}  # NMDA port j is target 3 + j
     events = _Events()
     for generator, inp in enumerate(scenario.inputs):
+        slot, send, value = generator_events(inp, n_steps)
         if isinstance(inp, SpikeInput):
-            stamps = np.asarray(inp.spike_steps, dtype=np.int64)
-            mult = np.asarray(inp.multiplicities, dtype=np.int64).astype(np.float64)
-            send = stamps - 1
-            if inp.receptor == "NMDA":
-                target, value = 3 + nmda_port[id(inp)], mult
-            else:
-                target, value = targets[inp.receptor], inp.weight * mult
-            events.add(target, stamps + inp.delay_steps - 1, call_of(send), generator, send, value)
-        elif isinstance(inp, CurrentInput):
-            send = active_generator_steps(inp, n_steps)
-            value = inp.weight * current_amplitudes(inp, send)
-            events.add(targets["current"], send + inp.delay_steps, call_of(send), generator, send, value)
+            target = 3 + nmda_port[id(inp)] if inp.receptor == "NMDA" else targets[inp.receptor]
         else:
-            raise TypeError(f"unknown input type {type(inp).__name__}")
+            target = targets["current"]
+        events.add(target, slot, call_of(send), generator, send, value)
     summed = events.summed(3 + len(scenario.nmda_inputs), n_steps)
     return {"AMPA": summed[0], "GABA": summed[1], "current": summed[2], "NMDA": summed[3:].T.copy()}
+
+
+def generator_events(inp, n_steps: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(slot step, send step, value) of every event one generator sends through its connection, in its
+    list order (docs/model.md, "Delays and arrival steps")."""
+    if isinstance(inp, SpikeInput):
+        stamps = np.asarray(inp.spike_steps, dtype=np.int64)
+        mult = np.asarray(inp.multiplicities, dtype=np.int64).astype(np.float64)
+        value = mult if inp.receptor == "NMDA" else inp.weight * mult  # an NMDA port's weight acts in the RHS
+        return stamps + inp.delay_steps - 1, stamps - 1, value
+    if isinstance(inp, CurrentInput):
+        send = active_generator_steps(inp, n_steps)
+        return send + inp.delay_steps, send, inp.weight * current_amplitudes(inp, send)
+    raise TypeError(f"unknown input type {type(inp).__name__}")
 
 
 def active_generator_steps(inp: CurrentInput, n_steps: int) -> np.ndarray:
@@ -145,8 +154,16 @@ def current_amplitudes(inp: CurrentInput, send: np.ndarray) -> np.ndarray:
 
 def min_delay_steps(scenario: Scenario) -> int:
     """NEST's min_delay: the smallest connection delay, recorders (1.0 ms by default) included."""
-    recorder = int(math.floor(RECORDER_DELAY_MS * (grid.TICS_PER_MS / scenario.tics_per_step) + 0.5))
-    return min([recorder] + [inp.delay_steps for inp in scenario.inputs])
+    delays = [inp.delay_steps for inp in scenario.inputs]
+    if scenario.is_network:
+        network = scenario.network
+        delays = [item.delay_steps for _, item in network.inputs] + network.connections.delay_steps.tolist()
+    return min([recorder_delay_steps(scenario.tics_per_step)] + delays)
+
+
+def recorder_delay_steps(tics_per_step: int) -> int:
+    """The recorders' connections' delay (NEST's default, 1.0 ms) in steps."""
+    return int(math.floor(RECORDER_DELAY_MS * (grid.TICS_PER_MS / tics_per_step) + 0.5))
 
 
 def update_call_index(scenario: Scenario, min_delay: int | None = None):

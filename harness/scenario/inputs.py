@@ -76,9 +76,12 @@ def parse_inputs(raw, tps, res, n_steps, problems, params=None):
 class _InputContext:
     """Bundles what every device parser needs, so each parser reads as a list of its fields."""
 
-    def __init__(self, entry, where, tps, res, n_steps, problems, params):
+    def __init__(self, entry, where, tps, res, n_steps, problems, params, uniforms=None):
         self.entry, self.where, self.tps, self.res = entry, where, tps, res
         self.n_steps, self.problems, self.params = n_steps, problems, params
+        # The uniform draws of a poisson_spikes input: its own seed's first n_steps (a network input gives
+        # each target its row of one draw, harness.scenario.targets).
+        self.uniforms = uniforms or (lambda seed: np.random.default_rng(seed).random(n_steps))
 
     def too_stiff(self, receptor, weight, multiplicity) -> bool:
         """True (and a problem) when one spike would make the equations faster than RKF45 can follow."""
@@ -277,17 +280,17 @@ def _poisson_spikes(ctx: _InputContext):
     start_steps, stop_steps = ctx.window()
     if any_missing(receptor, weight, delay, rate, seed, start_steps) or ctx.too_stiff(receptor, weight, 1):
         return None
-    steps = poisson_spike_steps(seed, rate, ctx.res, ctx.tps, ctx.n_steps, start_steps, stop_steps)
+    steps = poisson_spike_steps(ctx.uniforms(seed), rate, ctx.res, start_steps, stop_steps)
     return SpikeInput("poisson_spikes", receptor, weight, delay, steps, np.ones(len(steps), dtype=np.int64))
 
 
-def poisson_spike_steps(seed, rate, resolution, tps, n_steps, start_steps, stop_steps):
-    """The fixed expansion rule: one uniform draw per step S = 1..n_steps, spike when u < rate·dt/1000.
+def poisson_spike_steps(u, rate, resolution, start_steps, stop_steps):
+    """The fixed expansion rule: one uniform draw u[S - 1] per step S = 1..n_steps (``default_rng(seed)
+    .random(n_steps)``), spike when u < rate·dt/1000.
 
     The window start < S·dt <= stop is compared in integer tics (steps here, since both are on the grid).
     """
-    u = np.random.default_rng(seed).random(n_steps)
-    s = np.arange(1, n_steps + 1, dtype=np.int64)
+    s = np.arange(1, len(u) + 1, dtype=np.int64)
     hit = u < rate * resolution / 1000.0
     hit &= s > start_steps
     if stop_steps is not None:

@@ -36,12 +36,18 @@ from harness.scenario.fields import (
 from harness.scenario.inputs import parse_inputs
 from harness.scenario.loader import load_yaml
 from harness.scenario.params import parse_initial, parse_params
-from harness.scenario.types import Scenario
+from harness.scenario.connections import parse_connections
+from harness.scenario.populations import parse_populations
+from harness.scenario.targets import parse_network_inputs, parse_network_record
+from harness.scenario.types import Network, Scenario
 
 DEFAULT_RESOLUTION = 0.1
 
 TOP_KEYS = ("name", "description", "model", "resolution", "duration", "simulate_chunks", "params",
-            "initial", "inputs", "record", "tolerances", "expect", "expect_reason")
+            "initial", "inputs", "record", "tolerances", "expect", "expect_reason", "populations", "connections",
+            "nest_threads")
+NETWORK_ONLY = ("connections", "nest_threads")
+MAX_THREADS = 64
 # `expect: fail` declares a known finding of a port (harness.candidates.parity): the candidate whose
 # registry entry names this scenario's folder is expected to fail it, for the reason given.
 EXPECT_VALUES = ("pass", "fail")
@@ -106,21 +112,51 @@ def parse_scenario(raw, problems: Problems, default_name: str = "scenario") -> S
     resolution, tps = _resolution(raw, problems)
     n_steps = _duration(raw, tps, resolution, problems)
     chunks = _chunks(raw, tps, n_steps, problems)
+    tolerances = _tolerances(raw, problems)
+    expect, expect_reason = _expectation(raw, problems)
+    common = dict(name=name, description=description, path=problems.path, model=model, resolution=resolution,
+                  tics_per_step=tps, n_steps=n_steps, chunk_steps=tuple(chunks), content_hash=content_hash(raw),
+                  tolerances=tolerances, expect=expect, expect_reason=expect_reason)
+    if "populations" in raw:
+        return _network_scenario(raw, problems, common)
+    for key in NETWORK_ONLY:
+        if key in raw:
+            problems.add(key, "belongs to a network scenario; allowed only with populations: (see the README, "
+                              "\"Network scenarios\")")
     params = parse_params(raw, problems)
     initial = parse_initial(raw, problems)
     record = _record(raw, problems)
-    tolerances = _tolerances(raw, problems)
-    expect, expect_reason = _expectation(raw, problems)
     inputs = []
     if tps is not None and n_steps is not None:
         inputs = parse_inputs(raw, tps, resolution, n_steps, problems, params)
     problems.raise_if_any()
-    return Scenario(
-        name=name, description=description, path=problems.path, model=model, resolution=resolution,
-        tics_per_step=tps, n_steps=n_steps, chunk_steps=tuple(chunks), params=params, initial=initial,
-        inputs=tuple(inputs), record=tuple(record), content_hash=content_hash(raw), tolerances=tolerances,
-        expect=expect, expect_reason=expect_reason,
-    )
+    return Scenario(**common, params=params, initial=initial, inputs=tuple(inputs), record=tuple(record))
+
+
+def _network_scenario(raw, problems: Problems, common: dict) -> Scenario:
+    """A scenario with ``populations:``: the network's parts, each checked, then expanded once."""
+    for key in ("params", "initial"):
+        if key in raw:
+            problems.add(key, f"a network scenario gives {key} per population (populations.<name>.{key}); "
+                              f"allowed at the top only without populations")
+    threads = raw.get("nest_threads", 1)
+    if not isinstance(threads, int) or isinstance(threads, bool) or not 1 <= threads <= MAX_THREADS:
+        problems.add("nest_threads", f"{shown(threads)}; allowed: an integer from 1 to {MAX_THREADS} (NEST's "
+                                     f"local_num_threads for the reference run)")
+        threads = 1
+    parts = parse_populations(raw, problems)
+    tps, res, n_steps = common["tics_per_step"], common["resolution"], common["n_steps"]
+    if parts is None or tps is None or n_steps is None:
+        problems.raise_if_any()
+    populations, params, initial = parts
+    n = sum(p.n for p in populations)
+    connections = parse_connections(raw, populations, params, tps, res, problems)
+    inputs = parse_network_inputs(raw, (populations, params), tps, res, n_steps, problems)
+    neurons, variables = parse_network_record(raw, populations, n, n_steps, problems)
+    problems.raise_if_any()
+    network = Network(populations=populations, params=params, initial=initial, connections=connections,
+                      inputs=tuple(inputs), record_neurons=neurons, threads=threads)
+    return Scenario(**common, params={}, initial={}, inputs=(), record=tuple(variables), network=network)
 
 
 def content_hash(raw) -> str:

@@ -40,6 +40,67 @@ class CurrentInput:
 
 
 @dataclass(frozen=True)
+class PopulationSpec:
+    """One population of a network: neurons ``start .. start + n - 1``, named ``<name>[i]``."""
+
+    name: str
+    start: int
+    n: int
+
+
+@dataclass(frozen=True)
+class Connections:
+    """The explicit connection list every backend builds, in creation order (``docs/model.md#networks``).
+
+    The order fixes each target's NMDA port numbers and the order NEST delivers a source's spike to its
+    targets; every rule of the scenario file has been expanded into it once, by ``harness.scenario.connections``.
+    """
+
+    source: np.ndarray  # int64 neuron index
+    target: np.ndarray  # int64 neuron index
+    receptor: np.ndarray  # int64 NEST receptor type: 1 AMPA, 2 GABA, 3 NMDA
+    weight: np.ndarray  # float64, nS
+    delay_steps: np.ndarray  # int64, >= 1
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+
+@dataclass(frozen=True)
+class Network:
+    """Populations of iaf_bw_2001_exact neurons, their connections and their generators."""
+
+    populations: tuple  # PopulationSpec, in file order (= NEST's creation order, node IDs 1..n)
+    params: dict  # every parameter name -> (n,) float64
+    initial: dict  # V_m, s_AMPA, s_GABA -> (n,) float64
+    connections: Connections
+    inputs: tuple  # (target neuron, SpikeInput | CurrentInput), one generator each, in creation order
+    record_neurons: np.ndarray  # int64, ascending, unique
+    threads: int = 1  # NEST's local_num_threads for the reference run
+
+    @property
+    def n(self) -> int:
+        return sum(p.n for p in self.populations)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Every neuron's name, ``<population>[i]``, by neuron index."""
+        return tuple(f"{p.name}[{i}]" for p in self.populations for i in range(p.n))
+
+    def nmda_ports(self) -> list[list[tuple[str, int, float]]]:
+        """Per neuron, its NMDA ports in NEST's port order: network connections first (list order), then
+        generators (creation order); each port is ("connection" | "input", index, weight)."""
+        ports = [[] for _ in range(self.n)]
+        c = self.connections
+        for i in np.flatnonzero(c.receptor == RECEPTOR_TYPES["NMDA"]).tolist():
+            ports[int(c.target[i])].append(("connection", i, float(c.weight[i])))
+        for k, (neuron, inp) in enumerate(self.inputs):
+            if isinstance(inp, SpikeInput) and inp.receptor == "NMDA":
+                ports[neuron].append(("input", k, float(inp.weight)))
+        return ports
+
+
+@dataclass(frozen=True)
 class Scenario:
     name: str
     description: str
@@ -57,6 +118,11 @@ class Scenario:
     tolerances: dict = field(default_factory=dict)  # validated `tolerances:` block (harness.judge.tolerances)
     expect: str = "pass"  # "pass" | "fail": a port's expected status (harness.candidates.parity)
     expect_reason: str = ""  # why a port is expected to fail (required with expect: fail)
+    network: Network | None = None  # a network scenario (``populations:``); params, initial, inputs are then empty
+
+    @property
+    def is_network(self) -> bool:
+        return self.network is not None
 
     @property
     def duration(self) -> float:

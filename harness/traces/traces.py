@@ -26,7 +26,7 @@ from harness.traces.atomic import atomic_write as _atomic_write  # kept under it
 FORMAT = 2  # 1: no checksum (before step 9); 2: meta_json carries "sha256" of the whole file's content
 META = "meta_json"
 # The only dtypes a trace file holds; anything else (objects, pickles, other widths) is not ours.
-ALLOWED_DTYPES = {"steps": "<i8", "spike_steps": "<i8", META: "|u1"}
+ALLOWED_DTYPES = {"steps": "<i8", "spike_steps": "<i8", "spike_neurons": "<i8", META: "|u1"}
 VARIABLE_DTYPE = "<f8"
 
 
@@ -70,6 +70,21 @@ class Traces:
     variables: dict  # recordable name -> float64 array, one value per stamp
     spike_steps: np.ndarray  # int64 stamps of emitted spikes
     provenance: dict = field(default_factory=dict)
+    # A network's traces: the recorded neurons' names; each variable is then (stamps, neurons), and
+    # spike_neurons[i] is the column (index into ``neurons``) of spike i. None for one neuron.
+    neurons: tuple | None = None
+    spike_neurons: np.ndarray | None = None
+
+    @property
+    def is_network(self) -> bool:
+        return self.neurons is not None
+
+    def neuron(self, label: str) -> "Traces":
+        """One recorded neuron of a network's traces, as single-neuron Traces (views, not copies)."""
+        j = self.neurons.index(label)
+        return Traces(scenario=self.scenario, tics_per_step=self.tics_per_step, steps=self.steps,
+                      variables={k: v[:, j] for k, v in self.variables.items()},
+                      spike_steps=self.spike_steps[self.spike_neurons == j], provenance=self.provenance)
 
     @property
     def times_ms(self) -> np.ndarray:
@@ -86,12 +101,16 @@ class Traces:
         arrays = {"steps": np.asarray(self.steps, dtype=np.int64),
                   "spike_steps": np.asarray(self.spike_steps, dtype=np.int64)}
         arrays.update({f"var/{k}": np.asarray(v, dtype=np.float64) for k, v in self.variables.items()})
+        if self.is_network:
+            arrays["spike_neurons"] = np.asarray(self.spike_neurons, dtype=np.int64)
         return arrays
 
     def meta(self) -> dict:
         """What ``meta_json`` holds: names, grid, provenance, format and the checksum of it all."""
         meta = {"format": FORMAT, "scenario": self.scenario, "tics_per_step": int(self.tics_per_step),
                 "variables": list(self.variables), "provenance": self.provenance}
+        if self.is_network:  # only then: a single neuron's file (and its checksum) is what it was before
+            meta["neurons"] = list(self.neurons)
         meta["sha256"] = checksum(meta, self._arrays())
         return meta
 
@@ -115,8 +134,11 @@ class Traces:
         npz = data_path(path)
         meta, arrays = read_npz(npz)
         variables = {k: arrays[f"var/{k}"] for k in meta["variables"]}
+        network = "neurons" in meta
         traces = cls(scenario=meta["scenario"], tics_per_step=meta["tics_per_step"], steps=arrays["steps"],
-                     variables=variables, spike_steps=arrays["spike_steps"], provenance=meta["provenance"])
+                     variables=variables, spike_steps=arrays["spike_steps"], provenance=meta["provenance"],
+                     neurons=tuple(meta["neurons"]) if network else None,
+                     spike_neurons=arrays["spike_neurons"] if network else None)
         if check_readable:
             why = readable_mismatch(readable_path(npz), meta)
             if why and why != "missing":
@@ -128,6 +150,8 @@ class Traces:
         return (self.tics_per_step == other.tics_per_step
                 and np.array_equal(self.steps, other.steps)
                 and np.array_equal(self.spike_steps, other.spike_steps)
+                and self.neurons == other.neurons
+                and (not self.is_network or np.array_equal(self.spike_neurons, other.spike_neurons))
                 and self.variables.keys() == other.variables.keys()
                 and all(self.variables[k].tobytes() == other.variables[k].tobytes() for k in self.variables))
 
@@ -177,10 +201,13 @@ def read_npz(npz: Path) -> tuple[dict, dict]:
                 raise TraceFileError(npz, "is not a nest-parity trace file (no meta_json member)")
             meta = _parse_meta(npz, _read_member(z, infos[f"{META}.npy"], "|u1"))
             expected = {"steps", "spike_steps", META, *(f"var/{k}" for k in meta["variables"])}
+            if "neurons" in meta:
+                expected.add("spike_neurons")
             present = {name[:-len(".npy")] for name in infos if name.endswith(".npy")}
             if present != expected or len(infos) != len(expected):
                 raise TraceFileError(npz, f"holds members {sorted(infos)}, expected {sorted(expected)}")
-            arrays = {name: _read_member(z, infos[f"{name}.npy"], ALLOWED_DTYPES.get(name, VARIABLE_DTYPE))
+            ndim = {name: 2 if "neurons" in meta and name.startswith("var/") else 1 for name in expected}
+            arrays = {name: _read_member(z, infos[f"{name}.npy"], ALLOWED_DTYPES.get(name, VARIABLE_DTYPE), ndim[name])
                       for name in sorted(expected - {META})}
     except TraceFileError:
         raise
@@ -197,7 +224,7 @@ def read_npz(npz: Path) -> tuple[dict, dict]:
     return meta, arrays
 
 
-def _read_member(z: zipfile.ZipFile, info: zipfile.ZipInfo, dtype: str) -> np.ndarray:
+def _read_member(z: zipfile.ZipFile, info: zipfile.ZipInfo, dtype: str, ndim: int = 1) -> np.ndarray:
     """One .npy member, its header checked against the member's size before any array is allocated."""
     with z.open(info) as f:
         version = np.lib.format.read_magic(f)
@@ -207,15 +234,16 @@ def _read_member(z: zipfile.ZipFile, info: zipfile.ZipInfo, dtype: str) -> np.nd
             shape, fortran, found = np.lib.format.read_array_header_2_0(f)
         else:
             raise ValueError(f"{info.filename}: unsupported .npy version {version}")
-        if found.str != dtype or len(shape) != 1 or fortran:
-            raise ValueError(f"{info.filename}: holds {found.str} of shape {shape}, expected 1-D {dtype}")
-        size = shape[0] * found.itemsize
+        if found.str != dtype or len(shape) != ndim or fortran:
+            raise ValueError(f"{info.filename}: holds {found.str} of shape {shape}, expected {ndim}-D {dtype}")
+        count = int(np.prod(shape, dtype=object))
+        size = count * found.itemsize
         if size > info.file_size - f.tell():
-            raise ValueError(f"{info.filename}: header claims {shape[0]} values, more than the member holds")
+            raise ValueError(f"{info.filename}: header claims {count} values, more than the member holds")
         data = f.read(size)
         if len(data) != size or f.read(1):  # reading to the end is also what makes zipfile check the CRC
             raise ValueError(f"{info.filename}: size does not match its header")
-    return np.frombuffer(data, dtype=found).copy()
+    return np.frombuffer(data, dtype=found).reshape(shape).copy()
 
 
 def _parse_meta(npz: Path, raw: np.ndarray) -> dict:
@@ -233,6 +261,10 @@ def _parse_meta(npz: Path, raw: np.ndarray) -> dict:
             raise TraceFileError(npz, f"is corrupt: provenance key {key!r} is missing or not a {kind.__name__}")
     if not all(isinstance(v, str) for v in meta["variables"]) or len(set(meta["variables"])) != len(meta["variables"]):
         raise TraceFileError(npz, "is corrupt: provenance key 'variables' is not a list of distinct names")
+    neurons = meta.get("neurons", [])
+    if not isinstance(neurons, list) or not all(isinstance(v, str) for v in neurons) or \
+            len(set(neurons)) != len(neurons) or ("neurons" in meta and not neurons):
+        raise TraceFileError(npz, "is corrupt: provenance key 'neurons' is not a list of distinct names")
     return meta
 
 
@@ -244,3 +276,10 @@ def _check_arrays(npz: Path, meta: dict, arrays: dict) -> None:
     for name, values in arrays.items():
         if name.startswith("var/") and len(values) != n:
             raise TraceFileError(npz, f"is corrupt: {name[4:]} has {len(values)} samples, steps has {n}")
+        if name.startswith("var/") and "neurons" in meta and values.shape[1] != len(meta["neurons"]):
+            raise TraceFileError(npz, f"is corrupt: {name[4:]} has {values.shape[1]} columns for "
+                                      f"{len(meta['neurons'])} neurons")
+    if "neurons" in meta:
+        spikes, columns = arrays["spike_steps"], arrays["spike_neurons"]
+        if len(spikes) != len(columns) or (len(columns) and not 0 <= columns.min() <= columns.max() < len(meta["neurons"])):
+            raise TraceFileError(npz, "is corrupt: spike_neurons does not give a recorded neuron for every spike")

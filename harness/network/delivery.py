@@ -1,0 +1,150 @@
+"""NEST's ring buffers for a whole network, and the order in which events are added to them.
+
+Shared by both engines: they run the neurons, this module fills what the neurons read
+(docs/model.md, "Networks"). Every slot starts at 0.0 and events are added one by one in the order NEST adds
+them, so every slot holds NEST's bits:
+
+* generators send during their update; their events (``GeneratorEvents``) are added per update call, in
+  the order (generator, send step, list position), as for one neuron;
+* a neuron's spikes of one min_delay slice are delivered at the start of the next slice's first update
+  call, before any generator of that call sends (``SpikeDelivery``).
+
+Only the AMPA and GABA slots need the order: an NMDA port belongs to one connection (or one generator) and
+receives whole multiplicities, whose sums are exact in any order; current slots receive generators only.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from harness.backends.python import generator_events
+from harness.model.parameters import RECEPTOR_TYPES
+from harness.scenario.types import Network, SpikeInput
+
+AMPA, GABA, CURRENT, NMDA = 0, 1, 2, 3  # the buffer kinds
+_KIND_OF_RECEPTOR = {RECEPTOR_TYPES["AMPA"]: AMPA, RECEPTOR_TYPES["GABA"]: GABA, RECEPTOR_TYPES["NMDA"]: NMDA}
+
+
+class RingBuffers:
+    """Every neuron's slots for the steps still to come: the slot of step r is row r % width."""
+
+    def __init__(self, n: int, ports: int, width: int):
+        self.width = width
+        self.flat = [np.zeros(width * n) for _ in (AMPA, GABA, CURRENT)] + [np.zeros(width * n * ports)]
+        self.n, self.ports = n, ports
+
+    def add(self, kind, step, neuron, port, value) -> None:
+        """Add events in the given order: each slot becomes ``((0.0 + v1) + v2) + ...`` of its events.
+
+        Round r adds the r-th event of every slot that has one (within a round no slot repeats, so NumPy's
+        fancy ``+=`` is exact); ``np.add.at`` or ``reduceat`` would not keep the order within a slot.
+        """
+        kind = np.asarray(kind)
+        for k in (AMPA, GABA, CURRENT, NMDA):
+            mine = kind == k
+            if not mine.any():
+                continue
+            row = np.asarray(step)[mine] % self.width
+            flat = row * self.n + np.asarray(neuron)[mine]
+            if k == NMDA:
+                flat = flat * self.ports + np.asarray(port)[mine]
+            _add_in_order(self.flat[k], flat, np.asarray(value, dtype=np.float64)[mine])
+
+    def take(self, a: int, b: int) -> dict:
+        """The slots of steps a..b-1, read and zeroed as NEST's neurons do: ampa/gaba/current (b-a, n), nmda
+        (b-a, n, P)."""
+        rows = np.arange(a, b) % self.width
+        out = {}
+        for name, k in (("ampa", AMPA), ("gaba", GABA), ("current", CURRENT), ("nmda", NMDA)):
+            shape = (self.width, self.n) if k != NMDA else (self.width, self.n, self.ports)
+            view = self.flat[k].reshape(shape)
+            out[name] = view[rows].copy()
+            view[rows] = 0.0
+        return out
+
+
+def _add_in_order(acc: np.ndarray, flat: np.ndarray, values: np.ndarray) -> None:
+    order = np.argsort(flat, kind="stable")
+    flat, values = flat[order], values[order]
+    starts = np.flatnonzero(np.r_[True, flat[1:] != flat[:-1]])
+    counts = np.diff(np.r_[starts, len(flat)])
+    for r in range(int(counts.max(initial=0))):
+        more = counts > r
+        acc[flat[starts[more] + r]] += values[starts[more] + r]
+
+
+def port_numbers(network: Network) -> tuple[np.ndarray, np.ndarray, int]:
+    """(port of each connection, port of each input, P): NMDA port indices per target (-1 where not NMDA)."""
+    of_connection = np.full(len(network.connections), -1, dtype=np.int64)
+    of_input = np.full(len(network.inputs), -1, dtype=np.int64)
+    ports = network.nmda_ports()
+    for neuron_ports in ports:
+        for j, (kind, index, _) in enumerate(neuron_ports):
+            (of_connection if kind == "connection" else of_input)[index] = j
+    return of_connection, of_input, max((len(p) for p in ports), default=0)
+
+
+class GeneratorEvents:
+    """Every generator event of the run, grouped by the update call that sends it, in NEST's order."""
+
+    def __init__(self, network: Network, n_steps: int, call_of, input_ports: np.ndarray):
+        columns = {k: [] for k in ("kind", "step", "neuron", "port", "call", "generator", "send", "position", "value")}
+        for g, (neuron, inp) in enumerate(network.inputs):
+            slot, send, value = generator_events(inp, n_steps)
+            size = len(slot)
+            if isinstance(inp, SpikeInput):
+                kind = {"AMPA": AMPA, "GABA": GABA, "NMDA": NMDA}[inp.receptor]
+            else:
+                kind = CURRENT
+            for name, col in (("kind", kind), ("step", slot), ("neuron", neuron), ("port", input_ports[g]),
+                              ("call", call_of(send)), ("generator", g), ("send", send),
+                              ("position", np.arange(size)), ("value", value)):
+                columns[name].append(np.broadcast_to(np.asarray(col), (size,)))
+        c = {k: np.concatenate(v) if v else np.zeros(0) for k, v in columns.items()}
+        keep = c["step"] < n_steps  # read after the end: never felt
+        c = {k: v[keep] for k, v in c.items()}
+        order = np.lexsort((c["position"], c["send"], c["generator"], c["call"]))
+        self.columns = {k: v[order] for k, v in c.items()}
+        calls = self.columns["call"].astype(np.int64)
+        self._bounds = np.searchsorted(calls, np.arange(int(calls.max(initial=-1)) + 2))
+
+    def add_call(self, buffers: RingBuffers, call: int) -> None:
+        if call + 1 >= len(self._bounds):
+            return
+        a, b = self._bounds[call], self._bounds[call + 1]
+        if a < b:
+            c = self.columns
+            buffers.add(c["kind"][a:b], c["step"][a:b], c["neuron"][a:b], c["port"][a:b], c["value"][a:b])
+
+
+class SpikeDelivery:
+    """A slice's spikes delivered along the connection list, in NEST's order (docs/model.md, "Networks").
+
+    NEST registers a slice's spikes as its neurons emit them: update call by update call, within a call
+    neuron by neuron (node ID order), each neuron's spikes in step order; each spike then reaches its
+    source's connections in list order.
+    """
+
+    def __init__(self, network: Network, connection_ports: np.ndarray):
+        c = network.connections
+        by_source = np.argsort(c.source, kind="stable")  # list order within each source
+        self.out = by_source
+        self.starts = np.searchsorted(c.source[by_source], np.arange(network.n + 1))
+        self.kind = np.array([_KIND_OF_RECEPTOR[int(r)] for r in c.receptor], dtype=np.int64) if len(c) else \
+            np.zeros(0, np.int64)
+        self.value = np.where(self.kind == NMDA, 1.0, c.weight)  # an NMDA port's weight acts in the RHS
+        self.connections, self.ports = c, connection_ports
+
+    def deliver(self, buffers: RingBuffers, calls: np.ndarray, stamps: np.ndarray, neurons: np.ndarray) -> None:
+        """Deliver spikes (update call, stamp k + 1, neuron) of one slice."""
+        if not len(stamps):
+            return
+        order = np.lexsort((stamps, neurons, calls))  # NEST's register order
+        stamps, neurons = stamps[order], neurons[order]
+        counts = self.starts[neurons + 1] - self.starts[neurons]
+        if not counts.sum():
+            return
+        first = np.repeat(self.starts[neurons], counts)
+        within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+        conn = self.out[first + within]
+        step = np.repeat(stamps - 1, counts) + self.connections.delay_steps[conn]  # sent in step k, read in k + D
+        buffers.add(self.kind[conn], step, self.connections.target[conn], self.ports[conn], self.value[conn])

@@ -1,0 +1,253 @@
+"""The `connections:` list of a network scenario, each rule expanded once into the explicit connection list.
+
+Rules and parameters are NEST's (``nest.Connect``'s ``conn_spec``): ``all_to_all``, ``one_to_one``,
+``fixed_indegree`` (``indegree``), ``fixed_outdegree`` (``outdegree``), ``pairwise_bernoulli`` (``p``), with
+``allow_autapses`` and ``allow_multapses`` (both true by default, as in NEST). NEST's random rules draw from
+NEST's own generators, so the harness never lets NEST draw: it expands every rule here, with NumPy's
+``default_rng(seed)``, into (source, target) pairs in the order below, and every backend builds exactly that
+list (docs/model.md, "Networks"):
+
+* all_to_all: target by target (ascending), and for each target source by source: NEST's own loop order;
+* one_to_one: the i-th source to the i-th target;
+* fixed_indegree: target by target; for each, ``indegree`` sources drawn from the allowed ones
+  (``integers`` with multapses, ``choice(replace=False)`` without), in draw order;
+* fixed_outdegree: source by source; for each, ``outdegree`` targets drawn the same way;
+* pairwise_bernoulli: ``random((targets, sources)) < p``, target by target, source by source.
+
+``weight`` and ``delay`` are one number, or a list of one value per connection in that order (for the rules
+whose count is known before the draw).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from harness import grid
+from harness.model.parameters import RECEPTOR_TYPES
+from harness.scenario import bounds
+from harness.scenario.fields import check_keys, read_number, read_number_list, shown, suggest, type_name
+from harness.scenario.populations import label_of, resolve_target
+from harness.scenario.types import Connections
+
+RULES = {  # rule -> its own parameters (beyond source, target, receptor, weight, delay)
+    "all_to_all": ("allow_autapses",),
+    "one_to_one": (),
+    "fixed_indegree": ("indegree", "allow_autapses", "allow_multapses", "seed"),
+    "fixed_outdegree": ("outdegree", "allow_autapses", "allow_multapses", "seed"),
+    "pairwise_bernoulli": ("p", "allow_autapses", "seed"),
+}
+COMMON_KEYS = ("source", "target", "rule", "receptor", "weight", "delay")
+ALL_KEYS = COMMON_KEYS + tuple(dict.fromkeys(k for keys in RULES.values() for k in keys))
+MAX_CONNECTIONS = 1_000_000
+
+
+def parse_connections(raw, populations, params, tps, res, problems) -> Connections | None:
+    entries = raw.get("connections", [])
+    if not isinstance(entries, list):
+        problems.add("connections", f"expected a list of connection rules, got {type_name(entries)}")
+        return None
+    parts, total, broken = [], 0, False
+    for i, entry in enumerate(entries):
+        where = f"connections[{i}]"
+        if not isinstance(entry, dict):
+            problems.add(where, f"expected a mapping with keys source, target, rule, ...; got {type_name(entry)}")
+            broken = True
+            continue
+        part = _one_rule(entry, where, populations, params, tps, res, problems)
+        if part is None:
+            broken = True
+            continue
+        total += len(part[0])
+        if total > MAX_CONNECTIONS:
+            problems.add(where, f"the rules up to here make {total} connections; allowed: at most "
+                                f"{MAX_CONNECTIONS} in one scenario")
+            return None
+        parts.append(part)
+    if broken:
+        return None
+    cat = lambda k, dtype: np.concatenate([p[k] for p in parts]).astype(dtype) if parts else np.zeros(0, dtype)  # noqa: E731
+    return Connections(source=cat(0, np.int64), target=cat(1, np.int64), receptor=cat(2, np.int64),
+                       weight=cat(3, np.float64), delay_steps=cat(4, np.int64))
+
+
+def _one_rule(entry, where, populations, params, tps, res, problems):
+    rule = entry.get("rule", "all_to_all")
+    if not isinstance(rule, str) or rule not in RULES:
+        problems.add(f"{where}.rule", f"unknown rule {shown(rule)}{suggest(str(rule), RULES)}; allowed: "
+                                      f"{', '.join(RULES)}")
+        check_keys(entry, ALL_KEYS, where, problems)
+        return None
+    check_keys(entry, COMMON_KEYS + RULES[rule], where, problems, what=f"field of rule {rule}")
+    missing = [k for k in ("source", "target", "receptor") if k not in entry]
+    for key in missing:
+        problems.add(f"{where}.{key}", "missing; allowed: " + (
+            "AMPA, GABA, NMDA" if key == "receptor" else "a population or one neuron such as E[0]"))
+    sources = resolve_target(entry.get("source"), populations, f"{where}.source", problems,
+                             what="source") if "source" in entry else None
+    targets = resolve_target(entry.get("target"), populations, f"{where}.target", problems) \
+        if "target" in entry else None
+    receptor = _receptor(entry, where, problems) if "receptor" in entry else None
+    flags = {k: _flag(entry, k, where, problems) for k in ("allow_autapses", "allow_multapses")}
+    if sources is None or targets is None or receptor is None or None in flags.values():
+        return None
+    pairs = _expand(rule, entry, sources, targets, flags, where, problems, populations)
+    if pairs is None:
+        return None
+    src, tgt = pairs
+    weight = _per_connection(entry, "weight", len(src), rule, where, problems, default=1.0)
+    delay = _per_connection(entry, "delay", len(src), rule, where, problems, default=res)
+    if weight is None or delay is None:
+        return None
+    weight = _checked_weights(weight, receptor, params["C_m"][tgt], where, problems)
+    delay_steps = _delay_steps(delay, tps, res, where, problems)
+    if weight is None or delay_steps is None:
+        return None
+    return src, tgt, np.full(len(src), RECEPTOR_TYPES[receptor]), weight, delay_steps
+
+
+def _receptor(entry, where, problems):
+    value = entry["receptor"]
+    by_number = {v: k for k, v in RECEPTOR_TYPES.items()}
+    if isinstance(value, int) and not isinstance(value, bool) and value in by_number:
+        return by_number[value]
+    if isinstance(value, str) and value in RECEPTOR_TYPES:
+        return value
+    problems.add(f"{where}.receptor", f"unknown receptor {shown(value)}{suggest(str(value), RECEPTOR_TYPES)}; "
+                                      f"allowed: {', '.join(RECEPTOR_TYPES)} (or 1, 2, 3)")
+    return None
+
+
+def _flag(entry, key, where, problems):
+    value = entry.get(key, True)
+    if not isinstance(value, bool):
+        problems.add(f"{where}.{key}", f"expected true or false, got {type_name(value)} {shown(value)}")
+        return None
+    return value
+
+
+def _count(entry, key, where, problems):
+    value = entry.get(key)
+    if value is None:
+        problems.add(f"{where}.{key}", "missing; allowed: an integer >= 0")
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0 or value > MAX_CONNECTIONS:
+        problems.add(f"{where}.{key}", f"{shown(value)}; allowed: an integer from 0 to {MAX_CONNECTIONS}")
+        return None
+    return value
+
+
+def _seed(entry, where, problems):
+    seed = entry.get("seed")
+    if seed is None:
+        problems.add(f"{where}.seed", "missing; allowed: an integer >= 0 (it fixes the drawn connections)")
+        return None
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= bounds.MAX_SEED:
+        problems.add(f"{where}.seed", f"{shown(seed)}; allowed: an integer from 0 to {bounds.MAX_SEED}")
+        return None
+    return seed
+
+
+def _expand(rule, entry, sources, targets, flags, where, problems, populations):
+    """(source, target) index arrays of the rule, in the documented order; None (and problems) if NEST would
+    refuse the rule's parameters."""
+    autapses, multapses = flags["allow_autapses"], flags["allow_multapses"]
+    if rule == "all_to_all":
+        src, tgt = np.tile(sources, len(targets)), np.repeat(targets, len(sources))
+        keep = autapses | (src != tgt)
+        return src[keep], tgt[keep]
+    if rule == "one_to_one":
+        if len(sources) != len(targets):
+            problems.add(f"{where}.target", f"one_to_one needs as many targets as sources; the source has "
+                                            f"{len(sources)} neurons, the target {len(targets)}")
+            return None
+        return sources.copy(), targets.copy()
+    seed = _seed(entry, where, problems)
+    if rule == "pairwise_bernoulli":
+        p = read_number(entry, "p", where, problems)
+        if "p" not in entry:
+            problems.add(f"{where}.p", "missing; allowed: a probability from 0 to 1")
+        elif p is not None and not 0 <= p <= 1:
+            problems.add(f"{where}.p", f"{p}; allowed: a probability from 0 to 1")
+            p = None
+        if p is None or seed is None:
+            return None
+        hit = np.random.default_rng(seed).random((len(targets), len(sources))) < p
+        src, tgt = np.tile(sources, len(targets)), np.repeat(targets, len(sources))
+        keep = hit.ravel() & (autapses | (src != tgt))
+        return src[keep], tgt[keep]
+    key, fixed, drawn = ("indegree", targets, sources) if rule == "fixed_indegree" else ("outdegree", sources, targets)
+    degree = _count(entry, key, where, problems)
+    if degree is None or seed is None:
+        return None
+    rng = np.random.default_rng(seed)
+    out_fixed, out_drawn = [], []
+    for node in fixed.tolist():
+        allowed = drawn if autapses else drawn[drawn != node]
+        if degree and not len(allowed):
+            problems.add(f"{where}.{key}", f"{degree}, but {label_of(node, populations)} has no allowed partner "
+                                           f"(allow_autapses is false and it is the only neuron)")
+            return None
+        if not multapses and degree > len(allowed):
+            problems.add(f"{where}.{key}", f"{degree} is more than the {len(allowed)} allowed partners without "
+                                           f"multapses (NEST refuses it); allowed: at most {len(allowed)}, or "
+                                           f"allow_multapses: true")
+            return None
+        pick = rng.integers(0, len(allowed), degree) if multapses else rng.choice(len(allowed), degree, replace=False)
+        out_drawn.append(allowed[pick])
+        out_fixed.append(np.full(degree, node, dtype=np.int64))
+    fixed_side = np.concatenate(out_fixed) if out_fixed else np.zeros(0, np.int64)
+    drawn_side = np.concatenate(out_drawn) if out_drawn else np.zeros(0, np.int64)
+    return (drawn_side, fixed_side) if rule == "fixed_indegree" else (fixed_side, drawn_side)
+
+
+def _per_connection(entry, key, count, rule, where, problems, default):
+    """``key`` as a (count,) float array: one number for all, or a list of one value per connection."""
+    value = entry.get(key)
+    if value is None:
+        return np.full(count, float(default))
+    if isinstance(value, list):
+        if rule == "pairwise_bernoulli":
+            problems.add(f"{where}.{key}", "a list needs a known number of connections; pairwise_bernoulli "
+                                           "draws it: give one number")
+            return None
+        if len(value) != count:
+            problems.add(f"{where}.{key}", f"has {len(value)} values but the rule makes {count} connections; "
+                                           f"allowed: one number, or one value per connection in the "
+                                           f"expansion order")
+            return None
+        numbers = read_number_list(entry, key, where, problems)
+        return None if numbers is None else np.asarray(numbers, dtype=np.float64)
+    number = read_number(entry, key, where, problems)
+    return None if number is None else np.full(count, number)
+
+
+def _checked_weights(weight, receptor, c_m, where, problems):
+    big = np.abs(weight) > bounds.MAX_WEIGHT
+    if big.any():
+        problems.add(f"{where}.weight", f"{weight[big][0]} nS; allowed: |weight| <= {bounds.MAX_WEIGHT:g} nS "
+                                        f"(a larger jump makes RKF45 crawl)")
+        return None
+    rate = np.abs(weight) / c_m
+    if (rate > bounds.MAX_SPIKE_RATE_PER_MS).any():
+        problems.add(f"{where}.weight", f"one spike gives |weight| / C_m = {rate.max():g} /ms; allowed: at most "
+                                        f"{bounds.MAX_SPIKE_RATE_PER_MS:g} /ms (a faster rate needs millions of "
+                                        f"RKF45 sub-steps per step)")
+        return None
+    return weight
+
+
+def _delay_steps(delay, tps, res, where, problems):
+    """Delays in steps: on the grid, at least one step, at most MAX_DELAY_STEPS (NEST would round silently)."""
+    key = f"{where}.delay"
+    for d in np.unique(delay).tolist():
+        if not grid.is_whole_tics(d) or d > bounds.MAX_TIME_MS or grid.ms_to_tics(d) < tps:
+            problems.add(key, f"{d} ms; allowed: a multiple of the resolution from {res} ms up")
+            return None
+        if not grid.on_grid(d, tps):
+            problems.add(key, f"{d} ms is not a multiple of the resolution {res} ms (NEST would round it silently)")
+            return None
+        if grid.ms_to_steps(d, tps) > bounds.MAX_DELAY_STEPS:
+            problems.add(key, f"{d} ms is {grid.ms_to_steps(d, tps)} steps; allowed: at most "
+                              f"{bounds.MAX_DELAY_STEPS} steps (NEST keeps a ring buffer slot per step)")
+            return None
+    values, index = np.unique(delay, return_inverse=True)
+    return np.array([grid.ms_to_steps(d, tps) for d in values.tolist()], dtype=np.int64)[index].reshape(-1)
