@@ -21,11 +21,23 @@ from harness.traces.traces import Traces
 
 
 def run_python_jax(scenario: Scenario) -> Traces:
+    if scenario.is_network:
+        from harness.network import Network
+
+        return Network(scenario, JaxPopulation).run(_provenance())
     return run_python_jax_many([scenario])[0]
 
 
+def _provenance() -> dict:
+    return {**base_provenance(), "backend": "python-jax", "model": "harness.jax_engine",
+            "platform": platform.description()}
+
+
 def run_python_jax_many(scenarios: list[Scenario]) -> list[Traces]:
-    """Traces of every scenario, in order; scenarios sharing a resolution run as one population."""
+    """Traces of every scenario, in order; scenarios sharing a resolution run as one population (a network
+    scenario runs on its own)."""
+    if any(s.is_network for s in scenarios):
+        return [run_python_jax(s) for s in scenarios]
     results: list[Traces | None] = [None] * len(scenarios)
     by_resolution = defaultdict(list)
     for i, scenario in enumerate(scenarios):
@@ -61,7 +73,6 @@ def _run_together(scenarios: list[Scenario]) -> list[Traces]:
     record = tuple(dict.fromkeys(name for s in scenarios for name in s.record))
     recording = pop.run(n_steps, ampa=slots["AMPA"], gaba=slots["GABA"], nmda=slots["NMDA"],
                         current=slots["current"], record=record)
-    provenance = {**base_provenance(), "backend": "python-jax", "model": "harness.jax_engine",
-                  "platform": platform.description()}
+    provenance = _provenance()
     return [neuron_traces(scenario, i, recording.traces, recording.spike_stamps, recording.spike_neurons, provenance)
             for i, scenario in enumerate(scenarios)]

@@ -99,7 +99,8 @@ class JaxPopulation(Population):
         first = self.steps_done + 1
         spikes_before = len(self._spike_stamps)
         traces = {name: np.empty((n_steps, chosen.size)) for name in record}
-        L = simulate.SEGMENT_STEPS
+        # A short run (a network's update call) scans a shorter segment: one compiled program per power of 2.
+        L = min(simulate.SEGMENT_STEPS, 1 << max(0, n_steps - 1).bit_length())
         record_index, columns = sharding.local_record_index(chosen, bucket(n), self._shards * self._tiles)
         for a in range(0, n_steps, L):
             b = min(a + L, n_steps)
