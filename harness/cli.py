@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", choices=("nest",), default="nest")
     p.add_argument("--save", metavar="PATH", help="also write the traces to PATH.npz (and a readable PATH.json), in an "
                                                    "existing folder that is not a reference folder")
+    _add_threads_option(p)
     _add_timeout_option(p)
 
     p = sub.add_parser("record", help=f"run scenarios in NEST and store them in {REFERENCE_DIR}/")
@@ -57,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_judging_options(p, scenario_block=True)
     p.add_argument("--json", metavar="PATH", help="write the JSON summary to PATH")
     p.add_argument("--junit", metavar="PATH", help="write JUnit XML (one testcase per variable) to PATH")
+    _add_threads_option(p)
     _add_timeout_option(p)
 
     p = sub.add_parser("gate", help="every scenario: live NEST, the reimplementation and the stored "
@@ -119,6 +121,12 @@ def _add_judging_options(p, scenario_block: bool = False) -> None:
     p.add_argument("--profile", type=_profile_name, default=None,
                    help=f"tolerance profile: {', '.join(PROFILE_NAMES)} (default: {default})")
     _add_references_option(p)
+
+
+def _add_threads_option(p) -> None:
+    p.add_argument("--nest-threads", type=positive_int, default=None, metavar="T",
+                   help="run live NEST with T threads (network scenarios; default: the scenario's nest_threads, "
+                        "1 unless it says otherwise; stored references are always recorded with 1)")
 
 
 def _add_workers_option(p) -> None:

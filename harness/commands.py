@@ -28,6 +28,12 @@ def _load_all(paths) -> list:
 
 def cmd_validate(args) -> int:
     for s in _load_all(args.scenarios):
+        if s.is_network:
+            n = s.network
+            print(f"ok  {s.path}: {s.name}, {s.n_steps} steps of {s.resolution} ms, network of {n.n} neurons "
+                  f"({', '.join(f'{p.name} {p.n}' for p in n.populations)}), {len(n.connections)} connections, "
+                  f"{len(n.inputs)} generators, {len(n.record_neurons)} recorded")
+            continue
         print(f"ok  {s.path}: {s.name}, {s.n_steps} steps of {s.resolution} ms, {len(s.inputs)} inputs, "
               f"{len(s.nmda_inputs)} NMDA ports")
     return EXIT_OK
@@ -38,7 +44,7 @@ def cmd_run(args) -> int:
 
     (scenario,) = _load_all([args.scenario])
     save = _check_save_path(args.save) if args.save else None  # before NEST runs, not after
-    traces = _bounded(args, run_nest, scenario, what=f"{scenario.path}: the NEST run")
+    traces = _bounded(args, run_nest, scenario, args.nest_threads, what=f"{scenario.path}: the NEST run")
     print(f"{scenario.name}: {len(traces.steps)} samples, {len(traces.spike_steps)} spikes"
           + (f" at {', '.join(f'{t:g}' for t in traces.spike_times_ms[:10])} ms" if len(traces.spike_steps) else "")
           + (" ..." if len(traces.spike_steps) > 10 else ""))
@@ -107,7 +113,7 @@ def cmd_record(args) -> int:
     # tqdm draws only on a terminal (disable=None), so CI logs stay clean.
     for scenario in tqdm(scenarios, desc="recording", unit="scenario", disable=None, leave=False):
         try:
-            traces = _bounded(args, run_nest, scenario, what=f"{scenario.path}: the NEST run")
+            traces = _bounded(args, run_nest, scenario, 1, what=f"{scenario.path}: the NEST run")
         except RunEnded as exc:  # past --timeout, or NEST died: nothing recorded for it; the others go on
             ended += 1
             tqdm.write(f"error: {exc}", file=sys.stderr)
@@ -134,10 +140,10 @@ def cmd_compare(args) -> int:
     (scenario,) = _load_all([args.scenario])
     _check_report_paths(args)
     tolerances = resolve_tolerances(scenario, args.profile)
-    reference = _bounded(args, produce, args.reference, scenario, Path(args.references),
+    reference = _bounded(args, produce, args.reference, scenario, Path(args.references), args.nest_threads,
                          what=f"{scenario.path}: the {args.reference} run")
     candidate = reference if args.candidate == args.reference == "stored" else \
-        _bounded(args, produce, args.candidate, scenario, Path(args.references),
+        _bounded(args, produce, args.candidate, scenario, Path(args.references), args.nest_threads,
                  what=f"{scenario.path}: the {args.candidate} run")
     result = compare(reference, candidate, tolerances, reference_name=args.reference,
                      candidate_name=args.candidate)

@@ -13,12 +13,14 @@ REFERENCE_SOURCES = ("nest", "stored")
 CANDIDATE_SOURCES = ("python", "python-jax", "stored", "nest")
 
 
-def produce(source: str, scenario: Scenario, reference_dir: Path = REFERENCE_DIR) -> Traces:
-    """The traces of ``scenario`` from ``source``; a missing or stale stored reference is a UsageError."""
+def produce(source: str, scenario: Scenario, reference_dir: Path = REFERENCE_DIR,
+            nest_threads: int | None = None) -> Traces:
+    """The traces of ``scenario`` from ``source``; a missing or stale stored reference is a UsageError.
+    ``nest_threads``: live NEST's thread count for a network scenario (default: the scenario's)."""
     if source == "nest":
         from harness.backends.nest import run_nest  # imported on demand: NEST is slow to import
 
-        return run_nest(scenario)
+        return run_nest(scenario, nest_threads)
     if source == "python":
         from harness.backends.python import run_python
 

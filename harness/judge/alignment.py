@@ -45,12 +45,18 @@ class Unjudged:
     variables: tuple  # the recordables it applies to
 
 
-def align(steps: np.ndarray, spikes, names, ms) -> tuple[dict, list[Unjudged]]:
+def align(steps: np.ndarray, spikes, names, ms, network_stop=None) -> tuple[dict, list[Unjudged]]:
     """Per recordable, the index of the candidate sample each reference sample is judged against (-1: left
-    out); and the left-out stretches. ``spikes`` is a ``comparator.SpikeResult``, ``ms`` turns steps into ms."""
+    out); and the left-out stretches. ``spikes`` is a ``comparator.SpikeResult``, ``ms`` turns steps into ms.
+    ``network_stop`` (step, reason): a network's first spike difference, from which nothing is judged."""
     steps = np.asarray(steps, dtype=np.int64)
     pairs = spikes.matched_pairs()
     stop = spikes.first_violation_step
+    reason = f"from the spike mismatch at {ms(stop):g} ms on, the neurons have diverged (the spikes fail)" \
+        if stop is not None else None
+    if network_stop is not None and (stop is None or network_stop[0] < stop):
+        stop, reason = network_stop
+        pairs = [p for p in pairs if max(p) < stop]
     before = np.ones(len(steps), dtype=bool) if stop is None else steps < stop
     same = np.where(before, np.arange(len(steps)), -1)
     shifted = _shifted_partner(steps, pairs, stop)
@@ -73,9 +79,7 @@ def align(steps: np.ndarray, spikes, names, ms) -> tuple[dict, list[Unjudged]]:
     if RESET_VARIABLE in names:
         unjudged += _reset_gaps(steps, shifted, before, pairs, ms)
     if stop is not None and not before.all():
-        unjudged.append(Unjudged(stop, None, int((~before).sum()), (
-            f"from the spike mismatch at {ms(stop):g} ms on, the neurons have diverged (the spikes fail)"),
-            tuple(names)))
+        unjudged.append(Unjudged(stop, None, int((~before).sum()), reason, tuple(names)))
     unjudged.sort(key=lambda u: (u.from_step, u.to_step is None))
     return partners, unjudged
 

@@ -46,6 +46,7 @@ class VariableResult:
     passed: bool
     samples_left_out: int = 0  # finite samples not held to the tolerance (see Comparison.unjudged)
     reason: str | None = None  # why it fails when no sample says so (nothing judged)
+    neuron: str | None = None  # a network's neuron (``E[0]``); None for a single-neuron scenario
 
 
 @dataclass
@@ -83,6 +84,9 @@ class Comparison:
     spikes: SpikeResult | None = None
     judged_until_step: int | None = None  # spike mismatch: the tolerance holds on stamps < this only
     unjudged: list = field(default_factory=list)  # alignment.Unjudged stretches, in time order
+    # A network (harness.judge.network): each neuron's spikes; ``variables`` is then keyed "E[0].V_m" and
+    # ``spikes`` holds all of them, its first difference and first violation the earliest of any neuron.
+    neuron_spikes: dict | None = None
 
     @property
     def pair(self) -> str:
@@ -95,13 +99,18 @@ class Comparison:
     def failures(self) -> list[str]:
         """Names of what failed: variables, then "spikes"."""
         names = [name for name, v in self.variables.items() if not v.passed]
+        if self.neuron_spikes is not None:
+            return names + [f"{neuron} spikes" for neuron, s in self.neuron_spikes.items() if not s.match]
         return names + (["spikes"] if self.spikes is not None and not self.spikes.match else [])
 
     def first_divergence(self) -> tuple[str, float] | None:
         """(what, ms) of the earliest broken tolerance over all variables and the spikes; None if all pass."""
         events = [(v.first_violation_ms, name) for name, v in self.variables.items()
                   if v.first_violation_ms is not None]
-        if self.spikes is not None and not self.spikes.match:
+        if self.neuron_spikes is not None:
+            events += [(self.ms(s.first_violation_step), f"{neuron} spikes")
+                       for neuron, s in self.neuron_spikes.items() if not s.match]
+        elif self.spikes is not None and not self.spikes.match:
             events.append((self.ms(self.spikes.first_violation_step), "spikes"))
         if not events:
             return None
@@ -110,8 +119,17 @@ class Comparison:
 
 
 def compare(reference: Traces, candidate: Traces, tolerances: Tolerances, *, reference_name: str,
-            candidate_name: str) -> Comparison:
-    """Judge ``candidate`` against ``reference``; a grid mismatch or nothing to judge gives status "error"."""
+            candidate_name: str, stop=None) -> Comparison:
+    """Judge ``candidate`` against ``reference``; a grid mismatch or nothing to judge gives status "error".
+
+    Network traces are judged neuron by neuron (``harness.judge.network``). ``stop`` (step, reason), given
+    by that rule, ends the samples held to the tolerance earlier than this neuron's own spikes would.
+    """
+    if reference.is_network or candidate.is_network:
+        from harness.judge.network import compare_network
+
+        return compare_network(reference, candidate, tolerances, reference_name=reference_name,
+                               candidate_name=candidate_name)
     result = Comparison(scenario=reference.scenario, reference=reference_name, candidate=candidate_name,
                         profile=tolerances.profile, tics_per_step=reference.tics_per_step, status="pass")
     try:
@@ -126,7 +144,9 @@ def compare(reference: Traces, candidate: Traces, tolerances: Tolerances, *, ref
         return result
     result.spikes = compare_spikes(reference.spike_steps, candidate.spike_steps, tolerances.spike_window_steps)
     result.judged_until_step = result.spikes.first_violation_step
-    partners, result.unjudged = align(reference.steps, result.spikes, tuple(reference.variables), result.ms)
+    partners, result.unjudged = align(reference.steps, result.spikes, tuple(reference.variables), result.ms, stop)
+    if stop is not None and (result.judged_until_step is None or stop[0] < result.judged_until_step):
+        result.judged_until_step = stop[0]
     times = reference.times_ms
     for name, ref_values in reference.variables.items():
         result.variables[name] = compare_variable(name, ref_values, candidate.variables[name], times,

@@ -83,6 +83,13 @@ def profile_tolerances(profile: str, gsl_error_tol: float = DEFAULT_GSL_ERROR_TO
     return Tolerances(profile, variables, 1)
 
 
+def scenario_gsl_error_tol(scenario) -> float:
+    """The gsl_error_tol the profiles scale with: the scenario's, or a network's loosest neuron's."""
+    if scenario.is_network:
+        return float(scenario.network.params["gsl_error_tol"].max())
+    return scenario.params.get("gsl_error_tol", DEFAULT_GSL_ERROR_TOL)
+
+
 def resolve_tolerances(scenario, profile: str | None = None) -> Tolerances:
     """The tolerances for one scenario: ``profile`` (the --profile flag) or the scenario's, then its overrides.
 
@@ -91,7 +98,7 @@ def resolve_tolerances(scenario, profile: str | None = None) -> Tolerances:
     """
     block = scenario.tolerances or {}
     chosen = profile or block.get("profile") or DEFAULT_PROFILE
-    base = profile_tolerances(chosen, scenario.params.get("gsl_error_tol", DEFAULT_GSL_ERROR_TOL))
+    base = profile_tolerances(chosen, scenario_gsl_error_tol(scenario))
     variables = dict(base.variables)
     for name in RECORDABLES:
         override = block.get(name)

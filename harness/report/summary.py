@@ -117,6 +117,16 @@ def junit_xml(suite_name: str, comparisons, seconds: dict | None = None) -> str:
 
 def _testcases(c: Comparison):
     classname = f"{c.scenario}.{c.pair}"
+    from harness.judge.gate import THREADS
+
+    if c.pair == THREADS:  # a warning, not a test result: one passing case whose output says what differs
+        case = ET.Element("testcase", classname=classname, name="thread-count determinism")
+        differing = [name for name, v in c.variables.items() if not v.passed]
+        ET.SubElement(case, "system-out").text = (
+            f"warning: NEST with 2 threads differs from NEST with 1 in {', '.join(differing[:6])}" if differing
+            else f"NEST with 2 threads: {c.status}" + (f" ({c.error})" if c.error else ""))
+        yield case
+        return
     if c.status == "error":
         case = ET.Element("testcase", classname=classname, name="comparison")
         ET.SubElement(case, "error", message=c.error or "error").text = c.error
@@ -208,16 +218,23 @@ def gate_table(result) -> str:
     from harness.judge.gate import PAIRS
 
     pairs = [f"{r}-vs-{c}" for r, c in PAIRS]
-    rows = [("scenario", *pairs, "verdict", "seconds")]
+    rows = [("scenario", *pairs, "verdict", "threads", "seconds")]
     for o in result.outcomes:
         rows.append((o.scenario, *(o.pair(p).status for p in pairs), o.verdict.upper() if o.verdict != "pass"
-                     else "pass", f"{o.seconds:.1f}"))
+                     else "pass", thread_status(o), f"{o.seconds:.1f}"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
-    details = [comparison_table(c) for o in result.outcomes for c in o.comparisons if c.status != "pass"]
+    details = [comparison_table(c) for o in result.outcomes for c in o.comparisons
+               if c.status != "pass" and c is not o.threads]
+    warnings = [thread_warning_text(o) for o in result.outcomes if o.thread_warning]
     if details:
         lines += ["", *details]
+    if warnings:
+        lines += ["", "NEST with 2 threads differs from NEST with 1 (a warning, not a verdict: the order in which "
+                      "NEST adds a slot's events follows its threads; docs/model.md, \"Threads\"):", *warnings]
     counts = ", ".join(f"{n} {v}" for v, n in result.counts.items() if n or v == "pass")
+    if result.thread_warnings:
+        counts += f"; {result.thread_warnings} thread-count warning{'s' if result.thread_warnings != 1 else ''}"
     lines += ["", f"gate: {len(result.outcomes)} scenarios: {counts}; {result.wall_seconds:.1f} s wall with "
                   f"{result.workers} worker process{'es' if result.workers != 1 else ''}"]
     if result.counts["drift"] or result.counts["regression+drift"]:
@@ -226,11 +243,33 @@ def gate_table(result) -> str:
     return "\n".join(lines)
 
 
+def thread_status(outcome) -> str:
+    """The NEST(1)-vs-NEST(2) column: "-" for one neuron, "same" when bit-identical, else "DIFFERS"/"error"."""
+    c = outcome.threads
+    if c is None:
+        return "-"
+    return {"pass": "same", "fail": "DIFFERS"}.get(c.status, c.status)
+
+
+def thread_warning_text(outcome) -> str:
+    c = outcome.threads
+    if c.status == "error":
+        return f"  {outcome.scenario}: NEST with 2 threads could not run: {c.error}"
+    differing = [(v.first_violation_ms, name, v.max_abs) for name, v in c.variables.items() if not v.passed]
+    parts = [f"{name} by up to {_g(size)} from {_ms(ms)} ms" for ms, name, size in sorted(differing)[:4]]
+    if len(differing) > 4:
+        parts.append(f"... {len(differing) - 4} more")
+    if c.spikes is not None and c.spikes.first_difference_step is not None:
+        parts.insert(0, f"spikes from {_ms(c.ms(c.spikes.first_difference_step))} ms")
+    return f"  {outcome.scenario}: " + ", ".join(parts)
+
+
 def gate_json(result) -> dict:
     extra = {
         "profile": result.profile, "wall_seconds": round(result.wall_seconds, 3), "workers": result.workers,
         "counts": result.counts,
-        "scenarios": [{"scenario": o.scenario, "path": o.path, "verdict": o.verdict,
+        "thread_warnings": result.thread_warnings,
+        "scenarios": [{"scenario": o.scenario, "path": o.path, "verdict": o.verdict, "threads": thread_status(o),
                        "seconds": round(o.seconds, 3)} for o in result.outcomes],
     }
     document = summary_json("gate", result.comparisons, extra)

@@ -98,15 +98,19 @@ def first_difference(new: Traces, old: Traces, scenario_hash: str) -> str | None
         return "the scenario file changed since the reference was recorded"
     if new.tics_per_step != old.tics_per_step or not np.array_equal(new.steps, old.steps):
         return "the time grid differs"
-    if not np.array_equal(new.spike_steps, old.spike_steps):
+    if new.neurons != old.neurons:
+        return "the recorded neurons differ"
+    if not np.array_equal(new.spike_steps, old.spike_steps) or (
+            new.is_network and not np.array_equal(new.spike_neurons, old.spike_neurons)):
         return f"spike steps differ ({len(old.spike_steps)} stored, {len(new.spike_steps)} now)"
     if new.variables.keys() != old.variables.keys():
         return f"recorded variables differ ({sorted(old.variables)} stored, {sorted(new.variables)} now)"
     for name, values in new.variables.items():
         if values.tobytes() != old.variables[name].tobytes():
             diff = np.abs(values - old.variables[name])
-            i = int(np.nanargmax(diff))
-            return f"{name} differs, max |difference| {diff[i]:.3g} at step {int(new.steps[i])}"
+            i = np.unravel_index(int(np.nanargmax(diff)), diff.shape)
+            where = f" of {new.neurons[i[1]]}" if new.is_network else ""
+            return f"{name}{where} differs, max |difference| {diff[i]:.3g} at step {int(new.steps[i[0]])}"
     return None
 
 
