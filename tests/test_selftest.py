@@ -15,7 +15,8 @@ from harness.model import neuron, population, rhs
 from harness.scenario.schema import load_scenario
 
 EXPECTED_VARIANTS = {"currents-from-first-rhs", "stimulus-without-delay", "spike-jump-late", "h-reset-every-step",
-                     "refractory-round-down", "nmda-unweighted", "tau-reciprocal"}
+                     "refractory-round-down", "nmda-unweighted", "tau-reciprocal", "network-spike-late",
+                     "network-order-reversed", "network-transposed"}
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +61,12 @@ def test_each_catch_names_the_variable_and_the_first_divergence(selftest_run):
     # the refractory period ends one step early: V_m alone differs at the first step it is released
     (refractory,) = by_variant["refractory-round-down"]
     assert refractory["first_diverging"] == ["V_m"]
+    # a network's summation order in a slot: a last-bit difference, of a neuron the probe names
+    (order,) = by_variant["network-order-reversed"]
+    assert 0 < order["max_abs"] < 1e-12 and "[" in order["where"]
+    # a spike delivered late shows first in a target's synaptic variables, named with the target neuron
+    for catch in by_variant["network-spike-late"]:
+        assert set(catch["first_diverging"]) <= {"s_AMPA", "s_GABA", "s_NMDA"} and "[" in catch["where"]
     # recorded currents from the start state: the state itself (V_m, s_*) is untouched
     for catch in by_variant["currents-from-first-rhs"]:
         assert not {"V_m", "s_AMPA", "s_GABA"} & set(catch["first_diverging"])

@@ -17,6 +17,7 @@ only if the same comparison lets the real thing through.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import math
 import time
@@ -30,6 +31,8 @@ from harness.backends import python as python_backend
 from harness.judge.gate import LIVE, REGRESSION, GateResult, check_scenario, error_outcome
 from harness.judge.pool import default_workers, run_parallel
 from harness.model import neuron, population, rhs
+from harness.network import delivery
+from harness.network import engine as network_engine
 from harness.model.parameters import RECORDABLES
 from harness.report.summary import json_number
 from harness.scenario.types import Scenario
@@ -164,6 +167,48 @@ def tau_reciprocal(hits: Hits):
         yield
 
 
+@contextlib.contextmanager
+def network_spike_late(hits: Hits):
+    """Deliver every spike of a neuron one step after NEST does (its targets read it in step k + D + 1)."""
+    real_deliver = delivery.SpikeDelivery.deliver
+
+    def deliver(self, buffers, calls, stamps, neurons):
+        hits.count += len(stamps) > 0
+        return real_deliver(self, buffers, calls, stamps + 1, neurons)
+
+    with replaced(delivery.SpikeDelivery, "deliver", deliver):
+        yield
+
+
+@contextlib.contextmanager
+def network_order_reversed(hits: Hits):
+    """Add a slice's spikes to the slots in the reverse of NEST's order (last neuron first)."""
+    real_order = delivery.register_order
+
+    def register_order(calls, stamps, neurons):
+        hits.count += 1
+        return real_order(calls, stamps, -neurons)
+
+    with replaced(delivery, "register_order", register_order):
+        yield
+
+
+@contextlib.contextmanager
+def network_transposed(hits: Hits):
+    """Build the connection list with source and target swapped."""
+    real_init = network_engine.Network.__init__
+
+    def init(self, scenario, population_class):
+        hits.count += 1
+        c = scenario.network.connections
+        transposed = dataclasses.replace(c, source=c.target, target=c.source)
+        network = dataclasses.replace(scenario.network, connections=transposed)
+        real_init(self, dataclasses.replace(scenario, network=network), population_class)
+
+    with replaced(network_engine.Network, "__init__", init):
+        yield
+
+
 @dataclass(frozen=True)
 class Variant:
     name: str
@@ -188,6 +233,12 @@ VARIANTS = {v.name: v for v in (
             nmda_unweighted, ("nmda_one_port", "mixed_inputs"), frozenset({"s_NMDA", "I_NMDA"})),
     Variant("tau-reciprocal", "s/tau replaced by s*(1/tau)",
             tau_reciprocal, ("gaba_only",), frozenset({"s_AMPA", "s_GABA"})),
+    Variant("network-spike-late", "a neuron's spikes delivered one step late",
+            network_spike_late, ("net_nmda_pool_asymmetric",), frozenset({"s_AMPA", "s_GABA", "s_NMDA"})),
+    Variant("network-order-reversed", "a slice's spikes added to the slots in the reverse order",
+            network_order_reversed, ("net_summation_order",), frozenset({"s_AMPA", "s_GABA"})),
+    Variant("network-transposed", "the connection list with source and target swapped",
+            network_transposed, ("net_nmda_pool_asymmetric",), frozenset(RECORDABLES) | {"spikes"}),
 )}
 
 
@@ -214,7 +265,8 @@ class Catch:
     verdict: str
     caught: bool
     reason: str  # why it counts as caught or not
-    what: str | None = None  # the earliest diverging variable(s), or "spikes"
+    what: str | None = None  # the earliest diverging variable(s) (a network's with the neuron), or "spikes"
+    variables: tuple = ()  # their recordable names (or "spikes")
     first_ms: float | None = None
     max_abs: float | None = None
     max_rel: float | None = None  # of the first diverging variable
@@ -230,13 +282,14 @@ def judge(variant: Variant, outcome) -> Catch:
     if divergence is None:
         catch.reason = "NOT caught: the broken reimplementation passes"
         return catch
-    earliest = [name for name, v in live.variables.items() if v.first_violation_ms == divergence[1]]
-    if divergence[0] == "spikes" and not earliest:
+    first = [(key, v) for key, v in live.variables.items() if v.first_violation_ms == divergence[1]]
+    earliest = [v.name for _, v in first]  # a network's "E[0].s_AMPA" is variable s_AMPA of E[0]
+    if divergence[0].endswith("spikes") and not earliest:
         earliest = ["spikes"]
-    catch.what, catch.first_ms = ", ".join(earliest), divergence[1]
-    if earliest[0] in live.variables:
-        catch.max_abs = live.variables[earliest[0]].max_abs
-        catch.max_rel = live.variables[earliest[0]].max_rel
+    catch.what, catch.first_ms = ", ".join(dict.fromkeys(key for key, _ in first) or earliest), divergence[1]
+    catch.variables = tuple(dict.fromkeys(earliest))
+    if first:
+        catch.max_abs, catch.max_rel = first[0][1].max_abs, first[0][1].max_rel
     if stored.status != "fail" or outcome.verdict != "regression":
         catch.reason = f"only partly caught: stored-vs-python {stored.status}, verdict {outcome.verdict}"
     elif not variant.first_diverging & set(earliest):
@@ -287,7 +340,7 @@ def selftest_json(result: SelftestResult) -> dict:
         "wall_seconds": round(result.wall_seconds, 3), "control": result.control.status,
         "catches": [{"variant": c.variant, "description": VARIANTS[c.variant].description, "scenario": c.scenario,
                      "caught": c.caught, "verdict": c.verdict, "reason": c.reason,
-                     "first_diverging": c.what.split(", ") if c.what else [], "first_ms": c.first_ms,
+                     "first_diverging": list(c.variables), "where": c.what, "first_ms": c.first_ms,
                      "max_abs": json_number(c.max_abs), "max_rel": json_number(c.max_rel)}
                     for c in result.catches],
     }

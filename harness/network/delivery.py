@@ -116,6 +116,11 @@ class GeneratorEvents:
             buffers.add(c["kind"][a:b], c["step"][a:b], c["neuron"][a:b], c["port"][a:b], c["value"][a:b])
 
 
+def register_order(calls: np.ndarray, stamps: np.ndarray, neurons: np.ndarray) -> np.ndarray:
+    """The order in which NEST (one thread) registers a slice's spikes: update call, neuron, step."""
+    return np.lexsort((stamps, neurons, calls))
+
+
 class SpikeDelivery:
     """A slice's spikes delivered along the connection list, in NEST's order (docs/model.md, "Networks").
 
@@ -138,7 +143,7 @@ class SpikeDelivery:
         """Deliver spikes (update call, stamp k + 1, neuron) of one slice."""
         if not len(stamps):
             return
-        order = np.lexsort((stamps, neurons, calls))  # NEST's register order
+        order = register_order(calls, stamps, neurons)
         stamps, neurons = stamps[order], neurons[order]
         counts = self.starts[neurons + 1] - self.starts[neurons]
         if not counts.sum():
