@@ -136,7 +136,7 @@ def no_nest(monkeypatch):
     """NEST must not run: the path is refused first."""
     import harness.backends.nest as nest_backend
 
-    def refuse(scenario):
+    def refuse(scenario, threads=None):
         raise AssertionError("the work started before the output path was checked")
 
     _in_process(monkeypatch)
@@ -149,7 +149,7 @@ def stub_nest(monkeypatch):
     import harness.backends.nest as nest_backend
 
     _in_process(monkeypatch)
-    monkeypatch.setattr(nest_backend, "run_nest", lambda scenario: Traces.load(REFERENCE_DIR / scenario.name))
+    monkeypatch.setattr(nest_backend, "run_nest", lambda scenario, threads=None: Traces.load(REFERENCE_DIR / scenario.name))
 
 
 @pytest.mark.parametrize("target", ["reference_traces/OTHER", "reference_traces/ampa_only", "reference_traces/sub/x"])

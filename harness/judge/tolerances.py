@@ -85,8 +85,9 @@ def profile_tolerances(profile: str, gsl_error_tol: float = DEFAULT_GSL_ERROR_TO
 
 def scenario_gsl_error_tol(scenario) -> float:
     """The gsl_error_tol the profiles scale with: the scenario's, or a network's loosest neuron's."""
-    if scenario.is_network:
-        return float(scenario.network.params["gsl_error_tol"].max())
+    network = getattr(scenario, "network", None)  # any object with ``params`` will do for one neuron
+    if network is not None:
+        return float(network.params["gsl_error_tol"].max())
     return scenario.params.get("gsl_error_tol", DEFAULT_GSL_ERROR_TOL)
 
 
