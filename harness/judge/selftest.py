@@ -198,12 +198,12 @@ def network_transposed(hits: Hits):
     """Build the connection list with source and target swapped."""
     real_init = network_engine.Network.__init__
 
-    def init(self, scenario, population_class):
+    def init(self, scenario, population_class, threads=None):
         hits.count += 1
         c = scenario.network.connections
         transposed = dataclasses.replace(c, source=c.target, target=c.source)
         network = dataclasses.replace(scenario.network, connections=transposed)
-        real_init(self, dataclasses.replace(scenario, network=network), population_class)
+        real_init(self, dataclasses.replace(scenario, network=network), population_class, threads)
 
     with replaced(network_engine.Network, "__init__", init):
         yield

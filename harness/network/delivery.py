@@ -18,6 +18,7 @@ import numpy as np
 
 from harness.backends.python import generator_events
 from harness.model.parameters import RECEPTOR_TYPES
+from harness.network.connector_sort import sorted_order
 from harness.scenario.types import Network, SpikeInput
 
 AMPA, GABA, CURRENT, NMDA = 0, 1, 2, 3  # the buffer kinds
@@ -116,24 +117,42 @@ class GeneratorEvents:
             buffers.add(c["kind"][a:b], c["step"][a:b], c["neuron"][a:b], c["port"][a:b], c["value"][a:b])
 
 
-def register_order(calls: np.ndarray, stamps: np.ndarray, neurons: np.ndarray) -> np.ndarray:
-    """The order in which NEST (one thread) registers a slice's spikes: update call, neuron, step."""
-    return np.lexsort((stamps, neurons, calls))
+def thread_of(neurons: np.ndarray, threads: int) -> np.ndarray:
+    """NEST's thread of each neuron: its virtual process, node ID modulo T (node IDs are index + 1)."""
+    return (np.asarray(neurons) + 1) % threads
+
+
+def register_order(calls: np.ndarray, stamps: np.ndarray, neurons: np.ndarray, threads: int = 1) -> np.ndarray:
+    """The order in which NEST registers a slice's spikes: the source's thread, then update call, neuron
+    (node ID order) and step: each thread updates its neurons one after the other through a whole call."""
+    return np.lexsort((stamps, neurons, calls, thread_of(neurons, threads)))
+
+
+def connector_order(network: Network, threads: int = 1) -> np.ndarray:
+    """Connection indices grouped by source, each source's in NEST's lcid order: the order of its target
+    thread's connector after NEST's (unstable) sort by source (``connector_sort``)."""
+    c = network.connections
+    position = np.empty(len(c), dtype=np.int64)  # lcid within the target thread's connector
+    target_thread = thread_of(c.target, threads)
+    for t in range(threads):
+        created = np.flatnonzero(target_thread == t)
+        position[created[sorted_order((c.source[created] + 1).tolist())]] = np.arange(len(created))
+    return np.lexsort((position, target_thread, c.source))
 
 
 class SpikeDelivery:
     """A slice's spikes delivered along the connection list, in NEST's order (docs/model.md, "Networks").
 
-    NEST registers a slice's spikes as its neurons emit them: update call by update call, within a call
-    neuron by neuron (node ID order), each neuron's spikes in step order; each spike then reaches its
-    source's connections in list order.
+    NEST registers a slice's spikes as its neurons emit them (``register_order``); each spike then reaches
+    its source's connections in the connector's order (``connector_order``). ``threads`` is the NEST thread
+    count whose order is reproduced.
     """
 
-    def __init__(self, network: Network, connection_ports: np.ndarray):
+    def __init__(self, network: Network, connection_ports: np.ndarray, threads: int = 1):
         c = network.connections
-        by_source = np.argsort(c.source, kind="stable")  # list order within each source
-        self.out = by_source
-        self.starts = np.searchsorted(c.source[by_source], np.arange(network.n + 1))
+        self.threads = threads
+        self.out = connector_order(network, threads)
+        self.starts = np.searchsorted(c.source[self.out], np.arange(network.n + 1))
         self.kind = np.array([_KIND_OF_RECEPTOR[int(r)] for r in c.receptor], dtype=np.int64) if len(c) else \
             np.zeros(0, np.int64)
         self.value = np.where(self.kind == NMDA, 1.0, c.weight)  # an NMDA port's weight acts in the RHS
@@ -143,7 +162,7 @@ class SpikeDelivery:
         """Deliver spikes (update call, stamp k + 1, neuron) of one slice."""
         if not len(stamps):
             return
-        order = register_order(calls, stamps, neurons)
+        order = register_order(calls, stamps, neurons, self.threads)
         stamps, neurons = stamps[order], neurons[order]
         counts = self.starts[neurons + 1] - self.starts[neurons]
         if not counts.sum():

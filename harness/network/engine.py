@@ -21,9 +21,12 @@ from harness.traces.traces import Traces
 class Network:
     """The neurons of a network scenario on one engine, with NEST's ring buffers and delivery."""
 
-    def __init__(self, scenario: Scenario, population_class):
+    def __init__(self, scenario: Scenario, population_class, threads: int | None = None):
+        """``threads``: the NEST thread count whose order of additions is reproduced (default: the
+        scenario's ``nest_threads``)."""
         self.scenario = scenario
         net = scenario.network
+        self.threads = net.threads if threads is None else int(threads)
         self.min_delay = min_delay_steps(scenario)
         connection_ports, input_ports, P = port_numbers(net)
         self.population = pop = population_class(net.n, tics_per_step=scenario.tics_per_step, params=net.params,
@@ -36,7 +39,7 @@ class Network:
         self.buffers = RingBuffers(net.n, P, width)
         self._call_of = update_call_index(scenario, self.min_delay)
         self.generators = GeneratorEvents(net, scenario.n_steps, self._call_of, input_ports)
-        self.delivery = SpikeDelivery(net, connection_ports)
+        self.delivery = SpikeDelivery(net, connection_ports, self.threads)
 
     def calls(self) -> list[tuple[int, int]]:
         """The update calls (first step, end step) in order."""
