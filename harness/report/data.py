@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from harness.judge.gate import LIVE, GateResult, ScenarioOutcome
+from harness.judge.gate import LIVE, THREADS, GateResult, ScenarioOutcome
 
 if TYPE_CHECKING:
     from harness.report.baseline import BaselineDiff
@@ -31,7 +31,7 @@ class ScenarioReport:
     path: str
     description: str
     outcome: ScenarioOutcome
-    figure: object | None  # harness.report.figures.Figure
+    figure: object | None  # harness.report.figures.Figure, or a network's network_figures.NetworkFigure
     no_figure: str | None = None  # why there is no figure
     live_nest: dict = field(default_factory=dict)  # nest_version, gsl_version of the live NEST run
     stored_nest: dict = field(default_factory=dict)  # the same for the stored reference, plus its date/platform
@@ -43,6 +43,10 @@ class ScenarioReport:
     @property
     def verdict(self) -> str:
         return self.outcome.verdict
+
+    @property
+    def is_network(self) -> bool:
+        return self.outcome.threads is not None  # the gate runs the thread pair for network scenarios only
 
 
 def num(x) -> str:
@@ -67,9 +71,17 @@ def worst_variable(comparison):
     absolute error, then recording order. None when nothing differs at all."""
     if not comparison.variables:
         return None
-    worst = min(comparison.variables.values(),
-                key=lambda v: (v.headroom, -error_order(v.max_rel), -error_order(v.max_abs)))
+    worst = min(comparison.variables.values(), key=_badness)
     return None if worst.headroom == math.inf else worst
+
+
+def _badness(v) -> tuple:
+    return v.headroom, -error_order(v.max_rel), -error_order(v.max_abs)
+
+
+def variable_label(v) -> str:
+    """A variable as the tables name it: ``V_m``, or a network's ``E[0].V_m``."""
+    return f"{v.neuron}.{v.name}" if v.neuron else v.name
 
 
 def first_divergence_text(sr: ScenarioReport) -> str:
@@ -115,6 +127,19 @@ class Report:
                  if self.gate.counts["regression+drift"] else "")
         return f"{self.verdict}: {scenario_count(len(self.scenarios))}: {counts}{extra}"
 
+    def thread_note(self) -> str | None:
+        """One line on the network scenarios' NEST(1)-vs-NEST(2) pairs; None without networks."""
+        networks = [sr for sr in self.scenarios if sr.is_network]
+        if not networks:
+            return None
+        differ = [sr.scenario for sr in networks if sr.outcome.thread_warning]
+        if not differ:
+            where = f"all {len(networks)} network scenarios" if len(networks) != 1 else "the network scenario"
+            return f"NEST with 2 threads: the same as NEST with 1 thread in {where}."
+        return (f"warning: NEST with 2 threads differs from NEST with 1 thread (or could not run) in {len(differ)} of "
+                f"{len(networks)} network scenarios ({names_text(differ)}): not the candidate's fault, and not "
+                f"part of the verdict (see each scenario).")
+
     def provenance_rows(self) -> list[tuple[str, str]]:
         p = self.document["provenance"]
         plat = p["platform"]
@@ -147,12 +172,13 @@ class Report:
             spikes = live.spikes
             rows.append({
                 "scenario": sr.scenario, "verdict": sr.verdict, "status": STATUS_LABEL[sr.verdict],
-                "worst": worst.name if worst else ("-" if live.status == "error" else "none (identical)"),
+                "worst": variable_label(worst) if worst else ("-" if live.status == "error" else "none (identical)"),
                 "max_abs": num(worst.max_abs) if worst else ("-" if live.status == "error" else "0"),
                 "max_rel": num(worst.max_rel) if worst else ("-" if live.status == "error" else "0"),
                 "tolerance": _tolerance_text(worst.tolerance) if worst else _common_tolerance(live),
                 "headroom": num(worst.headroom) if worst else ("-" if live.status == "error" else "inf"),
                 "spikes": (f"{len(spikes.reference_steps)} / {len(spikes.candidate_steps)}"
+                           + (f" in {len(live.neuron_spikes)} neurons" if live.neuron_spikes is not None else "")
                            if spikes is not None else "-"),
                 "first_divergence": first_divergence_text(sr),
             })
@@ -183,15 +209,79 @@ def _tolerance_text(tol) -> str:
 
 
 def variable_rows(c) -> list[tuple]:
+    """One row per variable; a network's per recorded variable, not per (neuron, variable): see
+    ``network_variable_rows``."""
+    if c.neuron_spikes is not None:
+        return network_variable_rows(c)
     return [(name, num(v.max_abs), num(v.max_rel), _tolerance_text(v.tolerance), num(v.headroom),
              num(v.worst_ms), num(v.first_violation_ms), "ok" if v.passed else "FAIL")
             for name, v in c.variables.items()]
+
+
+def network_variable_rows(c) -> list[tuple]:
+    """Per recorded variable the worst neuron (smallest headroom, then largest relative and absolute error,
+    as for the worst variable): its numbers, named in the first cell ("V_m (worst: B[3]; ...)"); the first
+    violation is the earliest of any neuron (named when it is another one). 100 neurons x 7 variables are
+    then 7 rows; every (neuron, variable) is in summary.json."""
+    grouped: dict = {}
+    for v in c.variables.values():
+        grouped.setdefault(v.name, []).append(v)
+    rows = []
+    for name, results in grouped.items():
+        n, worst = len(results), min(results, key=_badness)
+        failing = [v for v in results if not v.passed]
+        differing = [v for v in results if v.headroom != math.inf]
+        first = min((v for v in results if v.first_violation_ms is not None), key=lambda v: v.first_violation_ms,
+                    default=None)
+        if not differing and not failing:
+            where = "" if not any(v.samples_left_out for v in results) else ", where judged"
+            label = f"{name} (identical in all {n} neurons{where})"
+        elif failing:
+            other = f", first {first.neuron}" if first is not None and first.neuron != worst.neuron else ""
+            label = f"{name} (worst: {worst.neuron}; fails in {len(failing)} of {n} neurons{other})"
+        else:
+            label = f"{name} (worst: {worst.neuron}; differs in {len(differing)} of {n} neurons)"
+        rows.append((label, num(worst.max_abs), num(worst.max_rel), _tolerance_text(worst.tolerance),
+                     num(worst.headroom), num(worst.worst_ms), num(first.first_violation_ms if first else None),
+                     "FAIL" if failing else "ok"))
+    return rows
+
+
+def names_text(names: list, limit: int = 6) -> str:
+    names = list(names)
+    return ", ".join(names[:limit]) + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def _first_neuron(c, key: str) -> str | None:
+    """The neuron whose spikes differ first (``key``: first_difference_step or first_violation_step)."""
+    steps = [(getattr(s, key), label) for label, s in c.neuron_spikes.items() if getattr(s, key) is not None]
+    return min(steps)[1] if steps else None
+
+
+def network_spike_words(c) -> str:
+    """"identical spikes in all 4 neurons", or in how many neurons the spikes differ, and where first."""
+    n = len(c.neuron_spikes)
+    moved = [label for label, s in c.neuron_spikes.items() if s.first_difference_step is not None]
+    failed = [label for label, s in c.neuron_spikes.items() if not s.match]
+    if not moved:
+        return f"identical spikes in all {n} neurons"
+    if not failed:
+        first = c.spikes.first_difference_step
+        return (f"spikes match within the window; moved in {len(moved)} of {n} neurons ({names_text(moved)}), "
+                f"first at {num(c.ms(first))} ms ({_first_neuron(c, 'first_difference_step')})")
+    first = c.spikes.first_violation_step
+    return (f"spikes FAIL in {len(failed)} of {n} neurons ({names_text(failed)}), first mismatch at "
+            f"{num(c.ms(first))} ms ({_first_neuron(c, 'first_violation_step')})")
 
 
 def spike_text(c) -> str:
     s = c.spikes
     if s is None:
         return "-"
+    if c.neuron_spikes is not None:
+        return (f"{len(s.reference_steps)} {c.reference} / {len(s.candidate_steps)} {c.candidate} spikes in "
+                f"{len(c.neuron_spikes)} neurons, window {s.window_steps} step{'s' if s.window_steps != 1 else ''}: "
+                f"{network_spike_words(c)}")
     head = (f"{len(s.reference_steps)} {c.reference} / {len(s.candidate_steps)} {c.candidate} spikes, window "
             f"{s.window_steps} step{'s' if s.window_steps != 1 else ''}")
     return f"{head}: match" if s.match else f"{head}: FAIL, first mismatch at {num(c.ms(s.first_violation_step))} ms"
@@ -200,6 +290,11 @@ def spike_text(c) -> str:
 def judged_note(c) -> str | None:
     if c.judged_until_step is None:
         return None
+    if c.neuron_spikes is not None:
+        return (f"traces judged only before the first spike difference in the network, at "
+                f"{num(c.ms(c.judged_until_step))} ms ({_first_neuron(c, 'first_difference_step')}): from then on "
+                f"its targets receive it at another time, so no neuron's later samples are held to the tolerance "
+                f"(the spikes are judged on)")
     return (f"traces judged only before the first spike difference at {num(c.ms(c.judged_until_step))} ms "
             f"(later samples differ because of it)")
 
@@ -208,20 +303,95 @@ def figure_words(sr: ScenarioReport) -> str:
     f = sr.figure
     if f is None:
         return sr.no_figure or "no figure"
+    if getattr(f, "is_network", False):
+        return " ".join(f"{title}: {words}" for title, words in figure_parts(sr))
     if f.all_zero:
         return ("|candidate - NEST| is exactly 0 for every variable at every sample: the traces are "
                 "bit-identical, so the difference panel has nothing to draw on a log scale.")
-    parts = [f"|candidate - NEST| is nonzero in {', '.join(f.nonzero_difference)}" if f.nonzero_difference else ""]
-    if f.zero_difference:
-        parts.append(f"exactly 0 at every sample in {', '.join(f.zero_difference)}")
-    if f.nonfinite:
-        parts.append(f"NaN or inf in {', '.join(f.nonfinite)}")
+    return _difference_words(f, "at every sample in")
+
+
+def _difference_words(f, zero_where: str) -> str:
+    parts = (f"|candidate - NEST| is nonzero in {', '.join(f.nonzero_difference)}" if f.nonzero_difference else "",
+             f"exactly 0 {zero_where} {', '.join(f.zero_difference)}" if f.zero_difference else "",
+             f"NaN or inf in {', '.join(f.nonfinite)}" if f.nonfinite else "")
     return "; ".join(p for p in parts if p) + "."
 
 
+def figure_parts(sr: ScenarioReport) -> list[tuple[str, str]]:
+    """A network figure's parts in words, (title, words) each; [] for a single neuron's figure."""
+    f, c = sr.figure, sr.live
+    if f is None or not getattr(f, "is_network", False):
+        return []
+    n = sum(k for _, k in f.populations)
+    populations = ", ".join(f"{name} {k}" for name, k in f.populations)
+    cutoff = (f"; the dotted line at {num(f.judged_until_ms)} ms marks the network cut-off (the first spike "
+              f"difference): later samples are not judged" if f.judged_until_ms is not None else "")
+    divergence = c.first_divergence()
+    rates = ", ".join(f"{name} {num(ref)} Hz" + (f" (candidate {num(cand)} Hz)" if cand != ref else "")
+                      for name, ref, cand in f.mean_rates)
+    tolerances = {v.tolerance for v in c.variables.values() if v.name == f.map_variable}
+    tolerance = _tolerance_text(tolerances.pop()) if len(tolerances) == 1 else "per neuron"
+    if not f.map_nonzero and not f.map_nonfinite:
+        error_map = f"exactly 0 in all {n} neurons at every sample (bit-identical), all cells grey"
+    else:
+        error_map = "; ".join(p for p in (
+            f"nonzero in {len(f.map_nonzero)} of {n} neurons ({names_text(f.map_nonzero)}), up to "
+            f"{num(f.map_max)}" if f.map_nonzero else "",
+            f"NaN or inf (red) in {names_text(f.map_nonfinite)}" if f.map_nonfinite else "",
+            "grey cells are exactly 0") if p)
+    overall = ("|candidate - NEST| is exactly 0 for every variable of every neuron at every sample: bit-identical."
+               if f.all_zero else _difference_words(f, "in every neuron at every sample in"))
+    return [
+        ("(a) spike raster", f"NEST as '|', the candidate as '.', {n} recorded neurons ({populations}): "
+                             f"{network_spike_words(c)}{cutoff}."),
+        (f"(b) {f.rates_title}", f"spikes per recorded neuron per second, per population in {num(f.bin_ms)} ms "
+                                 f"bins, NEST solid, the candidate dashed; mean NEST rates {rates}."),
+        (f"(c) traces of {f.neuron}", f"{f.neuron}, {f.neuron_why}: NEST and the candidate overlaid (V_m with both "
+                                      f"spike trains, the s_* and I_*), then |candidate - NEST| of each variable; "
+                                      + (f"first divergence {divergence[0]} at {num(divergence[1])} ms."
+                                         if divergence else "nothing breaks the tolerance.")),
+        ("(d) error map", f"|candidate - NEST| of {f.map_variable} per neuron and time on a log colour scale, "
+                          f"{error_map}; tolerance {tolerance}{cutoff}."),
+        ("in all", overall),
+    ]
+
+
 def shown_pairs(sr: ScenarioReport) -> list:
-    """The live pair always; the other pairs only when they did not pass (they are then the news)."""
-    return [c for c in sr.outcome.comparisons if c.pair == LIVE or c.status != "pass"]
+    """The live pair always; the other pairs only when they did not pass (they are then the news). The thread
+    pair of a network is shown as its own line (``thread_words``), never as a failure."""
+    return [c for c in sr.outcome.comparisons if c.pair != THREADS and (c.pair == LIVE or c.status != "pass")]
+
+
+def pair_status(c) -> str:
+    """A pair's status as the report shows it; the thread pair's is a warning's, never a failure's."""
+    if c.pair == THREADS:
+        return "same" if c.status == "pass" else f"{'DIFFERS' if c.status == 'fail' else 'ERROR'} (warning)"
+    return c.status.upper()
+
+
+def thread_words(sr: ScenarioReport) -> tuple[str, str] | None:
+    """(kind, words) of a network's NEST(1)-vs-NEST(2) pair: kind "same", "warning" or "error"; None for one
+    neuron. A difference is a warning of its own, never the candidate's fault (the gate's words)."""
+    from harness.judge.gate import GATE_THREADS
+    from harness.report.summary import thread_warning_text
+
+    c = sr.outcome.threads
+    if c is None:
+        return None
+    if c.status == "pass":
+        identical = (all(v.headroom == math.inf for v in c.variables.values())
+                     and (c.spikes is None or c.spikes.first_difference_step is None))
+        same = "bit-identical to" if identical else "within the tolerance of"
+        return "same", (f"NEST with {GATE_THREADS} threads is {same} NEST with 1 thread: every spike and every "
+                        f"recorded sample of all {len(c.neuron_spikes or {})} neurons.")
+    detail = thread_warning_text(sr.outcome).strip().removeprefix(f"{sr.scenario}: ")
+    if c.status == "error":
+        return "error", f"warning, not a verdict: {detail}."
+    return "warning", (f"warning, not the candidate's fault: NEST with {GATE_THREADS} threads differs from NEST "
+                       f"with 1 thread: {detail}. NEST adds the events of one ring-buffer slot in an order that "
+                       f"follows its threads (docs/model.md, \"Threads\"); the candidate is judged against NEST "
+                       f"with 1 thread.")
 
 
 def render_text(report: Report) -> str:
@@ -232,5 +402,6 @@ def render_text(report: Report) -> str:
                      r["first_divergence"]))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
-    lines += ["", f"report: {report.headline()}; {report.gate.wall_seconds:.1f} s wall"]
+    note = report.thread_note()
+    lines += ["", f"report: {report.headline()}; {report.gate.wall_seconds:.1f} s wall"] + ([note] if note else [])
     return "\n".join(lines)

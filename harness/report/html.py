@@ -6,6 +6,7 @@ import base64
 import html
 import re
 
+from harness.judge.gate import THREADS
 from harness.report.baseline import GREW_HEADER, BaselineDiff, baseline_items, grew_rows
 from harness.report.data import (
     PAIR_WORDS,
@@ -16,11 +17,14 @@ from harness.report.data import (
     VARIABLE_HEADER,
     Report,
     ScenarioReport,
+    figure_parts,
     figure_words,
     judged_note,
+    pair_status,
     scenario_count,
     shown_pairs,
     spike_text,
+    thread_words,
     variable_rows,
 )
 
@@ -40,7 +44,9 @@ th { background: #f1f3f6; } td.num { font-variant-numeric: tabular-nums; text-al
 table.prov th { width: 16em; }
 .badge { display: inline-block; border-radius: 4px; padding: 0 .45em; font-weight: 700; font-size: 12px; }
 .badge.pass { background: #d4efd8; color: #145a1f; } .badge.fail, .badge.error { background: #f9d0d0; color: #8a1010; }
-.badge.drift { background: #ffe8a8; color: #6b4a00; }
+.badge.drift, .badge.warn { background: #ffe8a8; color: #6b4a00; }
+p.threads.warn { background: #fff4d6; border-left: 3px solid #e0b84a; padding: .2em .6em; }
+figcaption ul { margin: .2em 0; padding-left: 1.3em; }
 td.bad { color: #8a1010; font-weight: 600; }
 figure { margin: .6em 0 1.2em; } figure img { max-width: 100%; height: auto; border: 1px solid #e1e4e8; }
 figcaption { font-size: 13px; color: #444; margin-top: .3em; }
@@ -78,9 +84,10 @@ def _badge(verdict: str) -> str:
     return f'<span class="badge {STATUS_CLASS[verdict]}">{_e(STATUS_LABEL[verdict])}</span>'
 
 
-def _pair_badge(status: str) -> str:
-    cls = {"pass": "pass", "fail": "fail", "error": "error"}[status]
-    return f'<span class="badge {cls}">{_e(status.upper())}</span>'
+def _pair_badge(c) -> str:
+    label = pair_status(c)
+    cls = {"PASS": "pass", "FAIL": "fail", "ERROR": "error", "same": "pass"}.get(label, "warn")
+    return f'<span class="badge {cls}">{_e(label)}</span>'
 
 
 def render_html(report: Report) -> str:
@@ -107,6 +114,8 @@ def render_html(report: Report) -> str:
                  'unless stated otherwise), FAIL that it does not, DRIFT that live NEST no longer reproduces the '
                  'stored references (NEST, GSL or the platform changed), ERROR that a run or a comparison could '
                  'not be made. The numbers below are those of live NEST vs the candidate.</p>')
+    if report.thread_note():
+        parts.append(f'<p class="note" id="thread-note">{_e(report.thread_note())}</p>')
     parts.append("<h2>Scenarios</h2>")
     rows = []
     for r in report.summary_rows():
@@ -144,7 +153,7 @@ def _scenario_html(sr: ScenarioReport) -> str:
     out = [f'<section class="scenario" id="s-{_e(sr.scenario)}">',
            f"<h3>{_e(sr.scenario)} {_badge(sr.verdict)}</h3>",
            f'<p class="note"><code>{_e(sr.path)}</code>{": " + _e(sr.description) if sr.description else ""}</p>',
-           '<p class="note">' + " &middot; ".join(f"{_e(c.pair)} {_pair_badge(c.status)}"
+           '<p class="note">' + " &middot; ".join(f"{_e(c.pair)} {_pair_badge(c)}"
                                                   for c in sr.outcome.comparisons) + "</p>"]
     for c in shown_pairs(sr):
         out.append(f"<h4>{_e(c.pair)}: {_e(PAIR_WORDS.get(c.pair, c.pair))}, profile {_e(c.profile)}</h4>")
@@ -156,11 +165,20 @@ def _scenario_html(sr: ScenarioReport) -> str:
         note = judged_note(c)
         if note:
             out.append(f'<p class="note">note: {_e(note)}</p>')
+    threads = thread_words(sr)
+    if threads is not None:
+        kind, words = threads
+        out.append(f'<p class="note threads{" warn" if kind != "same" else ""}" id="threads-{_e(sr.scenario)}">'
+                   f'<b>{_e(THREADS)}</b>: {_e(words)}</p>')
     if sr.figure is not None:
         data = base64.b64encode(sr.figure.png).decode("ascii")
+        parts = figure_parts(sr)
+        caption = ("<ul>" + "".join(f"<li><b>{_e(title)}</b>: {_e(words)}</li>" for title, words in parts) + "</ul>"
+                   if parts else _e(figure_words(sr)))
+        alt = (f"{sr.scenario}: spike raster, {sr.figure.rates_title}, traces of {sr.figure.neuron} and error map, "
+               f"NEST and the candidate" if parts else f"{sr.scenario}: NEST and candidate traces and their difference")
         out.append(f'<figure><img src="data:image/png;base64,{data}" width="{sr.figure.width}" '
-                   f'height="{sr.figure.height}" alt="{_e(sr.scenario)}: NEST and candidate traces and their '
-                   f'difference"><figcaption>{_e(figure_words(sr))}</figcaption></figure>')
+                   f'height="{sr.figure.height}" alt="{_e(alt)}"><figcaption>{caption}</figcaption></figure>')
     else:
         out.append(f'<p class="error-text">{_e(figure_words(sr))}</p>')
     out.append("</section>")

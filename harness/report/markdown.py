@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 
+from harness.judge.gate import THREADS
 from harness.report.baseline import GREW_HEADER, baseline_items, grew_rows
 from harness.report.data import (
     PAIR_WORDS,
@@ -11,11 +12,14 @@ from harness.report.data import (
     SUMMARY_KEYS,
     VARIABLE_HEADER,
     Report,
+    figure_parts,
     figure_words,
     judged_note,
+    pair_status,
     scenario_count,
     shown_pairs,
     spike_text,
+    thread_words,
     variable_rows,
 )
 from harness.report.folder import figure_name
@@ -43,6 +47,7 @@ def render_markdown(report: Report) -> str:
            + ", ".join(f"{n} {k}" for k, n in counts.items())
            + (f" ({report.gate.counts['regression+drift']} of the failures also drifted)"
               if report.gate.counts["regression+drift"] else ""), "",
+           *([report.thread_note(), ""] if report.thread_note() else []),
            "Every scenario runs live NEST, the candidate and the stored NEST reference; PASS means the candidate "
            "matches NEST within the tolerance (the exact profile: bit for bit unless stated otherwise), FAIL that "
            "it does not, DRIFT that live NEST no longer reproduces the stored references (NEST, GSL or the "
@@ -66,7 +71,7 @@ def render_markdown(report: Report) -> str:
     for sr in report.scenarios:
         out += [f"### {sr.scenario}", "", f"{_md_status(sr.verdict)} · `{sr.path}`"
                 + (f": {sr.description}" if sr.description else ""), "",
-                "Pairs: " + ", ".join(f"{c.pair} {c.status.upper()}" for c in sr.outcome.comparisons), ""]
+                "Pairs: " + ", ".join(f"{c.pair} {pair_status(c)}" for c in sr.outcome.comparisons), ""]
         for c in shown_pairs(sr):
             out += [f"**{c.pair}** ({PAIR_WORDS.get(c.pair, c.pair)}, profile {c.profile})", ""]
             if c.status == "error":
@@ -78,7 +83,15 @@ def render_markdown(report: Report) -> str:
             note = judged_note(c)
             if note:
                 out += [f"note: {note}", ""]
-        if sr.figure is not None:
+        threads = thread_words(sr)
+        if threads is not None:
+            out += [f"**{THREADS}**: {'' if threads[0] == 'same' else '⚠ '}{threads[1]}", ""]
+        parts = figure_parts(sr)
+        if parts:
+            out += [f"![{sr.scenario}: spike raster, {sr.figure.rates_title}, traces of {sr.figure.neuron} and error "
+                    f"map]({figure_name(sr.scenario)})", ""]
+            out += [f"* *{title}*: {words}" for title, words in parts] + [""]
+        elif sr.figure is not None:
             out += [f"![{sr.scenario}: NEST and candidate traces and their difference]({figure_name(sr.scenario)})",
                     "", f"*{figure_words(sr)}*", ""]
         else:

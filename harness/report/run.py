@@ -2,8 +2,9 @@
 
 Every scenario runs live NEST, the candidate (the reimplementation, or a selftest variant with ``--variant``) and
 the stored reference in the gate's worker processes; the three pairs are judged exactly as the gate judges
-them, and each worker also draws its scenario's figure (``harness.report.figures``) while it still holds the
-traces. The provenance says what ran, for a reviewer who wants to reproduce the report.
+them, and each worker also draws its scenario's figure (``harness.report.figures``; a network's:
+``harness.report.network_figures``) while it still holds the traces. The provenance says what ran, for a
+reviewer who wants to reproduce the report.
 """
 from __future__ import annotations
 
@@ -37,16 +38,28 @@ def report_task(scenario: Scenario, profile: str | None, reference_dir: str, run
     if live.status == "error":
         why = f"no figure: {live.error}"
     else:
-        from harness.report.figures import render_figure
-
         try:
-            figure = render_figure(traces["nest"], traces["python"], title=f"{scenario.name}: {labels[0]} vs "
-                                   f"{labels[1]}", reference_label=labels[0], candidate_label=labels[1],
-                                   judged_until_ms=live.ms(live.judged_until_step))
+            figure = _figure(scenario, traces, live, labels)
         except Exception as exc:  # a figure must never hide the numbers; the page says what went wrong
             why = f"no figure: drawing it failed: {type(exc).__name__}: {exc}"
     return ScenarioReport(scenario.name, scenario.path, scenario.description, outcome, figure, why,
                           _versions(traces.get("nest")), _versions(traces.get("stored")))
+
+
+def _figure(scenario: Scenario, traces: dict, live, labels: tuple[str, str]):
+    """A network's figure (raster, rates, one neuron's traces, error map) or a single neuron's."""
+    title = f"{scenario.name}: {labels[0]} vs {labels[1]}"
+    if scenario.is_network:
+        from harness.report.network_figures import rates_title, render_network_figure
+
+        return render_network_figure(traces["nest"], traces["python"], live, title=title,
+                                     populations=[p.name for p in scenario.network.populations],
+                                     rates_title=rates_title(scenario), reference_label=labels[0],
+                                     candidate_label=labels[1])
+    from harness.report.figures import render_figure
+
+    return render_figure(traces["nest"], traces["python"], title=title, reference_label=labels[0],
+                         candidate_label=labels[1], judged_until_ms=live.ms(live.judged_until_step))
 
 
 def _failed_report(scenario: Scenario, profile: str | None, reason: str, seconds: float) -> ScenarioReport:
