@@ -126,7 +126,7 @@ def _add_judging_options(p, scenario_block: bool = False) -> None:
 def _add_threads_option(p) -> None:
     p.add_argument("--nest-threads", type=positive_int, default=None, metavar="T",
                    help="run live NEST with T threads (network scenarios; default: the scenario's nest_threads, "
-                        "1 unless it says otherwise; stored references are always recorded with 1)")
+                        "1 unless it says otherwise; references and the engines follow the scenario)")
 
 
 def _add_workers_option(p) -> None:

@@ -113,7 +113,7 @@ def cmd_record(args) -> int:
     # tqdm draws only on a terminal (disable=None), so CI logs stay clean.
     for scenario in tqdm(scenarios, desc="recording", unit="scenario", disable=None, leave=False):
         try:
-            traces = _bounded(args, run_nest, scenario, 1, what=f"{scenario.path}: the NEST run")
+            traces = _bounded(args, run_nest, scenario, what=f"{scenario.path}: the NEST run")
         except RunEnded as exc:  # past --timeout, or NEST died: nothing recorded for it; the others go on
             ended += 1
             tqdm.write(f"error: {exc}", file=sys.stderr)

@@ -149,7 +149,8 @@ def stub_nest(monkeypatch):
     import harness.backends.nest as nest_backend
 
     _in_process(monkeypatch)
-    monkeypatch.setattr(nest_backend, "run_nest", lambda scenario, threads=None: Traces.load(REFERENCE_DIR / scenario.name))
+    monkeypatch.setattr(nest_backend, "run_nest",
+                        lambda scenario, threads=None: Traces.load(REFERENCE_DIR / scenario.name))
 
 
 @pytest.mark.parametrize("target", ["reference_traces/OTHER", "reference_traces/ampa_only", "reference_traces/sub/x"])

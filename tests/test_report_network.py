@@ -15,7 +15,7 @@ from PIL import Image
 
 from harness.cli import main
 from harness.judge.comparator import Comparison, compare
-from harness.judge.gate import THREADS, ScenarioOutcome
+from harness.judge.gate import THREAD_SOURCE, THREADS, ScenarioOutcome
 from harness.judge.selftest import VARIANTS
 from harness.judge.tolerances import profile_tolerances
 from harness.report.data import ScenarioReport, figure_parts, network_variable_rows, num, thread_words
@@ -194,7 +194,7 @@ def test_population_rates_are_spikes_per_neuron_per_second():
 
 
 def outcome_with_threads(threads: Comparison, live: Comparison) -> ScenarioReport:
-    outcome = ScenarioOutcome(NAME, "x.yaml", [live, threads], 0.0)
+    outcome = ScenarioOutcome(NAME, "x.yaml", [live, threads], 0.0, thread_counts=(1, 2))
     return ScenarioReport(NAME, "x.yaml", "", outcome, None, "no figure")
 
 
@@ -202,7 +202,7 @@ def test_nest_with_two_threads_that_differs_is_a_warning_not_the_candidates_faul
     reference = network_traces()
     two = changed(reference, lambda v: v["s_AMPA"].__setitem__((slice(700, 702), 50), v["s_AMPA"][700:702, 50]
                                                                 + 7.1e-15))
-    sr = outcome_with_threads(judged(reference, two, "nest", "nest-2threads"), judged(reference, reference))
+    sr = outcome_with_threads(judged(reference, two, "nest", THREAD_SOURCE), judged(reference, reference))
     assert sr.verdict == "pass" and sr.outcome.thread_warning
     kind, words = thread_words(sr)
     assert kind == "warning" and "not the candidate's fault" in words
@@ -211,7 +211,7 @@ def test_nest_with_two_threads_that_differs_is_a_warning_not_the_candidates_faul
     page = _scenario_html(sr)
     assert f'<p class="note threads warn" id="threads-{NAME}">' in page and "DIFFERS (warning)" in page
     assert "B[20].s_AMPA" not in page.split(f'id="threads-{NAME}"')[0]  # no table of the thread pair, one line
-    same = outcome_with_threads(judged(reference, reference, "nest", "nest-2threads"), judged(reference, reference))
+    same = outcome_with_threads(judged(reference, reference, "nest", THREAD_SOURCE), judged(reference, reference))
     assert thread_words(same) == ("same", "NEST with 2 threads is bit-identical to NEST with 1 thread: every spike "
                                           "and every recorded sample of all 100 neurons.")
     assert figure_parts(same) == []  # no figure: nothing to describe

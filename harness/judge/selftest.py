@@ -31,9 +31,9 @@ from harness.backends import python as python_backend
 from harness.judge.gate import LIVE, REGRESSION, GateResult, check_scenario, error_outcome
 from harness.judge.pool import default_workers, run_parallel
 from harness.model import neuron, population, rhs
+from harness.model.parameters import RECORDABLES
 from harness.network import delivery
 from harness.network import engine as network_engine
-from harness.model.parameters import RECORDABLES
 from harness.report.summary import json_number
 from harness.scenario.types import Scenario
 from harness.traces.references import REFERENCE_DIR

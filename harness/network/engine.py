@@ -37,8 +37,9 @@ class Network:
         delays = np.concatenate([net.connections.delay_steps, [i.delay_steps for _, i in net.inputs]]).astype(np.int64)
         width = self.min_delay + int(delays.max(initial=0)) + 1
         self.buffers = RingBuffers(net.n, P, width)
-        self._call_of = update_call_index(scenario, self.min_delay)
-        self.generators = GeneratorEvents(net, scenario.n_steps, self._call_of, input_ports)
+        counted_from_1 = update_call_index(scenario, self.min_delay)
+        self.generators = GeneratorEvents(net, scenario.n_steps, lambda steps: counted_from_1(steps) - 1,
+                                          input_ports)  # the calls of ``calls()``, counted from 0
         self.delivery = SpikeDelivery(net, connection_ports, self.threads)
 
     def calls(self) -> list[tuple[int, int]]:
@@ -53,7 +54,8 @@ class Network:
         scenario, net = self.scenario, self.scenario.network
         record, chosen = tuple(scenario.record), net.record_neurons
         # An engine that can record some neurons only (the JAX engine) is asked for those alone.
-        options = {"record_neurons": chosen} if "record_neurons" in inspect.signature(self.population.run).parameters else {}
+        some = "record_neurons" in inspect.signature(self.population.run).parameters
+        options = {"record_neurons": chosen} if some else {}
         traces = {name: np.empty((scenario.n_steps, len(chosen))) for name in record}
         pending = []  # (call, stamps, neurons) of the current slice, delivered when the next one starts
         all_stamps, all_neurons = [], []

@@ -135,8 +135,8 @@ class Report:
         differ = [sr.scenario for sr in networks if sr.outcome.thread_warning]
         if not differ:
             where = f"all {len(networks)} network scenarios" if len(networks) != 1 else "the network scenario"
-            return f"NEST with 2 threads: the same as NEST with 1 thread in {where}."
-        return (f"warning: NEST with 2 threads differs from NEST with 1 thread (or could not run) in {len(differ)} of "
+            return f"NEST with another thread count (2, or 1 where a scenario asks for more): the same in {where}."
+        return (f"warning: NEST with another thread count differs (or could not run) in {len(differ)} of "
                 f"{len(networks)} network scenarios ({names_text(differ)}): not the candidate's fault, and not "
                 f"part of the verdict (see each scenario).")
 
@@ -373,25 +373,25 @@ def pair_status(c) -> str:
 def thread_words(sr: ScenarioReport) -> tuple[str, str] | None:
     """(kind, words) of a network's NEST(1)-vs-NEST(2) pair: kind "same", "warning" or "error"; None for one
     neuron. A difference is a warning of its own, never the candidate's fault (the gate's words)."""
-    from harness.judge.gate import GATE_THREADS
+    from harness.judge.gate import threads_text
     from harness.report.summary import thread_warning_text
 
     c = sr.outcome.threads
     if c is None:
         return None
+    main, other = (threads_text(t) for t in sr.outcome.thread_counts)
     if c.status == "pass":
         identical = (all(v.headroom == math.inf for v in c.variables.values())
                      and (c.spikes is None or c.spikes.first_difference_step is None))
         same = "bit-identical to" if identical else "within the tolerance of"
-        return "same", (f"NEST with {GATE_THREADS} threads is {same} NEST with 1 thread: every spike and every "
+        return "same", (f"{other} is {same} {main}: every spike and every "
                         f"recorded sample of all {len(c.neuron_spikes or {})} neurons.")
-    detail = thread_warning_text(sr.outcome).strip().removeprefix(f"{sr.scenario}: ")
+    detail = thread_warning_text(sr.outcome).strip().removeprefix(f"{sr.scenario}: ").split(": ", 1)[-1]
     if c.status == "error":
         return "error", f"warning, not a verdict: {detail}."
-    return "warning", (f"warning, not the candidate's fault: NEST with {GATE_THREADS} threads differs from NEST "
-                       f"with 1 thread: {detail}. NEST adds the events of one ring-buffer slot in an order that "
-                       f"follows its threads (docs/model.md, \"Threads\"); the candidate is judged against NEST "
-                       f"with 1 thread.")
+    return "warning", (f"warning, not the candidate's fault: {other} differs from {main}: {detail}. NEST adds "
+                       f"the events of one ring-buffer slot in an order that follows its threads (docs/model.md, "
+                       f"\"Threads\"); the candidate is judged against {main}.")
 
 
 def render_text(report: Report) -> str:

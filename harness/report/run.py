@@ -18,6 +18,7 @@ from harness.judge.gate import (
     gate_tolerances,
     judge_pairs,
     produce_sources,
+    thread_counts,
 )
 from harness.judge.pool import DEFAULT_TIMEOUT_S, default_workers, run_parallel
 from harness.report.data import ScenarioReport
@@ -32,7 +33,8 @@ def report_task(scenario: Scenario, profile: str | None, reference_dir: str, run
     started = time.perf_counter()
     traces, problems = produce_sources(scenario, reference_dir, run_candidate)
     comparisons = judge_pairs(scenario, gate_tolerances(scenario, profile), traces, problems)
-    outcome = ScenarioOutcome(scenario.name, scenario.path, comparisons, time.perf_counter() - started)
+    outcome = ScenarioOutcome(scenario.name, scenario.path, comparisons, time.perf_counter() - started,
+                              thread_counts(scenario))
     live = outcome.pair(LIVE)
     figure, why = None, None
     if live.status == "error":

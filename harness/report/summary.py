@@ -123,8 +123,8 @@ def _testcases(c: Comparison):
         case = ET.Element("testcase", classname=classname, name="thread-count determinism")
         differing = [name for name, v in c.variables.items() if not v.passed]
         ET.SubElement(case, "system-out").text = (
-            f"warning: NEST with 2 threads differs from NEST with 1 in {', '.join(differing[:6])}" if differing
-            else f"NEST with 2 threads: {c.status}" + (f" ({c.error})" if c.error else ""))
+            f"warning: NEST with another thread count differs in {', '.join(differing[:6])}" if differing
+            else f"NEST with another thread count: {c.status}" + (f" ({c.error})" if c.error else ""))
         yield case
         return
     if c.status == "error":
@@ -230,8 +230,8 @@ def gate_table(result) -> str:
     if details:
         lines += ["", *details]
     if warnings:
-        lines += ["", "NEST with 2 threads differs from NEST with 1 (a warning, not a verdict: the order in which "
-                      "NEST adds a slot's events follows its threads; docs/model.md, \"Threads\"):", *warnings]
+        lines += ["", "NEST with another thread count differs (a warning, not a verdict: the order in which NEST "
+                      "adds a slot's events follows its threads; docs/model.md, \"Threads\"):", *warnings]
     counts = ", ".join(f"{n} {v}" for v, n in result.counts.items() if n or v == "pass")
     if result.thread_warnings:
         counts += f"; {result.thread_warnings} thread-count warning{'s' if result.thread_warnings != 1 else ''}"
@@ -252,16 +252,19 @@ def thread_status(outcome) -> str:
 
 
 def thread_warning_text(outcome) -> str:
+    from harness.judge.gate import threads_text
+
     c = outcome.threads
+    main, other = outcome.thread_counts
     if c.status == "error":
-        return f"  {outcome.scenario}: NEST with 2 threads could not run: {c.error}"
+        return f"  {outcome.scenario}: {threads_text(other)} could not run: {c.error}"
     differing = [(v.first_violation_ms, name, v.max_abs) for name, v in c.variables.items() if not v.passed]
     parts = [f"{name} by up to {_g(size)} from {_ms(ms)} ms" for ms, name, size in sorted(differing)[:4]]
     if len(differing) > 4:
         parts.append(f"... {len(differing) - 4} more")
     if c.spikes is not None and c.spikes.first_difference_step is not None:
         parts.insert(0, f"spikes from {_ms(c.ms(c.spikes.first_difference_step))} ms")
-    return f"  {outcome.scenario}: " + ", ".join(parts)
+    return f"  {outcome.scenario}: {threads_text(other)} vs {main}: " + ", ".join(parts)
 
 
 def gate_json(result) -> dict:

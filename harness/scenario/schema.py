@@ -21,6 +21,7 @@ from harness.errors import ScenarioError, UsageError
 from harness.judge.tolerances import PROFILE_NAMES, unknown_profile_message
 from harness.model.parameters import MODEL, RECORDABLES
 from harness.scenario import bounds
+from harness.scenario.connections import parse_connections
 from harness.scenario.fields import (
     Problems,
     check_keys,
@@ -36,7 +37,6 @@ from harness.scenario.fields import (
 from harness.scenario.inputs import parse_inputs
 from harness.scenario.loader import load_yaml
 from harness.scenario.params import parse_initial, parse_params
-from harness.scenario.connections import parse_connections
 from harness.scenario.populations import parse_populations
 from harness.scenario.targets import parse_network_inputs, parse_network_record
 from harness.scenario.types import Network, Scenario

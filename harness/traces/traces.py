@@ -281,5 +281,6 @@ def _check_arrays(npz: Path, meta: dict, arrays: dict) -> None:
                                       f"{len(meta['neurons'])} neurons")
     if "neurons" in meta:
         spikes, columns = arrays["spike_steps"], arrays["spike_neurons"]
-        if len(spikes) != len(columns) or (len(columns) and not 0 <= columns.min() <= columns.max() < len(meta["neurons"])):
+        known = not len(columns) or 0 <= columns.min() <= columns.max() < len(meta["neurons"])
+        if len(spikes) != len(columns) or not known:
             raise TraceFileError(npz, "is corrupt: spike_neurons does not give a recorded neuron for every spike")
