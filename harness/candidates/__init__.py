@@ -1,6 +1,8 @@
 """Out-of-process candidates: ports of iaf_bw_2001_exact run as separate programs and judged like any backend.
 
-* ``protocol``: the input and output file formats (the contract with a port's author);
+* ``protocol``: the input and output file formats (the contract with a port's author), version 1 (one
+  neuron); ``protocol_network``: version 2 (a network); ``network_loop``: the runner side of version 2 in
+  plain NumPy (NEST's ring buffers, update calls and delivery order), for any port's runner;
 * ``registry``: ``candidates.yaml``, the named candidates and how to run them;
 * ``execute``: one candidate on one scenario, with every failure turned into ``CandidateError``;
 * ``parity``: a candidate over a set of scenarios, judged by the comparator, with the findings'

@@ -32,6 +32,16 @@ op-by-op eager one) the two modes give bit-identical traces; tests/test_candidat
 ``--population N`` runs N neurons in one port instance: neuron 0 gets the inputs, neurons 1..N-1 the same
 parameters and NMDA ports but no input (quiet neighbours), and neuron 0 is reported. A correct population
 keeps neurons independent, so neuron 0 must not change; how the port mixes them up is one of the findings.
+
+A network scenario (protocol version 2) runs all n neurons in one instance, each with its own parameters,
+initial state and NMDA ports: port key j is every neuron's j-th port (NEST's order: its NMDA connections,
+then its NMDA generators), registered in call 0 with the per-neuron weights ``nmda_weights[:, j]`` (0 where a
+neuron has fewer ports). The runner delivers, not the port: ``network_loop.py`` (plain NumPy, beside this
+file) fills the slots between update calls from the connection list and the generator events in NEST's
+order, and the port integrates each call's steps with them (``--mode compiled``: one compiled loop per call
+length, reused; the first step is an eager call that registers the ports). ``--population`` does not apply.
+Written without a brainpy installation at hand: the per-neuron weight vectors and array initial values are
+assumptions about the port's API that the first run will confirm or refute (an error then, never a pass).
 """
 from __future__ import annotations
 
@@ -71,15 +81,42 @@ def main(argv=None) -> int:
     if args.xla_strict:  # must precede the first import of jax
         os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + XLA_STRICT_FLAGS).strip()
     meta = json.loads((args.inputs / "inputs.json").read_text())
-    if meta.get("format") != "nest-parity-candidate-inputs" or meta.get("format_version") != 1:
-        print(f"{args.inputs / 'inputs.json'}: not nest-parity-candidate-inputs version 1", file=sys.stderr)
+    if meta.get("format") != "nest-parity-candidate-inputs" or meta.get("format_version") not in (1, 2):
+        print(f"{args.inputs / 'inputs.json'}: not nest-parity-candidate-inputs version 1 or 2", file=sys.stderr)
         return 2
+    if meta["format_version"] == 2:
+        return main_network(args)
     port = Port(meta, args.dtype, args.population)
     arrays = load_inputs(args.inputs, port.np_dtype)
     started = time.perf_counter()
     traces, spikes = port.run(arrays, args.mode)
     write_outputs(args.outputs, meta, traces, spikes, port.info(args, time.perf_counter() - started))
     return 0
+
+
+def main_network(args) -> int:
+    if args.population != 1:
+        print("--population applies to single-neuron scenarios; a network runs its own neurons in one instance",
+              file=sys.stderr)
+        return 2
+    loop_module = network_loop_module()
+    meta, arrays = loop_module.load_inputs(args.inputs)
+    port = NetworkPort(meta, arrays, args.dtype)
+    started = time.perf_counter()
+    traces, stamps, neurons = port.run_network(loop_module.NetworkLoop(meta, arrays), args.mode)
+    write_outputs(args.outputs, meta, traces, stamps, port.info(args, time.perf_counter() - started),
+                  spike_neurons=neurons)
+    return 0
+
+
+def network_loop_module():
+    """network_loop.py from beside this file, by path: this runner is a script under another interpreter."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("network_loop", Path(__file__).with_name("network_loop.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def load_inputs(folder: Path, dtype):
@@ -95,7 +132,9 @@ def load_inputs(folder: Path, dtype):
 class Port:
     """One brainspike.iaf_bw_2001_exact instance set up from inputs.json."""
 
-    def __init__(self, meta: dict, dtype: str, population: int):
+    def __init__(self, meta: dict, dtype: str, population: int, params: dict | None = None,
+                 initial: dict | None = None):
+        """``params``/``initial``: per-neuron arrays (a network); by default inputs.json's scalars."""
         import jax
 
         jax.config.update("jax_enable_x64", dtype == "float64")
@@ -107,22 +146,26 @@ class Port:
 
         self.meta, self.population, self.dtype = meta, population, dtype
         self.np_dtype = np.float64 if dtype == "float64" else np.float32
-        self.n_ports = int(meta["n_nmda_ports"])
+        self.n_ports = int(meta.get("n_nmda_ports", 0))
+        self.columns = 0  # the neurons sampled: neuron 0 (a network: the recorded neurons)
         # Inputs reach neuron 0 only: multiplying by this keeps the other neurons quiet.
         self.to_first = np.zeros(population, dtype=self.np_dtype)
         self.to_first[0] = 1
         self.step_ms = float(meta["step_ms"])
         brainstate.environ.set(precision=64 if dtype == "float64" else 32, dt=self.step_ms * u.ms)
-        p, init = meta["params"], meta["initial"]
+        p = meta["params"] if params is None else params
+        init = meta["initial"] if initial is None else initial
+        # One value for all: a constant initializer; per-neuron arrays are handed over as the arrays themselves.
+        start = braintools.init.Constant if params is None else (lambda value: value)
         units = {"E_L": u.mV, "E_ex": u.mV, "E_in": u.mV, "V_th": u.mV, "V_reset": u.mV, "C_m": u.pF,
                  "g_L": u.nS, "t_ref": u.ms, "tau_AMPA": u.ms, "tau_GABA": u.ms, "tau_rise_NMDA": u.ms,
                  "tau_decay_NMDA": u.ms, "alpha": 1 / u.ms, "conc_Mg2": u.mM}
         kwargs = {name: p[name] * unit for name, unit in units.items()}
         self.net = brainspike.iaf_bw_2001_exact(
             population, **kwargs, gsl_error_tol=p["gsl_error_tol"],
-            V_initializer=braintools.init.Constant(init["V_m"] * u.mV),
-            s_AMPA_initializer=braintools.init.Constant(init["s_AMPA"] * u.nS),
-            s_GABA_initializer=braintools.init.Constant(init["s_GABA"] * u.nS))
+            V_initializer=start(init["V_m"] * u.mV),
+            s_AMPA_initializer=start(init["s_AMPA"] * u.nS),
+            s_GABA_initializer=start(init["s_GABA"] * u.nS))
         self.net.init_all_states()
 
     def info(self, args, seconds: float) -> dict:
@@ -134,7 +177,7 @@ class Port:
         return {"name": "brainpy.state iaf_bw_2001_exact", "class": f"{cls.__module__}.{cls.__qualname__}",
                 "package": "brainspikes", "version": md.version("brainspikes"),
                 "brainstate": md.version("brainstate"), "jax": jax.__version__, "dtype": args.dtype,
-                "mode": args.mode, "population": args.population, "xla_flags": os.environ.get("XLA_FLAGS", ""),
+                "mode": args.mode, "population": self.population, "xla_flags": os.environ.get("XLA_FLAGS", ""),
                 "seconds": round(seconds, 3)}
 
     # ------------------------------------------------------------------------------------ one step
@@ -168,7 +211,7 @@ class Port:
         out = {}
         for name, (attr, unit) in RECORDED.items():
             value = getattr(self.net, attr).value
-            out[name] = u.get_mantissa(value.in_unit(getattr(u, unit)))[0]
+            out[name] = u.get_mantissa(value.in_unit(getattr(u, unit)))[self.columns]
         return out
 
     # ------------------------------------------------------------------------------------ the run
@@ -217,12 +260,102 @@ class Port:
                                              arrays["nmda"][1:], arrays["current"][1:])
 
 
-def write_outputs(folder: Path, meta: dict, traces: dict, spike_steps, info: dict) -> None:
+class NetworkPort(Port):
+    """All neurons of a version 2 input folder in one port instance; the runner delivers between calls."""
+
+    def __init__(self, meta: dict, arrays: dict, dtype: str):
+        import numpy as np
+
+        params = {name: np.asarray(arrays[f"param_{name}"], dtype=np.float64) for name in meta["param_names"]}
+        initial = {name: np.asarray(arrays[f"initial_{name}"], dtype=np.float64) for name in meta["initial_names"]}
+        super().__init__(meta, dtype, int(meta["n_neurons"]), params, initial)
+        self.n_ports = int(meta["max_nmda_ports"])
+        self.weights = np.asarray(arrays["nmda_weights"], dtype=np.float64)  # (n, P): neuron i's port j
+        self.columns = np.asarray(meta["record_neurons"], dtype=np.int64)
+        self._slice_fn = None
+
+    def network_events(self, slots, i: int, register: bool) -> list:
+        """Step i of a call's slots in the port's tuple format; ``register`` names every NMDA port."""
+        import brainunit as u
+        import numpy as np
+
+        out = []
+        for receptor, name in ((1, "ampa"), (2, "gaba")):
+            if np.any(slots[name][i] != 0):  # a pre-summed slot: weight·1.0 added to a zero, as NEST's slot
+                out.append((receptor, slots[name][i] * u.nS, 1.0))
+        for j in range(self.n_ports):
+            mult = slots["nmda"][i, :, j]
+            if register or np.any(mult != 0):
+                out.append((3, self.weights[:, j] * u.nS, j, mult))
+        return out
+
+    def network_step(self, slots, i: int, k: int):
+        """Step k of the run (row i of the call's slots) through the eager per-step API."""
+        import brainstate
+        import brainunit as u
+        import numpy as np
+
+        with brainstate.environ.context(t=k * self.step_ms * u.ms):
+            spiked = self.net.update(x=slots["current"][i] * u.pA, spike_events=self.network_events(slots, i, k == 0))
+        return np.asarray(spiked).reshape(1, -1), {name: np.asarray(v)[None] for name, v in self.sample().items()}
+
+    def compiled_steps(self, slots, first: int, k0: int, k1: int):
+        """Steps k0..k1-1 (rows from ``first``) in one compiled loop, built once and reused per length."""
+        import brainstate
+        import brainunit as u
+        import numpy as np
+
+        if self._slice_fn is None:
+            given = {}
+            # What _parse_spike_events returns for the step: AMPA/GABA deltas (nS) and NMDA multiplicities.
+            self.net._parse_spike_events = lambda _events, _shape: (given["ampa"], given["gaba"], given["nmda"])
+
+            def body(k, ampa, gaba, nmda, current):
+                given.update(ampa=ampa, gaba=gaba, nmda=nmda)
+                with brainstate.environ.context(t=k * self.step_ms * u.ms):
+                    spiked = self.net.update(x=current * u.pA, spike_events=None)
+                return spiked, self.sample()
+
+            self._slice_fn = brainstate.transform.jit(lambda ks, *xs: brainstate.transform.for_loop(body, ks, *xs))
+        rows = slice(first, first + k1 - k0)
+        spiked, samples = self._slice_fn(np.arange(k0, k1), slots["ampa"][rows], slots["gaba"][rows],
+                                         slots["nmda"][rows], slots["current"][rows])
+        return np.asarray(spiked), {name: np.asarray(v) for name, v in samples.items()}
+
+    def run_network(self, loop, mode: str):
+        import numpy as np
+
+        record = list(self.meta["record"])
+        traces = {name: np.empty((int(self.meta["n_steps"]), len(self.columns))) for name in record}
+
+        def advance(a: int, b: int, slots: dict):
+            slots = {k: v.astype(self.np_dtype) for k, v in slots.items()}  # in the port's own precision
+            parts = []
+            if mode == "eager":
+                parts = [self.network_step(slots, i, a + i) for i in range(b - a)]
+            else:
+                if a == 0:  # the eager first call registers the NMDA ports, as the port requires
+                    parts.append(self.network_step(slots, 0, 0))
+                if a + len(parts) < b:
+                    parts.append(self.compiled_steps(slots, len(parts), a + len(parts), b))
+            spiked = np.concatenate([s for s, _ in parts])
+            for name in record:
+                traces[name][a:b] = np.concatenate([r[name] for _, r in parts]).reshape(b - a, -1)
+            steps, neurons = np.nonzero(spiked > 0)
+            return a + steps + 1, neurons
+
+        stamps, neurons = loop.run(advance)
+        return traces, stamps, neurons
+
+
+def write_outputs(folder: Path, meta: dict, traces: dict, spike_steps, info: dict, spike_neurons=None) -> None:
     import numpy as np
 
     folder.mkdir(parents=True, exist_ok=True)
     n = int(meta["n_steps"])
     arrays = {"steps": np.arange(1, n + 1, dtype=np.int64), "spike_steps": spike_steps}
+    if spike_neurons is not None:
+        arrays["spike_neurons"] = np.asarray(spike_neurons, dtype=np.int64)
     arrays.update({name: np.asarray(traces[name]) for name in meta["record"]})
     np.savez(folder / "traces.npz", **arrays)
     (folder / "candidate.json").write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")

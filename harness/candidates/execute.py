@@ -13,6 +13,9 @@ Containment (a candidate is someone else's code):
   descendant that both cleared its environment and was orphaned (that would take a cgroup).
 * **its output**: read with limits (``protocol.read_traces``: array shapes and types from the NPZ headers
   before anything is loaded); its stderr only as a bounded tail.
+
+A network scenario is handed over in protocol version 2: a candidate whose registry entry does not list 2 in
+``protocols`` is not run, and the run is an error that says so.
 * **everything else**: the inputs are made read-only, and the inputs, the scenario file and the reference
   folders are fingerprinted (size, mtime, SHA-256) before and after; a change is an error naming each path.
   Writes elsewhere (the candidate's own working folder aside) are not watched.
@@ -75,7 +78,16 @@ def run_candidate(candidate: Candidate, scenario: Scenario, *, keep_dir: Path | 
         setup = f"; run `{candidate.setup}` first" if candidate.setup else ""
         raise CandidateUnavailable(candidate.name, scenario.name,
                                    f"not available: {', '.join(missing)} does not exist{setup}")
-    compiled = protocol.compile_inputs(scenario)
+    version = protocol.version_for(scenario)
+    if version not in candidate.protocols:
+        kind = "a network scenario" if scenario.is_network else "a single-neuron scenario"
+        raise CandidateError(candidate.name, scenario.name, f"it speaks protocol version "
+                             f"{' and '.join(map(str, candidate.protocols))} only (`protocols` in its registry entry), "
+                             f"and {kind} is handed over in version {version} (docs/candidates.md)")
+    try:
+        compiled = protocol.compile_inputs(scenario)
+    except ValueError as exc:  # a network too large to hand over
+        raise CandidateError(candidate.name, scenario.name, str(exc)) from None
     watched = _watched_paths(scenario, watch)
     if keep_dir is not None:
         return _run_in(candidate, scenario, compiled, Path(keep_dir), watched)
@@ -119,7 +131,7 @@ def _run_in(candidate: Candidate, scenario: Scenario, compiled, work: Path, watc
     traces.provenance.update({
         "backend": f"candidate:{candidate.name}", "candidate": candidate.name, "command": argv,
         "seconds": round(seconds, 3), "scenario_path": scenario.path, "scenario_hash": scenario.content_hash,
-        "protocol_version": protocol.FORMAT_VERSION,
+        "protocol_version": compiled.meta["format_version"],
     })
     return traces
 

@@ -1,5 +1,10 @@
 """The candidate file formats: what the harness hands a port, and what the port must hand back.
 
+Two versions: 1 for a single-neuron scenario (this module's docstring), 2 for a network scenario
+(``protocol_network``; docs/candidates.md, "Protocol version 2"). ``compile_inputs`` and ``read_traces``
+choose by the scenario and by ``format_version``; a candidate states the versions it speaks in its registry
+entry (``protocols``), and may repeat it as ``protocol_version`` in candidate.json (checked when present).
+
 A candidate never sees a scenario file. The harness compiles the scenario, with NEST's timing rules
 (``harness.backends.python.input_slots``), into explicit per-step inputs, so a port only has to integrate
 the model and apply them; it needs neither this package nor NEST. The format is documented for port
@@ -34,7 +39,8 @@ Output folder (written by the candidate, read by ``read_traces``):
 * ``candidate.json`` (optional): a JSON object describing the candidate (name, version, settings); it
   is kept in the traces' provenance.
 
-Anything else, or a missing, short, non-finite or mistyped array, is a ``CandidateOutputError``.
+Anything else, or a missing, short, non-finite or mistyped array, or a candidate.json whose
+``protocol_version`` is not the inputs' ``format_version``, is a ``CandidateOutputError``.
 
 The output is read with limits, since a candidate is someone else's code: the names, shapes and types of
 the arrays are read from the NPZ's member headers before any array is loaded, and an array claiming more
@@ -59,7 +65,8 @@ from harness.traces.atomic import atomic_write, atomic_write_text
 from harness.traces.traces import Traces
 
 INPUT_FORMAT = "nest-parity-candidate-inputs"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 1  # a single neuron; version 2 (a network) is protocol_network.NETWORK_FORMAT_VERSION
+VERSIONS = (1, 2)
 INPUT_META = "inputs.json"
 INPUT_ARRAYS = "inputs.npz"
 OUTPUT_TRACES = "traces.npz"
@@ -86,6 +93,10 @@ class CandidateOutputError(Exception):
     """The candidate's output folder does not hold valid traces (missing, malformed, short, non-finite)."""
 
 
+class InputFormatError(ValueError):
+    """An input folder of a format or version the reader does not know."""
+
+
 @dataclass(frozen=True)
 class CompiledInputs:
     meta: dict
@@ -93,8 +104,18 @@ class CompiledInputs:
 
 
 # ------------------------------------------------------------------------------------------- inputs
+def version_for(scenario: Scenario) -> int:
+    """The protocol version a scenario is handed over in: 2 for a network, 1 for one neuron."""
+    return 2 if scenario.is_network else FORMAT_VERSION
+
+
 def compile_inputs(scenario: Scenario) -> CompiledInputs:
-    """The scenario as explicit per-step inputs, with NEST's timing already applied."""
+    """The scenario as explicit per-step inputs, with NEST's timing already applied (version 2 for a network;
+    ValueError when a network's inputs would not fit in memory)."""
+    if scenario.is_network:
+        from .protocol_network import compile_network_inputs
+
+        return compile_network_inputs(scenario)
     from harness.backends.python import input_slots  # the same slots the in-house engine is driven with
 
     slots = input_slots(scenario)
@@ -121,25 +142,32 @@ def write_inputs(compiled: CompiledInputs, directory: Path) -> None:
     atomic_write(directory / INPUT_ARRAYS, lambda f: np.savez(f, **compiled.arrays))
 
 
-def read_inputs(directory: Path) -> CompiledInputs:
-    """For runners written in Python with this package at hand (the in-house candidates)."""
+def read_inputs(directory: Path, versions=VERSIONS) -> CompiledInputs:
+    """For runners written in Python with this package at hand (the in-house candidates): an input folder of
+    one of ``versions``, else InputFormatError."""
     directory = Path(directory)
     meta = json.loads((directory / INPUT_META).read_text())
-    if meta.get("format") != INPUT_FORMAT or meta.get("format_version") != FORMAT_VERSION:
-        raise ValueError(f"{directory / INPUT_META}: not {INPUT_FORMAT} version {FORMAT_VERSION}")
+    if meta.get("format") != INPUT_FORMAT or meta.get("format_version") not in versions:
+        raise InputFormatError(f"{directory / INPUT_META}: not {INPUT_FORMAT} version "
+                               f"{' or '.join(map(str, versions))} (found format {meta.get('format')!r}, version "
+                               f"{meta.get('format_version')!r})")
     with np.load(directory / INPUT_ARRAYS, allow_pickle=False) as z:
         arrays = {k: z[k].copy() for k in z.files}
     return CompiledInputs(meta, arrays)
 
 
 # ------------------------------------------------------------------------------------------- outputs
-def write_traces(directory: Path, variables: dict, spike_steps, info: dict | None = None) -> None:
-    """What a Python runner calls to hand its traces back (third-party runners write the same by hand)."""
+def write_traces(directory: Path, variables: dict, spike_steps, info: dict | None = None,
+                 spike_neurons=None) -> None:
+    """What a Python runner calls to hand its traces back (third-party runners write the same by hand);
+    ``spike_neurons`` (the neuron index of each spike) for version 2."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     n = len(next(iter(variables.values()))) if variables else 0
     arrays = {"steps": np.arange(1, n + 1, dtype=np.int64),
               "spike_steps": np.asarray(spike_steps, dtype=np.int64), **variables}
+    if spike_neurons is not None:
+        arrays["spike_neurons"] = np.asarray(spike_neurons, dtype=np.int64)
     atomic_write(directory / OUTPUT_TRACES, lambda f: np.savez(f, **arrays))
     if info is not None:
         atomic_write_text(directory / OUTPUT_INFO, json.dumps(info, indent=2, sort_keys=True) + "\n")
@@ -148,30 +176,41 @@ def write_traces(directory: Path, variables: dict, spike_steps, info: dict | Non
 def runner_main(argv, runner: str, simulate, info, tamper=None) -> int:
     """The command line of a Python runner, ``python -m RUNNER INPUT_DIR OUTPUT_DIR``: inputs in, traces out.
 
-    ``simulate(inputs)`` returns (recordable -> trace, spike stamps); ``info()`` the candidate.json object,
-    asked for after the run; ``tamper(inputs)`` may change the inputs first (the tests' broken candidates).
+    ``simulate(inputs)`` returns (recordable -> trace, spike stamps), and for version 2 also the spikes'
+    neuron indices; ``info()`` the candidate.json object, asked for after the run (its ``protocol_version`` is
+    added here); ``tamper(inputs)`` may change the inputs first (the tests' broken candidates).
     """
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 2:
         print(f"usage: python -m {runner} INPUT_DIR OUTPUT_DIR", file=sys.stderr)
         return EXIT_USAGE
-    inputs = read_inputs(Path(args[0]))
+    try:
+        inputs = read_inputs(Path(args[0]))
+    except InputFormatError as exc:
+        print(f"{runner}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     if tamper is not None:
         tamper(inputs)
-    variables, spikes = simulate(inputs)
-    write_traces(Path(args[1]), variables, spikes, info=info())
+    variables, spikes, *neurons = simulate(inputs)
+    write_traces(Path(args[1]), variables, spikes, info={**info(), "protocol_version": inputs.meta["format_version"]},
+                 spike_neurons=neurons[0] if neurons else None)
     return EXIT_OK
 
 
 def read_traces(directory: Path, meta: dict) -> Traces:
-    """The candidate's traces, checked strictly against what ``meta`` (inputs.json) asked for."""
+    """The candidate's traces, checked strictly against what ``meta`` (inputs.json, either version) asked for."""
     directory = Path(directory)
     path = directory / OUTPUT_TRACES
     if not path.is_file():
         raise CandidateOutputError(f"it wrote no {OUTPUT_TRACES}")
+    _check_info_version(directory, meta)
+    if meta["format_version"] != FORMAT_VERSION:
+        from .protocol_network import read_network_traces
+
+        return read_network_traces(directory, meta)
     n_steps, record = meta["n_steps"], meta["record"]
     allowed = {"steps", "spike_steps", *record}
-    arrays = _load_npz(path, allowed, n_steps)
+    arrays = _load_npz(path, {name: (n_steps, f"the {n_steps} values of one per step") for name in allowed})
     unknown = sorted(set(arrays) - allowed)
     if unknown:
         raise CandidateOutputError(f"{OUTPUT_TRACES} holds unknown arrays {', '.join(unknown)}; "
@@ -205,10 +244,22 @@ def read_info(directory: Path):
     return info
 
 
-def _load_npz(path: Path, allowed: set, n_steps: int) -> dict:
-    """The arrays of the NPZ, each checked from its header first (names, type, size) and only then loaded."""
+def _check_info_version(directory: Path, meta: dict) -> None:
+    """A candidate.json that names a protocol_version must name the inputs' own."""
+    info = read_info(directory)
+    version = meta["format_version"]
+    if info is not None and "protocol_version" in info and info["protocol_version"] != version:
+        kind = "a network" if version != FORMAT_VERSION else "a single-neuron"
+        raise CandidateOutputError(f"{OUTPUT_INFO} says protocol_version {info['protocol_version']!r}, but its "
+                                   f"inputs were version {version} ({kind} scenario)")
+
+
+def _load_npz(path: Path, limits: dict) -> dict:
+    """The arrays of the NPZ, each checked from its header first (names, type, size) and only then loaded.
+
+    ``limits``: every allowed name -> (the most values it may hold, those values in words)."""
     try:
-        _check_headers(path, allowed, n_steps)
+        _check_headers(path, limits)
         with np.load(path, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
@@ -216,16 +267,18 @@ def _load_npz(path: Path, allowed: set, n_steps: int) -> dict:
         raise CandidateOutputError(f"{OUTPUT_TRACES} is not a readable NPZ file: {exc}") from None
 
 
-def _check_headers(path: Path, allowed: set, n_steps: int) -> None:
-    """Refuse, before loading anything, arrays that are unknown, of objects, or larger than one per step."""
+def _check_headers(path: Path, limits: dict) -> None:
+    """Refuse, before loading anything, arrays that are unknown, of objects, or larger than their limit."""
+    allowed = set(limits)
     with zipfile.ZipFile(path) as archive:
         members = archive.infolist()
         names = [m.filename[:-4] if m.filename.endswith(".npy") else m.filename for m in members]
         unknown = sorted(set(names) - allowed)
         if unknown or len(names) != len(set(names)):
             shown = ", ".join(n[:40] for n in unknown[:5]) or "repeated names"
-            raise CandidateOutputError(f"{OUTPUT_TRACES} holds unknown arrays {shown}; allowed: steps, "
-                                       f"spike_steps, {', '.join(sorted(allowed - {'steps', 'spike_steps'}))}")
+            fixed = [k for k in ("steps", "spike_steps", "spike_neurons") if k in allowed]
+            raise CandidateOutputError(f"{OUTPUT_TRACES} holds unknown arrays {shown}; allowed: "
+                                       f"{', '.join(fixed + sorted(allowed - set(fixed)))}")
         for member, name in zip(members, names):
             with archive.open(member) as f:
                 version = np.lib.format.read_magic(f)
@@ -238,9 +291,10 @@ def _check_headers(path: Path, allowed: set, n_steps: int) -> None:
             if dtype.hasobject:
                 raise ValueError(f"{name} holds Python objects (pickles are never loaded)")
             values = int(np.prod(shape, dtype=object))
-            if values > n_steps or dtype.itemsize > 8:
-                raise CandidateOutputError(f"{name} claims shape {shape} of {dtype} in its header: more than the "
-                                           f"{n_steps} values of one per step (or wider than 8 bytes); not loaded")
+            most, what = limits[name]
+            if values > most or dtype.itemsize > 8:
+                raise CandidateOutputError(f"{name} claims shape {shape} of {dtype} in its header: more than "
+                                           f"{what} (or wider than 8 bytes); not loaded")
 
 
 def _integer_array(values: np.ndarray, name: str) -> np.ndarray:
@@ -250,9 +304,13 @@ def _integer_array(values: np.ndarray, name: str) -> np.ndarray:
     return values.astype(np.int64)
 
 
-def _trace_values(values: np.ndarray, name: str, n_steps: int) -> np.ndarray:
+def _values_check(values: np.ndarray, name: str) -> None:
     if values.dtype.kind != "f" or values.dtype.itemsize not in (4, 8):  # float16 cannot hold V_m to 1e-12
         raise CandidateOutputError(f"{name} must be float32 or float64, got {values.dtype}")
+
+
+def _trace_values(values: np.ndarray, name: str, n_steps: int) -> np.ndarray:
+    _values_check(values, name)
     if values.shape != (n_steps,):
         raise CandidateOutputError(f"{name} has shape {values.shape}, expected ({n_steps},): one value per step")
     out = values.astype(np.float64)  # float32 -> float64 is exact

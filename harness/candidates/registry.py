@@ -11,6 +11,7 @@ Each entry::
       requires: [".venv-brainpy/bin/python"]   # files that must exist, else the candidate is unavailable
       setup: make candidate-brainpy            # how to make them exist (shown when they do not)
       findings: scenarios/ports/brainpy        # scenarios whose `expect:` applies to this candidate
+      protocols: [1, 2]                        # the protocol versions it speaks; default [1]
 
 ``command`` is an argument list (no shell). Placeholders: ``{inputs}`` and ``{outputs}`` (the folders of
 the protocol, harness.candidates.protocol), ``{python}`` (the interpreter running the harness) and
@@ -33,7 +34,8 @@ from harness.judge.tolerances import PROFILE_NAMES
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_REGISTRY = REPO_ROOT / "candidates.yaml"
 DEFAULT_TIMEOUT_S = 600.0
-ENTRY_KEYS = ("description", "command", "timeout_s", "profile", "requires", "setup", "findings")
+ENTRY_KEYS = ("description", "command", "timeout_s", "profile", "requires", "setup", "findings", "protocols")
+PROTOCOL_VERSIONS = (1, 2)  # 1: one neuron, 2: a network (harness.candidates.protocol)
 PLACEHOLDERS = ("inputs", "outputs", "python", "root")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
@@ -49,6 +51,7 @@ class Candidate:
     requires: tuple[str, ...] = ()
     setup: str | None = None
     findings: str | None = None
+    protocols: tuple[int, ...] = (1,)  # version 1 only, unless the entry says otherwise
 
     def argv(self, inputs: Path, outputs: Path) -> list[str]:
         values = {"inputs": str(inputs), "outputs": str(outputs), "python": sys.executable, "root": str(self.root)}
@@ -124,6 +127,11 @@ def _parse_entry(name: str, entry, root: Path, problems: list[str]) -> Candidate
     requires = entry.get("requires", [])
     if not isinstance(requires, list) or not all(isinstance(r, str) for r in requires):
         problems.append(f"{where}.requires: expected a list of paths relative to {root}")
+    protocols = entry.get("protocols", [1])
+    if (not isinstance(protocols, list) or not protocols or len(set(map(str, protocols))) != len(protocols)
+            or not all(type(v) is int and v in PROTOCOL_VERSIONS for v in protocols)):
+        problems.append(f"{where}.protocols: {protocols!r}; allowed: a list of distinct versions from "
+                        f"{', '.join(map(str, PROTOCOL_VERSIONS))} (2 carries network scenarios)")
     for key in ("description", "setup", "findings"):
         if entry.get(key) is not None and not isinstance(entry[key], str):
             problems.append(f"{where}.{key}: expected a string")
@@ -131,4 +139,4 @@ def _parse_entry(name: str, entry, root: Path, problems: list[str]) -> Candidate
         return None
     return Candidate(name=name, description=entry.get("description", ""), command=tuple(command),
                      timeout_s=float(timeout), profile=profile, root=root, requires=tuple(requires),
-                     setup=entry.get("setup"), findings=entry.get("findings"))
+                     setup=entry.get("setup"), findings=entry.get("findings"), protocols=tuple(sorted(protocols)))
