@@ -11,7 +11,8 @@ What NEST does, and so what ``NetworkLoop.run`` does (docs/candidates.md, "Proto
    the time axis, cut where a Simulate chunk ends.
 2. At the start of a call whose first step is a multiple of ``min_delay_steps`` (a slice start; not at a
    chunk cut inside a slice), every spike emitted since the previous slice start is delivered: spikes in the
-   order (call, neuron index, step); each spike along its source's connections in list order; a spike
+   order (source thread = (index + 1) % nest_threads, call, neuron index, step); each spike along its
+   source's connections in the order ``delivery_order`` lists them (NEST's connector order); a spike
    emitted in step k adds ``weight`` (AMPA/GABA, nS) or 1 (NMDA, to the target's port ``connection_port``)
    to the target's slot of step k + delay_steps.
 3. Then the generator events of that call (``event_call == c``) are added, in their listed order.
@@ -101,7 +102,10 @@ class NetworkLoop:
         self.ports = int(arrays["nmda_weights"].shape[1])
         c = {k: np.asarray(arrays[f"connection_{k}"]) for k in ("source", "target", "receptor", "weight",
                                                                  "delay_steps", "port")}
-        self.by_source = np.argsort(c["source"], kind="stable")  # list order within each source
+        # Connection indices grouped by source, each source's in the order NEST delivers to them (its connector
+        # sort; docs/model.md, "Networks"); NEST's thread count orders the registered spikes.
+        self.by_source = np.asarray(arrays["delivery_order"], dtype=np.int64)
+        self.threads = int(meta.get("nest_threads", 1))
         self.first_of = np.searchsorted(c["source"][self.by_source], np.arange(self.n + 1))
         self.connections = c
         # A neuron's NMDA spike adds multiplicity 1 to its port; its weight acts in the right-hand side.
@@ -146,7 +150,8 @@ class NetworkLoop:
         calls = np.concatenate([np.full(len(s), c) for c, s, _ in pending])
         stamps = np.concatenate([s for _, s, _ in pending])
         neurons = np.concatenate([i for _, _, i in pending])
-        order = np.lexsort((stamps, neurons, calls))  # the order NEST registers a slice's spikes in
+        # The order NEST registers a slice's spikes in: the source's thread (node ID modulo T), call, neuron, step.
+        order = np.lexsort((stamps, neurons, calls, (neurons + 1) % self.threads))
         stamps, neurons = stamps[order], neurons[order]
         counts = self.first_of[neurons + 1] - self.first_of[neurons]
         total = int(counts.sum())

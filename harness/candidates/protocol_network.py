@@ -28,7 +28,7 @@ import numpy as np
 from harness import grid
 from harness.backends.python import min_delay_steps
 from harness.model.parameters import RECEPTOR_TYPES
-from harness.network.delivery import GeneratorEvents, RingBuffers, port_numbers
+from harness.network.delivery import GeneratorEvents, RingBuffers, connector_order, port_numbers
 from harness.scenario.types import Scenario, SpikeInput
 from harness.traces.traces import Traces
 
@@ -118,7 +118,10 @@ def compile_network_inputs(scenario: Scenario) -> CompiledInputs:
     arrays.update(_generators(net, input_ports))
     arrays.update(event_generator=events["generator"], event_call=events["call"], event_send_step=events["send"],
                   event_step=events["step"], event_value=events["value"])
-    arrays.update(update_calls=calls, record_neurons=net.record_neurons)
+    # The order NEST's connectors hand a source's spike to its connections (its unstable sort by source, and
+    # the thread of each target): the runner delivers along it instead of re-deriving NEST's sort.
+    arrays.update(update_calls=calls, record_neurons=net.record_neurons,
+                  delivery_order=connector_order(net, net.threads))
     arrays = {k: np.ascontiguousarray(v, dtype=np.float64 if k in FLOAT_ARRAYS or k.startswith(("param_", "initial_"))
                                       else np.int64) for k, v in arrays.items()}
     labels = net.labels
@@ -126,7 +129,7 @@ def compile_network_inputs(scenario: Scenario) -> CompiledInputs:
         "format": INPUT_FORMAT, "format_version": NETWORK_FORMAT_VERSION, "scenario": scenario.name,
         "model": scenario.model, "resolution_ms": scenario.resolution, "step_ms": grid.step_length_ms(tps),
         "tics_per_step": tps, "n_steps": n_steps, "chunk_steps": [int(k) for k in scenario.chunk_steps],
-        "min_delay_steps": int(d), "n_neurons": n, "neuron_labels": list(labels),
+        "min_delay_steps": int(d), "nest_threads": net.threads, "n_neurons": n, "neuron_labels": list(labels),
         "populations": [{"name": p.name, "first": p.start, "n": p.n} for p in net.populations],
         "param_names": list(net.params), "initial_names": list(net.initial),
         "n_connections": len(c), "max_nmda_ports": int(P), "n_generators": len(net.inputs),
