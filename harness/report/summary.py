@@ -38,7 +38,7 @@ def variable_json(v: VariableResult) -> dict:
         "tol_abs": json_number(v.tolerance.abs), "tol_rel": json_number(v.tolerance.rel),
         "worst_ms": json_number(v.worst_ms), "first_violation_ms": json_number(v.first_violation_ms),
         "headroom": json_number(v.headroom), "samples_judged": v.samples_judged, "pass": v.passed,
-        "samples_left_out": v.samples_left_out, "reason": v.reason,
+        "samples_left_out": v.samples_left_out, "reason": v.reason, "variable": v.name, "neuron": v.neuron,
     }
 
 
@@ -165,10 +165,14 @@ def _ms(x) -> str:
 
 def spike_summary(c: Comparison) -> str:
     s = c.spikes
-    head = (f"{len(s.reference_steps)} reference / {len(s.candidate_steps)} candidate spikes, "
+    where = f" in {len(c.neuron_spikes)} neurons" if c.neuron_spikes is not None else ""
+    head = (f"{len(s.reference_steps)} reference / {len(s.candidate_steps)} candidate spikes{where}, "
             f"window {s.window_steps} step{'s' if s.window_steps != 1 else ''}")
     if s.match:
         return f"{head}: match"
+    if c.neuron_spikes is not None:
+        first = min((x.first_violation_step, label) for label, x in c.neuron_spikes.items() if not x.match)
+        return f"{head}: first mismatch at {_ms(c.ms(first[0]))} ms ({first[1]})"
     return f"{head}: first mismatch at {_ms(c.ms(s.first_violation_step))} ms"
 
 
@@ -189,11 +193,17 @@ def comparison_table(c: Comparison) -> str:
              f"{c.status.upper()}")
     if c.status == "error":
         return f"{title}\n  error: {c.error}"
-    header = ("variable", "max_abs", "max_rel", "tol_abs", "tol_rel", "headroom", "worst_ms", "first_viol_ms", "")
-    rows = [header]
-    for name, v in c.variables.items():
-        rows.append((name, _g(v.max_abs), _g(v.max_rel), _g(v.tolerance.abs), _g(v.tolerance.rel),
-                     _g(v.headroom), _ms(v.worst_ms), _ms(v.first_violation_ms), "ok" if v.passed else "FAIL"))
+    if c.neuron_spikes is not None:  # a network: per variable its worst neuron (every neuron is in the JSON)
+        from harness.report.data import network_variable_rows
+
+        rows = [("variable", "max_abs", "max_rel", "tolerance", "headroom", "worst_ms", "first_viol_ms", ""),
+                *network_variable_rows(c)]
+    else:
+        rows = [("variable", "max_abs", "max_rel", "tol_abs", "tol_rel", "headroom", "worst_ms", "first_viol_ms", "")]
+        for name, v in c.variables.items():
+            rows.append((name, _g(v.max_abs), _g(v.max_rel), _g(v.tolerance.abs), _g(v.tolerance.rel),
+                         _g(v.headroom), _ms(v.worst_ms), _ms(v.first_violation_ms), "ok" if v.passed else "FAIL"))
+    header = rows[0]
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     lines = [title] + ["  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
     lines.append(f"  {'spikes'.ljust(widths[0])}  {spike_summary(c)}")
