@@ -33,12 +33,13 @@ def json_number(x):
 
 
 def variable_json(v: VariableResult) -> dict:
-    return {
+    network = {} if v.neuron is None else {"variable": v.name, "neuron": v.neuron}  # keyed "E[0].V_m"
+    return {**network,
         "max_abs": json_number(v.max_abs), "max_rel": json_number(v.max_rel),
         "tol_abs": json_number(v.tolerance.abs), "tol_rel": json_number(v.tolerance.rel),
         "worst_ms": json_number(v.worst_ms), "first_violation_ms": json_number(v.first_violation_ms),
         "headroom": json_number(v.headroom), "samples_judged": v.samples_judged, "pass": v.passed,
-        "samples_left_out": v.samples_left_out, "reason": v.reason, "variable": v.name, "neuron": v.neuron,
+        "samples_left_out": v.samples_left_out, "reason": v.reason,
     }
 
 
