@@ -120,8 +120,8 @@ def _check_rule_keys(entry, rule, where, problems):
             continue
         owners = [r for r, keys in RULES.items() if key in keys]
         if owners:
-            problems.add(f"{where}.{key}", f"{key} is a parameter of rule {' and '.join(owners)}, not of {rule} "
-                                           f"(NEST refuses it); allowed for {rule}: {', '.join(allowed)}")
+            problems.add(f"{where}.{key}", f"{key} is a parameter of rule {' and '.join(owners)}, not of {rule}; "
+                                           f"allowed for {rule}: {', '.join(allowed)}")
         else:
             check_keys({key: None}, allowed, where, problems, what=f"field of rule {rule}")
 
