@@ -8,7 +8,7 @@ NEST's own generators, so the harness never lets NEST draw: it expands every rul
 list (docs/model.md, "Networks"):
 
 * all_to_all: target by target (ascending), and for each target source by source: NEST's own loop order;
-* one_to_one: the i-th source to the i-th target;
+* one_to_one: the i-th source to the i-th target (without the pairs i -> i if allow_autapses is false);
 * fixed_indegree: target by target; for each, ``indegree`` sources drawn from the allowed ones
   (``integers`` with multapses, ``choice(replace=False)`` without), in draw order;
 * fixed_outdegree: source by source; for each, ``outdegree`` targets drawn the same way;
@@ -30,10 +30,16 @@ from harness.scenario.types import Connections
 
 RULES = {  # rule -> its own parameters (beyond source, target, receptor, weight, delay)
     "all_to_all": ("allow_autapses",),
-    "one_to_one": (),
+    "one_to_one": ("allow_autapses",),
     "fixed_indegree": ("indegree", "allow_autapses", "allow_multapses", "seed"),
     "fixed_outdegree": ("outdegree", "allow_autapses", "allow_multapses", "seed"),
     "pairwise_bernoulli": ("p", "allow_autapses", "seed"),
+}
+ORDER = {  # the expansion order of each rule, as a message states it
+    "all_to_all": "target by target, and for each target source by source",
+    "one_to_one": "pair by pair",
+    "fixed_indegree": "target by target, each target's sources in draw order",
+    "fixed_outdegree": "source by source, each source's targets in draw order",
 }
 COMMON_KEYS = ("source", "target", "rule", "receptor", "weight", "delay")
 ALL_KEYS = COMMON_KEYS + tuple(dict.fromkeys(k for keys in RULES.values() for k in keys))
@@ -76,18 +82,20 @@ def _one_rule(entry, where, populations, params, tps, res, problems):
                                       f"{', '.join(RULES)}")
         check_keys(entry, ALL_KEYS, where, problems)
         return None
-    check_keys(entry, COMMON_KEYS + RULES[rule], where, problems, what=f"field of rule {rule}")
+    _check_rule_keys(entry, rule, where, problems)
     missing = [k for k in ("source", "target", "receptor") if k not in entry]
     for key in missing:
         problems.add(f"{where}.{key}", "missing; allowed: " + (
             "AMPA, GABA, NMDA" if key == "receptor" else "a population or one neuron such as E[0]"))
     sources = resolve_target(entry.get("source"), populations, f"{where}.source", problems,
-                             what="source") if "source" in entry else None
-    targets = resolve_target(entry.get("target"), populations, f"{where}.target", problems) \
-        if "target" in entry else None
+                             what="source", connection=True) if "source" in entry else None
+    targets = resolve_target(entry.get("target"), populations, f"{where}.target", problems,
+                             connection=True) if "target" in entry else None
     receptor = _receptor(entry, where, problems) if "receptor" in entry else None
     flags = {k: _flag(entry, k, where, problems) for k in ("allow_autapses", "allow_multapses")}
     if sources is None or targets is None or receptor is None or None in flags.values():
+        return None
+    if not _countable(rule, entry, sources, targets, where, problems):
         return None
     pairs = _expand(rule, entry, sources, targets, flags, where, problems, populations)
     if pairs is None:
@@ -97,11 +105,48 @@ def _one_rule(entry, where, populations, params, tps, res, problems):
     delay = _per_connection(entry, "delay", len(src), rule, where, problems, default=res)
     if weight is None or delay is None:
         return None
-    weight = _checked_weights(weight, receptor, params["C_m"][tgt], where, problems)
-    delay_steps = _delay_steps(delay, tps, res, where, problems)
+    weight = _checked_weights(weight, params["C_m"][tgt], where, problems, isinstance(entry.get("weight"), list))
+    delay_steps = _delay_steps(delay, tps, res, where, problems, isinstance(entry.get("delay"), list))
     if weight is None or delay_steps is None:
         return None
     return src, tgt, np.full(len(src), RECEPTOR_TYPES[receptor]), weight, delay_steps
+
+
+def _check_rule_keys(entry, rule, where, problems):
+    """Unknown keys; a parameter of another rule (indegree on all_to_all) names the rule it belongs to."""
+    allowed = COMMON_KEYS + RULES[rule]
+    for key in entry:
+        if key in allowed:
+            continue
+        owners = [r for r, keys in RULES.items() if key in keys]
+        if owners:
+            problems.add(f"{where}.{key}", f"{key} is a parameter of rule {' and '.join(owners)}, not of {rule}; "
+                                           f"allowed for {rule}: {', '.join(allowed)}")
+        else:
+            check_keys({key: None}, allowed, where, problems, what=f"field of rule {rule}")
+
+
+def _countable(rule, entry, sources, targets, where, problems) -> bool:
+    """False (and a problem) when the rule would make (or draw) more than MAX_CONNECTIONS pairs: refused
+    before anything is allocated."""
+    per = {"fixed_indegree": (len(targets), "indegree"), "fixed_outdegree": (len(sources), "outdegree")}
+    if rule in per:
+        fixed, key = per[rule]
+        degree = entry.get(key)
+        count = fixed * degree if isinstance(degree, int) and not isinstance(degree, bool) else 0
+    elif rule == "one_to_one":
+        count = len(sources)
+    elif rule == "all_to_all" and entry.get("allow_autapses") is False:
+        count = len(sources) * len(targets) - len(np.intersect1d(sources, targets))
+    else:  # pairwise_bernoulli draws one number per pair
+        count = len(sources) * len(targets)
+    if count > MAX_CONNECTIONS:
+        what = "draws" if rule == "pairwise_bernoulli" else "makes"
+        problems.add(where, f"rule {rule} from {_plural(len(sources), 'neuron')} to "
+                            f"{_plural(len(targets), 'neuron')} {what} {count} pairs; allowed: at most "
+                            f"{MAX_CONNECTIONS} in one scenario")
+        return False
+    return True
 
 
 def _receptor(entry, where, problems):
@@ -135,10 +180,11 @@ def _count(entry, key, where, problems):
     return value
 
 
-def _seed(entry, where, problems):
+def _seed(entry, rule, where, problems):
     seed = entry.get("seed")
     if seed is None:
-        problems.add(f"{where}.seed", "missing; allowed: an integer >= 0 (it fixes the drawn connections)")
+        problems.add(f"{where}.seed", f"missing; rule {rule} draws its connections (NumPy's default_rng(seed)), so "
+                                      f"it needs a seed; allowed: an integer from 0 to {bounds.MAX_SEED}")
         return None
     if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= bounds.MAX_SEED:
         problems.add(f"{where}.seed", f"{shown(seed)}; allowed: an integer from 0 to {bounds.MAX_SEED}")
@@ -156,17 +202,19 @@ def _expand(rule, entry, sources, targets, flags, where, problems, populations):
         return src[keep], tgt[keep]
     if rule == "one_to_one":
         if len(sources) != len(targets):
-            problems.add(f"{where}.target", f"one_to_one needs as many targets as sources; the source has "
-                                            f"{len(sources)} neurons, the target {len(targets)}")
+            problems.add(f"{where}.target", f"one_to_one needs as many targets as sources (NEST refuses it); "
+                                            f"the source has {_plural(len(sources), 'neuron')}, the target "
+                                            f"{_plural(len(targets), 'neuron')}")
             return None
-        return sources.copy(), targets.copy()
-    seed = _seed(entry, where, problems)
+        keep = autapses | (sources != targets)
+        return sources[keep], targets[keep]
+    seed = _seed(entry, rule, where, problems)
     if rule == "pairwise_bernoulli":
         p = read_number(entry, "p", where, problems)
         if "p" not in entry:
             problems.add(f"{where}.p", "missing; allowed: a probability from 0 to 1")
         elif p is not None and not 0 <= p <= 1:
-            problems.add(f"{where}.p", f"{p}; allowed: a probability from 0 to 1")
+            problems.add(f"{where}.p", f"{p} is not a probability (NEST refuses it); allowed: 0 <= p <= 1")
             p = None
         if p is None or seed is None:
             return None
@@ -180,16 +228,22 @@ def _expand(rule, entry, sources, targets, flags, where, problems, populations):
         return None
     rng = np.random.default_rng(seed)
     out_fixed, out_drawn = [], []
+    side = "source" if rule == "fixed_indegree" else "target"
     for node in fixed.tolist():
         allowed = drawn if autapses else drawn[drawn != node]
+        name = label_of(node, populations)
         if degree and not len(allowed):
-            problems.add(f"{where}.{key}", f"{degree}, but {label_of(node, populations)} has no allowed partner "
-                                           f"(allow_autapses is false and it is the only neuron)")
+            problems.add(f"{where}.{key}", f"{degree}, but {name} has no allowed {side}: allow_autapses is false "
+                                           f"and {name} is the only {side} (NEST's connect loop would never "
+                                           f"end); allowed: {key}: 0, allow_autapses: true, or more {side}s")
             return None
         if not multapses and degree > len(allowed):
-            problems.add(f"{where}.{key}", f"{degree} is more than the {len(allowed)} allowed partners without "
-                                           f"multapses (NEST refuses it); allowed: at most {len(allowed)}, or "
-                                           f"allow_multapses: true")
+            why = ("NEST refuses it" if len(allowed) == len(drawn) else
+                   f"allow_autapses: false leaves {len(allowed)} of {len(drawn)} for {name}; NEST's connect "
+                   f"loop would never end")
+            problems.add(f"{where}.{key}", f"{degree} is more than the {_plural(len(allowed), side)} {name} may "
+                                           f"draw without multapses ({why}); allowed: at most {len(allowed)}, "
+                                           f"or allow_multapses: true")
             return None
         pick = rng.integers(0, len(allowed), degree) if multapses else rng.choice(len(allowed), degree, replace=False)
         out_drawn.append(allowed[pick])
@@ -197,6 +251,10 @@ def _expand(rule, entry, sources, targets, flags, where, problems, populations):
     fixed_side = np.concatenate(out_fixed) if out_fixed else np.zeros(0, np.int64)
     drawn_side = np.concatenate(out_drawn) if out_drawn else np.zeros(0, np.int64)
     return (drawn_side, fixed_side) if rule == "fixed_indegree" else (fixed_side, drawn_side)
+
+
+def _plural(k: int, noun: str) -> str:
+    return f"{k} {noun}" + ("" if k == 1 else "s")
 
 
 def _per_connection(entry, key, count, rule, where, problems, default):
@@ -210,9 +268,9 @@ def _per_connection(entry, key, count, rule, where, problems, default):
                                            "draws it: give one number")
             return None
         if len(value) != count:
-            problems.add(f"{where}.{key}", f"has {len(value)} values but the rule makes {count} connections; "
-                                           f"allowed: one number, or one value per connection in the "
-                                           f"expansion order")
+            problems.add(f"{where}.{key}", f"has {_plural(len(value), 'value')} but the rule makes "
+                                           f"{_plural(count, 'connection')}; allowed: one number, or one value "
+                                           f"per connection in the expansion order ({ORDER[rule]})")
             return None
         numbers = read_number_list(entry, key, where, problems)
         return None if numbers is None else np.asarray(numbers, dtype=np.float64)
@@ -220,34 +278,49 @@ def _per_connection(entry, key, count, rule, where, problems, default):
     return None if number is None else np.full(count, number)
 
 
-def _checked_weights(weight, receptor, c_m, where, problems):
+def _checked_weights(weight, c_m, where, problems, listed=False):
+    """The weights, or None and a problem naming the first one (with its list index) that makes RKF45 crawl."""
+    rate = np.abs(weight) / c_m  # NaN where the target's C_m was refused: no second problem for it
     big = np.abs(weight) > bounds.MAX_WEIGHT
+    stiff = rate > bounds.MAX_SPIKE_RATE_PER_MS
     if big.any():
-        problems.add(f"{where}.weight", f"{weight[big][0]} nS; allowed: |weight| <= {bounds.MAX_WEIGHT:g} nS "
-                                        f"(a larger jump makes RKF45 crawl)")
+        i = int(np.flatnonzero(big)[0])
+        problems.add(_at(where, "weight", i, listed),
+                     f"{weight[i]} nS; allowed: |weight| <= {bounds.MAX_WEIGHT:g} nS (a larger jump makes RKF45 crawl)")
         return None
-    rate = np.abs(weight) / c_m
-    if (rate > bounds.MAX_SPIKE_RATE_PER_MS).any():
-        problems.add(f"{where}.weight", f"one spike gives |weight| / C_m = {rate.max():g} /ms; allowed: at most "
-                                        f"{bounds.MAX_SPIKE_RATE_PER_MS:g} /ms (a faster rate needs millions of "
-                                        f"RKF45 sub-steps per step)")
+    if stiff.any():
+        i = int(np.flatnonzero(stiff)[0])
+        problems.add(_at(where, "weight", i, listed),
+                     f"one spike gives |weight| / C_m = {rate[i]:g} /ms; allowed: at most "
+                     f"{bounds.MAX_SPIKE_RATE_PER_MS:g} /ms (a faster rate needs millions of RKF45 sub-steps per step)")
         return None
     return weight
 
 
-def _delay_steps(delay, tps, res, where, problems):
+def _at(where, key, i, listed) -> str:
+    """The key path of value i of a per-connection field: with its index when the file gave a list."""
+    return f"{where}.{key}[{i}]" if listed else f"{where}.{key}"
+
+
+def _delay_steps(delay, tps, res, where, problems, listed=False):
     """Delays in steps: on the grid, at least one step, at most MAX_DELAY_STEPS (NEST would round silently)."""
-    key = f"{where}.delay"
-    for d in np.unique(delay).tolist():
-        if not grid.is_whole_tics(d) or d > bounds.MAX_TIME_MS or grid.ms_to_tics(d) < tps:
-            problems.add(key, f"{d} ms; allowed: a multiple of the resolution from {res} ms up")
+    values, first, index = np.unique(delay, return_index=True, return_inverse=True)
+    for d, i in sorted(zip(values.tolist(), first.tolist()), key=lambda pair: pair[1]):
+        key = _at(where, "delay", i, listed)
+        if d > bounds.MAX_TIME_MS:
+            problems.add(key, f"{d} ms; allowed: a multiple of the resolution {res} ms, at most "
+                              f"{bounds.MAX_DELAY_STEPS} steps")
+            return None
+        if not grid.is_whole_tics(d) or grid.ms_to_tics(d) < tps:
+            problems.add(key, f"{d} ms is shorter than the resolution {res} ms; allowed: a multiple of the "
+                              f"resolution >= {res} ms")
             return None
         if not grid.on_grid(d, tps):
-            problems.add(key, f"{d} ms is not a multiple of the resolution {res} ms (NEST would round it silently)")
+            problems.add(key, f"{d} ms is not a multiple of the resolution {res} ms (NEST would round it "
+                              f"silently); allowed: a multiple of the resolution >= {res} ms")
             return None
         if grid.ms_to_steps(d, tps) > bounds.MAX_DELAY_STEPS:
             problems.add(key, f"{d} ms is {grid.ms_to_steps(d, tps)} steps; allowed: at most "
                               f"{bounds.MAX_DELAY_STEPS} steps (NEST keeps a ring buffer slot per step)")
             return None
-    values, index = np.unique(delay, return_inverse=True)
     return np.array([grid.ms_to_steps(d, tps) for d in values.tolist()], dtype=np.int64)[index].reshape(-1)

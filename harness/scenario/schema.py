@@ -144,9 +144,9 @@ def _network_scenario(raw, problems: Problems, common: dict) -> Scenario:
         problems.add("nest_threads", f"{shown(threads)}; allowed: an integer from 1 to {MAX_THREADS} (NEST's "
                                      f"local_num_threads for the reference run)")
         threads = 1
-    parts = parse_populations(raw, problems)
+    parts = parse_populations(raw, problems)  # None only if a name or size is broken; bad params become NaN
     tps, res, n_steps = common["tics_per_step"], common["resolution"], common["n_steps"]
-    if parts is None or tps is None or n_steps is None:
+    if parts is None or tps is None or n_steps is None:  # every name below would be unknown, every time unread
         problems.raise_if_any()
     populations, params, initial = parts
     n = sum(p.n for p in populations)

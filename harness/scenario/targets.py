@@ -71,8 +71,9 @@ def _lists_fit(entry, k, where, problems) -> bool:
     for key in PER_TARGET:
         value = entry.get(key)
         if isinstance(value, list) and len(value) != k:
-            problems.add(f"{where}.{key}", f"has {len(value)} values for {k} targets; allowed: one number, or "
-                                           f"a list of exactly {k} (one per target, in target order)")
+            problems.add(f"{where}.{key}", f"has {len(value)} value{'' if len(value) == 1 else 's'} for {k} "
+                                           f"target{'' if k == 1 else 's'}; allowed: one number, or a list of "
+                                           f"exactly {k} (one per target neuron, in target order)")
             ok = False
     return ok
 
