@@ -115,8 +115,8 @@ def parse_scenario(raw, problems: Problems, default_name: str = "scenario") -> S
     tolerances = _tolerances(raw, problems)
     expect, expect_reason = _expectation(raw, problems)
     common = dict(name=name, description=description, path=problems.path, model=model, resolution=resolution,
-                  tics_per_step=tps, n_steps=n_steps, chunk_steps=tuple(chunks), content_hash=content_hash(raw),
-                  tolerances=tolerances, expect=expect, expect_reason=expect_reason)
+                  tics_per_step=tps, n_steps=n_steps, chunk_steps=tuple(chunks), tolerances=tolerances,
+                  expect=expect, expect_reason=expect_reason)
     if "populations" in raw:
         return _network_scenario(raw, problems, common)
     for key in NETWORK_ONLY:
@@ -129,8 +129,9 @@ def parse_scenario(raw, problems: Problems, default_name: str = "scenario") -> S
     inputs = []
     if tps is not None and n_steps is not None:
         inputs = parse_inputs(raw, tps, resolution, n_steps, problems, params)
-    problems.raise_if_any()
-    return Scenario(**common, params=params, initial=initial, inputs=tuple(inputs), record=tuple(record))
+    problems.raise_if_any()  # before the hash: a file with problems may hold keys JSON cannot sort
+    return Scenario(**common, params=params, initial=initial, inputs=tuple(inputs), record=tuple(record),
+                    content_hash=content_hash(raw))
 
 
 def _network_scenario(raw, problems: Problems, common: dict) -> Scenario:
@@ -156,7 +157,8 @@ def _network_scenario(raw, problems: Problems, common: dict) -> Scenario:
     problems.raise_if_any()
     network = Network(populations=populations, params=params, initial=initial, connections=connections,
                       inputs=tuple(inputs), record_neurons=neurons, threads=threads)
-    return Scenario(**common, params={}, initial={}, inputs=(), record=tuple(variables), network=network)
+    return Scenario(**common, params={}, initial={}, inputs=(), record=tuple(variables), network=network,
+                    content_hash=content_hash(raw))
 
 
 def content_hash(raw) -> str:
