@@ -31,9 +31,10 @@ class Network:
         connection_ports, input_ports, P = port_numbers(net)
         self.population = pop = population_class(net.n, tics_per_step=scenario.tics_per_step, params=net.params,
                                                  **net.initial)
-        for neuron, neuron_ports in enumerate(net.nmda_ports()):
-            for _, _, weight in neuron_ports:
-                pop.add_nmda_port(weight, neurons=[neuron])
+        ports = net.nmda_ports()
+        for j in range(P):  # port j of every neuron that has one: ports are numbered per neuron, in order
+            having = [i for i, own in enumerate(ports) if len(own) > j]
+            pop.add_nmda_port([ports[i][j][2] for i in having], neurons=having)
         delays = np.concatenate([net.connections.delay_steps, [i.delay_steps for _, i in net.inputs]]).astype(np.int64)
         width = self.min_delay + int(delays.max(initial=0)) + 1
         self.buffers = RingBuffers(net.n, P, width)
