@@ -36,12 +36,13 @@ def _provenance() -> dict:
 def run_python_jax_many(scenarios: list[Scenario]) -> list[Traces]:
     """Traces of every scenario, in order; scenarios sharing a resolution run as one population (a network
     scenario runs on its own)."""
-    if any(s.is_network for s in scenarios):
-        return [run_python_jax(s) for s in scenarios]
     results: list[Traces | None] = [None] * len(scenarios)
     by_resolution = defaultdict(list)
     for i, scenario in enumerate(scenarios):
-        by_resolution[scenario.tics_per_step].append(i)
+        if scenario.is_network:
+            results[i] = run_python_jax(scenario)
+        else:
+            by_resolution[scenario.tics_per_step].append(i)
     for indices in by_resolution.values():
         for i, traces in zip(indices, _run_together([scenarios[i] for i in indices])):
             results[i] = traces
