@@ -185,9 +185,9 @@ def network_order_reversed(hits: Hits):
     """Add a slice's spikes to the slots in the reverse of NEST's order (last neuron first)."""
     real_order = delivery.register_order
 
-    def register_order(calls, stamps, neurons):
+    def register_order(calls, stamps, neurons, threads=1):
         hits.count += 1
-        return real_order(calls, stamps, -neurons)
+        return real_order(calls, stamps, -neurons, threads)
 
     with replaced(delivery, "register_order", register_order):
         yield
@@ -234,7 +234,7 @@ VARIANTS = {v.name: v for v in (
     Variant("tau-reciprocal", "s/tau replaced by s*(1/tau)",
             tau_reciprocal, ("gaba_only",), frozenset({"s_AMPA", "s_GABA"})),
     Variant("network-spike-late", "a neuron's spikes delivered one step late",
-            network_spike_late, ("net_nmda_pool_asymmetric",), frozenset({"s_AMPA", "s_GABA", "s_NMDA"})),
+            network_spike_late, ("net_ampa_pair", "net_nmda_pair"), frozenset({"s_AMPA", "s_GABA", "s_NMDA"})),
     Variant("network-order-reversed", "a slice's spikes added to the slots in the reverse order",
             network_order_reversed, ("net_summation_order",), frozenset({"s_AMPA", "s_GABA"})),
     Variant("network-transposed", "the connection list with source and target swapped",
