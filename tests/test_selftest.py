@@ -12,6 +12,8 @@ from harness.backends.python import run_python
 from harness.cli import main
 from harness.judge.selftest import VARIANTS, run_variant
 from harness.model import neuron, population, rhs
+from harness.network import delivery
+from harness.network import engine as network_engine
 from harness.scenario.schema import load_scenario
 
 EXPECTED_VARIANTS = {"currents-from-first-rhs", "stimulus-without-delay", "spike-jump-late", "h-reset-every-step",
@@ -107,10 +109,14 @@ def test_a_variant_leaves_the_model_as_it_found_it(write_scenario):
           - {device: spike_generator, receptor: NMDA, weight: 2.0, spike_times: [1.0]}
           - {device: spike_generator, receptor: GABA, weight: 5.0, spike_times: [2.0]}
     """))
-    before = run_python(scenario)
+    network = load_scenario(SCENARIO_DIR / "net_summation_order.yaml")
+    network_hooks = (delivery.register_order, delivery.SpikeDelivery.deliver, network_engine.Network.__init__)
+    before = {s.name: run_python(s) for s in (scenario, network)}
     for name in VARIANTS:
-        broken = run_variant(name, scenario)
-        assert not broken.equals_exactly(before), name  # every mistake shows on this busy little scenario
+        chosen = network if name.startswith("network-") else scenario
+        broken = run_variant(name, chosen)
+        assert not broken.equals_exactly(before[chosen.name]), name  # every mistake shows on these busy scenarios
     assert originals == (neuron.advance, neuron.synaptic_currents, neuron.derivative, population.update,
                          rhs.nmda_weighted_sum, grid.refractory_counts, python_backend.input_slots)
-    assert run_python(scenario).equals_exactly(before)
+    assert network_hooks == (delivery.register_order, delivery.SpikeDelivery.deliver, network_engine.Network.__init__)
+    assert all(run_python(s).equals_exactly(before[s.name]) for s in (scenario, network))

@@ -137,9 +137,12 @@ def parse_scenario(raw, problems: Problems, default_name: str = "scenario") -> S
 def _network_scenario(raw, problems: Problems, common: dict) -> Scenario:
     """A scenario with ``populations:``: the network's parts, each checked, then expanded once."""
     for key in ("params", "initial"):
-        if key in raw:
-            problems.add(key, f"a network scenario gives {key} per population (populations.<name>.{key}); "
-                              f"allowed at the top only without populations")
+        block = raw.get(key)
+        for name in (block if isinstance(block, dict) and block else [None] if key in raw else []):
+            where = key if name is None else f"{key}.{name}"
+            problems.add(where, f"a network scenario gives {key} per population (populations.<name>.{key}"
+                                f"{'' if name is None else '.' + str(name)}); allowed at the top only without "
+                                f"populations")
     threads = raw.get("nest_threads", 1)
     if not isinstance(threads, int) or isinstance(threads, bool) or not 1 <= threads <= MAX_THREADS:
         problems.add("nest_threads", f"{shown(threads)}; allowed: an integer from 1 to {MAX_THREADS} (NEST's "
