@@ -79,10 +79,11 @@ def _leaves(raw):
     return [(p, v) for p, v in _walk(raw) if not isinstance(v, (dict, list))]
 
 
-def _wrong_type(value, rng):
+def _wrong_type(value, rng, network=False):
     if isinstance(value, str):
         return rng.choice([[1], {"x": 1}, True, 2.5])
-    return rng.choice(["fast", [1.0], {"x": 1.0}, True])
+    # A network's numbers may be lists (one per neuron, connection or target): [1.0] can be right there.
+    return rng.choice(["fast", ["fast"] if network else [1.0], {"x": 1.0}, True])
 
 
 YAML11 = ["1:30", "1:30:00", "0:10.5", "-1:30", "017", "0x1F", "0b101", "yes", "No", "on", "OFF",
@@ -123,7 +124,7 @@ def mutations_of(path: Path, rng: random.Random) -> list[Case]:
     def with_value(kind, where, value):
         r = _copy(raw)
         _set(r, where, value)
-        add(kind, _dump(r), _key(where))
+        add(kind, _dump(r), _key(where) + ("[0]" if value == ["fast"] else ""))  # a list's element is named
 
     def with_text(kind, where, token):  # a plain token YAML would read its own way
         r = _copy(raw)
@@ -136,7 +137,7 @@ def mutations_of(path: Path, rng: random.Random) -> list[Case]:
     inputs = raw.get("inputs") or []
 
     for where, value in rng.sample(leaves, min(8, len(leaves))):
-        with_value("wrong_type", where, _wrong_type(value, rng))
+        with_value("wrong_type", where, _wrong_type(value, rng, "populations" in raw))
     for where in rng.sample(mappings, min(6, len(mappings))):
         with_value("null", where, None)
     r = _copy(raw)
