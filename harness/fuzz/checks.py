@@ -11,6 +11,10 @@
   - s_AMPA >= 0 and s_GABA >= 0 when every weight onto that receptor and the initial value are >= 0;
   - V_m = V_reset in exactly the R + 1 samples from each spike's stamp on (R = refractory steps), and no
     spike inside that window.
+
+A network is checked neuron by neuron (``network_*``): parity of each recorded neuron's traces and spikes,
+and the invariants above with that neuron's parameters, initial state and the weights of every connection
+and generator onto it.
 """
 from __future__ import annotations
 
@@ -18,7 +22,7 @@ import numpy as np
 
 from harness import grid
 from harness.backends.batch import PythonRun
-from harness.scenario.types import Scenario, SpikeInput
+from harness.scenario.types import RECEPTOR_TYPES, Scenario, SpikeInput
 from harness.traces.traces import Traces
 
 # A flushed subnormal is below 2^-1022; the model's products (|V - E| < 2^12, 1/tau) amplify such an error by
@@ -67,22 +71,33 @@ def invariant_violations(scenario: Scenario, run: PythonRun) -> list[str]:
 def nmda_state_violations(scenario: Scenario, run: PythonRun) -> list[str]:
     if not scenario.nmda_inputs or run.min_x is None:  # None: an engine that does not observe the state
         return []
+    return nmda_bound_violations(run.min_x, run.min_s, run.max_s, scenario.params["gsl_error_tol"])
+
+
+def nmda_bound_violations(min_x: float, min_s: float, max_s: float, gsl_error_tol: float) -> list[str]:
+    """The NMDA state bounds of one neuron, from the extremes of its x_j and s_j over the run."""
     problems = []
-    if not run.min_x >= 0.0:
-        problems.append(f"NMDA rise variable x_j went negative (min {run.min_x!r})")
-    if not run.min_s >= 0.0:
-        problems.append(f"NMDA gating variable s_j went negative (min {run.min_s!r})")
-    bound = 1.0 + scenario.params["gsl_error_tol"]
-    if not run.max_s < bound:
-        problems.append(f"NMDA gating variable s_j reached {run.max_s!r}, beyond 1 + gsl_error_tol = {bound!r}")
+    if not min_x >= 0.0:
+        problems.append(f"NMDA rise variable x_j went negative (min {min_x!r})")
+    if not min_s >= 0.0:
+        problems.append(f"NMDA gating variable s_j went negative (min {min_s!r})")
+    bound = 1.0 + gsl_error_tol
+    if not max_s < bound:
+        problems.append(f"NMDA gating variable s_j reached {max_s!r}, beyond 1 + gsl_error_tol = {bound!r}")
     return problems
 
 
 def synaptic_sign_violations(scenario: Scenario, traces: Traces) -> list[str]:
+    weights = {receptor: [i.weight for i in scenario.inputs if isinstance(i, SpikeInput) and i.receptor == receptor]
+               for receptor in ("AMPA", "GABA")}
+    return sign_violations(weights, scenario.initial, traces)
+
+
+def sign_violations(weights: dict, initial: dict, traces: Traces) -> list[str]:
+    """s_AMPA, s_GABA >= 0 where ``weights[receptor]`` (every weight onto it) and the initial value are >= 0."""
     problems = []
     for receptor, name in (("AMPA", "s_AMPA"), ("GABA", "s_GABA")):
-        weights = [i.weight for i in scenario.inputs if isinstance(i, SpikeInput) and i.receptor == receptor]
-        if name not in traces.variables or scenario.initial[name] < 0 or any(w < 0 for w in weights):
+        if name not in traces.variables or initial[name] < 0 or any(w < 0 for w in weights[receptor]):
             continue  # a negative kick may legitimately drive it below 0
         lowest = traces[name].min(initial=0.0)
         if lowest < 0.0:
@@ -91,11 +106,16 @@ def synaptic_sign_violations(scenario: Scenario, traces: Traces) -> list[str]:
 
 
 def refractory_violations(scenario: Scenario, traces: Traces) -> list[str]:
+    return refractory_window_violations(scenario.params["t_ref"], scenario.params["V_reset"],
+                                        scenario.tics_per_step, traces)
+
+
+def refractory_window_violations(t_ref: float, v_reset: float, tics_per_step: int, traces: Traces) -> list[str]:
     """V_m is V_reset at stamps S..S+R of every spike S, and no spike falls inside S+1..S+R."""
     if "V_m" not in traces.variables:
         return []
-    R = grid.refractory_counts(scenario.params["t_ref"], scenario.tics_per_step)
-    v_reset, v_m = scenario.params["V_reset"], traces["V_m"]
+    R = grid.refractory_counts(t_ref, tics_per_step)
+    v_m = traces["V_m"]
     problems = []
     spikes = traces.spike_steps.tolist()
     for S in spikes:
@@ -110,3 +130,68 @@ def refractory_violations(scenario: Scenario, traces: Traces) -> list[str]:
             problems.append(f"spikes at stamps {a} and {b} fall within {R} refractory steps")
             break
     return problems
+
+
+# ------------------------------------------------------------------------------------------ networks
+MAX_REASONS = 6  # a network that breaks breaks in many neurons: the first few say where
+
+
+def network_parity_differences(reference: Traces, candidate: Traces, flushes_subnormals: bool = False) -> list[str]:
+    """``parity_differences`` neuron by neuron (each line names the neuron); empty when identical.
+
+    Without subnormal flushing the verdict is also ``Traces.equals_exactly``, which adds the order of the
+    spike columns, so that nothing it sees can pass unnoticed.
+    """
+    if reference.neurons != candidate.neurons:
+        return [f"recorded neurons differ: NEST {list(reference.neurons)[:6]}, candidate {list(candidate.neurons)[:6]}"]
+    problems = [f"{label}: {p}" for label in reference.neurons
+                for p in parity_differences(reference.neuron(label), candidate.neuron(label), flushes_subnormals)]
+    if not problems and not flushes_subnormals and not reference.equals_exactly(candidate):
+        problems.append("the traces differ (Traces.equals_exactly) although no neuron's samples or spikes do")
+    return _first(problems)
+
+
+def network_invariant_violations(scenario: Scenario, run) -> list[str]:
+    """The single-neuron invariants on every recorded neuron of a network, each with that neuron's own
+    parameters (``network.params[name][index]``), initial state and weights onto it (connections and
+    generators); the NMDA bounds on every neuron with ports, where the engine observed the state.
+
+    ``run`` has ``traces`` and ``min_x``, ``min_s``, ``max_s``: (n,) arrays over the run, or None.
+    """
+    net = scenario.network
+    weights = weights_onto(net)
+    problems = []
+    for index in net.record_neurons.tolist():
+        label = net.labels[index]
+        traces = run.traces.neuron(label)
+        initial = {k: float(v[index]) for k, v in net.initial.items()}
+        found = sign_violations(weights[index], initial, traces) + refractory_window_violations(
+            float(net.params["t_ref"][index]), float(net.params["V_reset"][index]), scenario.tics_per_step, traces)
+        problems += [f"{label}: {p}" for p in found]
+    if run.min_x is not None:
+        for index, ports in enumerate(net.nmda_ports()):
+            if ports:
+                found = nmda_bound_violations(float(run.min_x[index]), float(run.min_s[index]),
+                                              float(run.max_s[index]), float(net.params["gsl_error_tol"][index]))
+                problems += [f"{net.labels[index]}: {p}" for p in found]
+    return _first(problems)
+
+
+def weights_onto(net) -> list[dict]:
+    """Per neuron, {"AMPA": [...], "GABA": [...]}: the weights of every connection and generator onto it."""
+    out = [{"AMPA": [], "GABA": []} for _ in range(net.n)]
+    by_type = {RECEPTOR_TYPES[r]: r for r in ("AMPA", "GABA")}
+    c = net.connections
+    for target, receptor, weight in zip(c.target.tolist(), c.receptor.tolist(), c.weight.tolist()):
+        if receptor in by_type:
+            out[target][by_type[receptor]].append(weight)
+    for target, item in net.inputs:
+        if isinstance(item, SpikeInput) and item.receptor in ("AMPA", "GABA"):
+            out[target][item.receptor].append(item.weight)
+    return out
+
+
+def _first(problems: list[str]) -> list[str]:
+    if len(problems) <= MAX_REASONS:
+        return problems
+    return problems[:MAX_REASONS] + [f"and {len(problems) - MAX_REASONS} more"]

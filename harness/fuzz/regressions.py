@@ -1,5 +1,7 @@
 """Failing fuzz cases as scenario files in ``scenarios/regressions/``, so that a failure outlives the run.
 
+The case is written as generated, a single-neuron or a network scenario (``populations:``) alike.
+
 A file is named after what the scenario means (``fuzz_<hash>.yaml``, the hash of its content without name
 and description), so the same failure found twice maps to the same file. Files are written atomically
 (temporary file, then a hard link that fails if the name is taken) and never overwritten: an existing file

@@ -1,25 +1,30 @@
 """``nest-parity fuzz``: hypothesis-generated scenarios, checked against live NEST, shrunk when they fail.
 
-One hypothesis example is a *batch*: 1-8 scenarios on one shared time grid (``fuzz_strategies``). Each
-batch runs in one NEST kernel and one vectorised Population (``batch``), and every scenario is checked for
-bit parity and the model's invariants (``fuzz_checks``). When a check fails, hypothesis shrinks the batch
-(towards one scenario, short, few inputs) and replays the minimal case last; that case is written to
-``scenarios/regressions/`` (``regressions``) and the command exits 1.
+Two searches, one after the other, each its own hypothesis run:
+
+* single neurons: one example is a *batch*, 1-8 scenarios on one shared time grid (``strategies``). Each
+  batch runs in one NEST kernel and one vectorised Population (``batch``), and every scenario is checked for
+  bit parity and the model's invariants (``checks``);
+* networks: one example is one network of 2-12 neurons (``network_strategies``), run in NEST and the engine
+  and checked neuron by neuron (``networks``).
+
+When a check fails, hypothesis shrinks the example (towards one scenario or one small network, short, few
+inputs) and replays the minimal case last; that case is written to ``scenarios/regressions/``
+(``regressions``) and the command exits 1. A failure in the first search does not stop the second.
 
 "Integrator paths" in the summary are the distinct shapes of one simulation step's integration: the pair
 (RKF45 tries, rejected tries) of one neuron in one step. (1, 0) is the usual single clipped try; (3, 1)
 is three tries of which one was rejected. The count says how much of GSL's adaptive machinery was
 exercised, beyond the count of neuron-steps.
 
-Time limit: with ``--timeout`` (the command line always sets it, default 600 s) each batch runs in a worker
-process (``harness.judge.pool.run_bounded``). A batch past the limit ends the fuzzer at once, unshrunk (a
+Time limit: with ``--timeout`` (the command line always sets it, default 600 s) each batch or network runs in
+a worker process (``harness.judge.pool.run_bounded``). One past the limit ends the fuzzer at once, unshrunk (a
 shrink of a hang would cost the limit per try): its scenarios are written as regressions, the command
-says ``error`` and exits 1. Through the API without ``timeout``, batches run in this process, unbounded.
+says ``error`` and exits 1. Through the API without ``timeout``, everything runs in this process, unbounded.
 """
 from __future__ import annotations
 
 import argparse
-import contextlib
 import random
 import sys
 import tempfile
@@ -27,29 +32,37 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import yaml
 
 from harness.arguments import non_negative_int, positive_int
 from harness.errors import EXIT_FAIL, EXIT_OK, EXIT_USAGE
 from harness.fuzz.regressions import REGRESSION_DIR, write_regression
+from harness.fuzz.search import DERANDOMIZED_SEED, Failure, Search, without_local_constants  # noqa: F401 (public)
 
-DERANDOMIZED_SEED = 20261201  # the ci profile's fixed sequence (see _fuzz)
 DATABASE_DIR = Path(".hypothesis") / "examples"  # the repo's ignored cache, as hypothesis uses by default
+NETWORKS_CI = 12  # the ci profile's network examples: a few seconds on the exact engine (docs/fuzz.md)
+NETWORKS_CI_JAX = 3  # ... and on the JAX engine, whose cost is compiling one program per network shape
 
 
 @dataclass(frozen=True)
 class Profile:
-    examples: int  # hypothesis examples, i.e. batches
+    examples: int  # hypothesis examples of the single-neuron search, i.e. batches
     batch_size: int  # largest number of scenarios in one batch
     derandomize: bool  # a fixed example sequence (CI must not turn red by chance)
     shrink_seconds: float  # shrinking stops after this long; the smallest failure so far is written
+    networks: int = 0  # hypothesis examples of the network search, one network each
+    # The network examples with --candidate python-jax: fewer, since nearly every network has a shape (neurons,
+    # ports, update-call length, recorded variables) of its own, and each costs the JAX engine a compiled
+    # program: 2-4 s from the persistent cache in a new process, 5-20 s to compile (docs/fuzz.md).
+    jax_networks: int = 0
 
 
 PROFILES = {
-    "dev": Profile(examples=10, batch_size=4, derandomize=False, shrink_seconds=60.0),
-    "ci": Profile(examples=50, batch_size=8, derandomize=True, shrink_seconds=60.0),
-    "release": Profile(examples=2000, batch_size=8, derandomize=False, shrink_seconds=300.0),
+    "dev": Profile(examples=10, batch_size=4, derandomize=False, shrink_seconds=60.0, networks=5, jax_networks=2),
+    "ci": Profile(examples=50, batch_size=8, derandomize=True, shrink_seconds=60.0, networks=NETWORKS_CI,
+                  jax_networks=NETWORKS_CI_JAX),
+    "release": Profile(examples=2000, batch_size=8, derandomize=False, shrink_seconds=300.0, networks=300,
+                       jax_networks=100),
 }
 
 
@@ -62,7 +75,14 @@ def add_fuzz_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPars
     parser.add_argument("--seed", type=non_negative_int, metavar="S",
                         help="random seed; the same seed repeats the same run (default: random, printed)")
     parser.add_argument("--profile", choices=tuple(PROFILES), default="dev",
-                        help="dev: 10 batches; ci: 50 fixed batches; release: 2000 (default: %(default)s)")
+                        help=f"dev: 10 batches and 5 networks; ci: 50 batches and {NETWORKS_CI} networks, fixed; "
+                             "release: 2000 and 300; with python-jax fewer networks: 2, "
+                             f"{NETWORKS_CI_JAX}, 100 (default: %(default)s)")
+    parser.add_argument("--networks", type=non_negative_int, metavar="N",
+                        help="number of generated networks (2-12 neurons each), checked after the batches; 0: "
+                             "none (default: the profile's)")
+    parser.add_argument("--networks-only", action="store_true",
+                        help="fuzz networks only, without the single-neuron batches")
     parser.add_argument("--regressions-dir", default=str(REGRESSION_DIR), metavar="DIR",
                         help="where minimal failing scenarios are written (default: %(default)s)")
     parser.add_argument("--candidate", choices=tuple(CANDIDATES), default="python",
@@ -75,11 +95,37 @@ def add_fuzz_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPars
 
 
 @dataclass
+class NetworkStats:
+    """What the network search ran: its part of the summary line."""
+
+    networks: int = 0
+    neurons: int = 0
+    connections: int = 0
+    neuron_steps: int = 0
+    spikes: int = 0
+    seconds: float = 0.0
+
+    def count(self, scenario, reference, seconds: float) -> None:
+        net = scenario.network
+        self.networks += 1
+        self.neurons += net.n
+        self.connections += len(net.connections)
+        self.neuron_steps += net.n * scenario.n_steps
+        self.spikes += len(reference.spike_steps)
+        self.seconds += seconds
+
+    def summary(self) -> str:
+        return (f"{self.networks} networks ({self.neurons} neurons, {self.connections} connections, "
+                f"{self.neuron_steps} neuron-steps, {self.spikes} recorded spikes; {self.seconds:.1f} s)")
+
+
+@dataclass
 class FuzzStats:
     batches: int = 0
     scenarios: int = 0
     neuron_steps: int = 0
     step_paths: set = field(default_factory=set)
+    networks: NetworkStats = field(default_factory=NetworkStats)
     started: float = field(default_factory=time.perf_counter)
 
     def count(self, scenarios, runs) -> None:
@@ -89,61 +135,28 @@ class FuzzStats:
         for run in runs:
             self.step_paths.update(run.step_paths)
 
+    def count_network(self, scenario, reference, run, seconds: float) -> None:
+        self.networks.count(scenario, reference, seconds)
+        self.step_paths.update(run.step_paths)
+
     def summary(self) -> str:
         elapsed = time.perf_counter() - self.started
-        rate = 60.0 * self.scenarios / elapsed if elapsed > 0 else 0.0
+        batch_seconds = elapsed - self.networks.seconds
+        rate = 60.0 * self.scenarios / batch_seconds if batch_seconds > 0 else 0.0
         most = max((t for t, _ in self.step_paths), default=0)
         paths = (f"{len(self.step_paths)} distinct integrator paths (tries, rejections per step; up to {most} "
                  "tries)" if self.step_paths else "integrator paths not counted by this engine")
-        return (f"checked {self.scenarios} scenarios in {self.batches} batches, "
-                f"{self.neuron_steps} neuron-steps, {paths} in {elapsed:.1f} s ({rate:.0f} scenarios/min)")
+        networks = f", {self.networks.summary()}" if self.networks.networks else ""
+        return (f"checked {self.scenarios} scenarios in {self.batches} batches, {self.neuron_steps} neuron-steps"
+                f"{networks}, {paths} in {elapsed:.1f} s ({rate:.0f} scenarios/min)")
 
 
-@dataclass
-class Failure:
-    raw: dict  # the scenario as written in YAML
-    reasons: list[str]
-
-    def describe(self) -> str:
-        return "; ".join(self.reasons)
-
-
-class ParityFailure(AssertionError):
-    """A generated scenario broke parity or an invariant (hypothesis shrinks on this)."""
-
-
-class _ShrinkBudgetSpent(BaseException):
-    """Ends hypothesis's run early (it lets BaseExceptions through); the smallest failure is kept."""
-
-
-class _BatchTimedOut(BaseException):
-    """Ends hypothesis's run at once: a batch ran past the time limit (see the module's docstring)."""
-
-
-class _SmallestFailure:
-    """The smallest failing batch seen, by YAML size; after a full shrink, that is hypothesis's final case."""
-
-    def __init__(self):
-        self.failures: list[Failure] = []
-        self.size = float("inf")
-        self.first_seen: float | None = None
-
-    def offer(self, raws: list[dict], failures: list[Failure]) -> None:
-        if self.first_seen is None:
-            self.first_seen = time.perf_counter()
-        size = len(yaml.safe_dump(raws))
-        if size <= self.size:  # <=: the final replay of an equally small case wins
-            self.failures, self.size = failures, size
-
-    def shrinking_for(self) -> float:
-        return 0.0 if self.first_seen is None else time.perf_counter() - self.first_seen
-
-
-def run_fuzz(args: argparse.Namespace, *, candidate=None) -> int:
+def run_fuzz(args: argparse.Namespace, *, candidate=None, network_candidate=None) -> int:
     """Run the fuzzer; 0 when every case passed, 1 with the written regression files, 2 on bad usage.
 
     ``candidate`` replaces the batched runner that ``--candidate`` names (``batch.python_batch_runs`` or
-    ``batch.jax_batch_runs``): tests use it to prove that a failure is shrunk and written.
+    ``batch.jax_batch_runs``), ``network_candidate`` the network runner (``networks.exact_network_run`` or
+    ``networks.jax_network_run``): tests use them to prove that a failure is shrunk and written.
     """
     try:
         settings = _settings_for(args)
@@ -160,20 +173,27 @@ def run_fuzz(args: argparse.Namespace, *, candidate=None) -> int:
     # before the fuzzing: a failure found after minutes must have somewhere to go (a file on the way, read-only)
     check_output_folder(args.regressions_dir, "--regressions-dir")
     database = Path(getattr(args, "database", None) or DATABASE_DIR)
+    name = getattr(args, "candidate", None) or "python"
     if candidate is None:
         from harness.backends import batch as batch
 
-        candidate = getattr(batch, CANDIDATES[getattr(args, "candidate", None) or "python"])
-    return _fuzz(settings, Path(args.regressions_dir), database, candidate, getattr(args, "timeout", None))
+        candidate = getattr(batch, CANDIDATES[name])
+    if network_candidate is None:
+        from harness.fuzz.networks import NETWORK_CANDIDATES
+
+        network_candidate = NETWORK_CANDIDATES[name]
+    return _fuzz(settings, Path(args.regressions_dir), database, candidate, getattr(args, "timeout", None),
+                 network_candidate=network_candidate)
 
 
 @dataclass(frozen=True)
 class _Settings:
     profile: str
-    examples: int
+    examples: int  # batches; 0 with --networks-only
     batch_size: int
     seed: int | None  # None: derandomized (fixed sequence)
     shrink_seconds: float
+    networks: int = 0
 
 
 def _settings_for(args) -> _Settings:
@@ -183,97 +203,66 @@ def _settings_for(args) -> _Settings:
     profile = PROFILES[profile_name]
     examples = getattr(args, "examples", None)
     examples = profile.examples if examples is None else examples
+    networks = getattr(args, "networks", None)
+    if networks is None:
+        networks = profile.jax_networks if getattr(args, "candidate", None) == "python-jax" else profile.networks
     seed = getattr(args, "seed", None)
     if not isinstance(examples, int) or examples < 1:
         raise ValueError(f"--examples {examples!r}; allowed: a whole number >= 1")
+    if not isinstance(networks, int) or isinstance(networks, bool) or networks < 0:
+        raise ValueError(f"--networks {networks!r}; allowed: a whole number >= 0")
+    if getattr(args, "networks_only", False):
+        if not networks:
+            raise ValueError("--networks-only with no networks to fuzz; allowed: --networks N with N >= 1")
+        examples = 0
     if seed is not None and (not isinstance(seed, int) or seed < 0):
         raise ValueError(f"--seed {seed!r}; allowed: a whole number >= 0")
     if seed is None and not profile.derandomize:
         seed = random.SystemRandom().randrange(2 ** 32)  # printed, so that the run can be repeated
-    return _Settings(profile_name, examples, profile.batch_size, seed, profile.shrink_seconds)
+    return _Settings(profile_name, examples, profile.batch_size, seed, profile.shrink_seconds, networks)
 
 
-@contextlib.contextmanager
-def without_local_constants():
-    """Hypothesis without its pool of literals taken from the source of local modules.
-
-    Hypothesis (6.13x on) draws about 5 % of its numbers and strings from the literals of every non-library
-    module imported so far, here the harness's own. The derandomised ``ci`` profile would then change with
-    any edited literal in harness/, and with what else the process happened to import (pytest or the CLI).
-    An empty pool makes the sequence depend on the pinned hypothesis and our strategies alone. The hook is
-    hypothesis's private ``_get_local_constants``; if a release renames it, nothing is patched (the pin in
-    pyproject.toml keeps that from happening unnoticed: tests/test_fuzz.py checks the patch takes).
-    """
-    from hypothesis.internal.conjecture import providers
-
-    original = getattr(providers, "_get_local_constants", None)
-    if original is None:
-        yield
-        return
-    providers._get_local_constants = lambda: providers.Constants()
-    providers.CONSTANTS_CACHE.cache.clear()
-    try:
-        yield
-    finally:
-        providers._get_local_constants = original
-        providers.CONSTANTS_CACHE.cache.clear()
-
-
-def _fuzz(settings: _Settings, regressions_dir: Path, database: Path, candidate, timeout: float | None = None) -> int:
+def _fuzz(settings: _Settings, regressions_dir: Path, database: Path, candidate, timeout: float | None = None,
+          network_candidate=None) -> int:
     from hypothesis import HealthCheck, Phase, given
-    from hypothesis import seed as seed_decorator
     from hypothesis import settings as hypothesis_settings
     from hypothesis.database import DirectoryBasedExampleDatabase
-    from tqdm import tqdm
 
+    from harness.fuzz.network_strategies import network_dicts
     from harness.fuzz.strategies import scenario_batches
-    from harness.judge.pool import RunTimedOut
 
-    stats, smallest, hung = FuzzStats(), _SmallestFailure(), []
-    # tqdm draws only on a terminal (disable=None), so CI logs stay clean.
-    bar = tqdm(total=settings.examples, desc="fuzzing", unit="batch", disable=None, leave=False)
+    stats, searches = FuzzStats(), []
+    common = dict(deadline=None, derandomize=False,
+                  database=None if settings.seed is None else DirectoryBasedExampleDatabase(str(database)),
+                  report_multiple_bugs=False,  # one bug, shrunk fully: its final replay is the minimal case
+                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+                  phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink), print_blob=False)
+    # Two test functions, not one generic: hypothesis keys its database by the function's source, so each
+    # search replays its own earlier failures.
+    if settings.examples:
+        batches = Search(settings.examples, "batch", settings.shrink_seconds)
 
-    @hypothesis_settings(
-        max_examples=settings.examples, deadline=None, derandomize=False,
-        database=None if settings.seed is None else DirectoryBasedExampleDatabase(str(database)),
-        report_multiple_bugs=False,  # one bug, shrunk fully: its final replay is the minimal case
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-        phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink), print_blob=False)
-    @given(scenario_batches(max_size=settings.batch_size))
-    def parity_holds(raws):
-        if smallest.shrinking_for() > settings.shrink_seconds:
-            raise _ShrinkBudgetSpent()
-        try:
-            found = check_batch(raws, candidate, stats, timeout)
-        except RunTimedOut as exc:
-            hung.extend(Failure(raw, [str(exc)]) for raw in raws)
-            raise _BatchTimedOut() from None
-        if found:
-            smallest.offer(raws, found)
-        if smallest.failures:
-            bar.set_description("shrinking a failure")
-        else:
-            bar.update(1)
-        if found:
-            raise ParityFailure("; ".join(f.describe() for f in found))
+        @hypothesis_settings(max_examples=settings.examples, **common)
+        @given(scenario_batches(max_size=settings.batch_size))
+        def parity_holds(raws):
+            batches.judge(raws, lambda: check_batch(raws, candidate, stats, timeout))
 
-    # The derandomised profile uses a fixed seed rather than hypothesis's derandomize, which seeds from a digest
-    # of the test function's source: every edit of parity_holds would change the ci profile's scenarios.
-    parity_holds = seed_decorator(DERANDOMIZED_SEED if settings.seed is None else settings.seed)(parity_holds)
-    try:
-        # rejected stiff tries overflow harmlessly; parity is what counts
-        with np.errstate(all="ignore"), without_local_constants():
-            parity_holds()
-    except (ParityFailure, _ShrinkBudgetSpent, _BatchTimedOut):
-        pass
-    except Exception as exc:  # hypothesis's own errors (e.g. Flaky) or a strategy bug: report, never hide
-        if not smallest.failures:
-            bar.close()
-            print(f"error: the fuzzer stopped: {type(exc).__name__}: {exc}", file=sys.stderr)
-            return EXIT_FAIL
-    finally:
-        bar.close()
-    failures = hung or smallest.failures
+        searches.append((batches, batches.run(parity_holds, settings.seed)))
+    if settings.networks and not any(s.hung or error for s, error in searches):
+        networks = Search(settings.networks, "network", settings.shrink_seconds)
+
+        @hypothesis_settings(max_examples=settings.networks, **common)
+        @given(network_dicts())
+        def network_parity_holds(raw):
+            networks.judge([raw], lambda: check_network(raw, network_candidate, stats, timeout))
+
+        searches.append((networks, networks.run(network_parity_holds, settings.seed)))
+    errors = [error for _, error in searches if error]
+    if errors:
+        print(f"error: {errors[0]}", file=sys.stderr)
+        return EXIT_FAIL
+    hung = [f for s, _ in searches for f in s.hung]
+    failures = [f for s, _ in searches for f in s.failures]
     how = f"seed {settings.seed}" if settings.seed is not None else "derandomized"
     print(f"fuzz (profile {settings.profile}, {how}): {stats.summary()}")
     if not failures:
@@ -318,6 +307,29 @@ def check_batch(raws: list[dict], candidate, stats: FuzzStats | None = None,
         if reasons:
             failures.append(Failure(raw, reasons))
     return failures
+
+
+def check_network(raw: dict, candidate, stats: FuzzStats | None = None, timeout: float | None = None) -> list[Failure]:
+    """One generated network through the validator, NEST (one thread) and the candidate; every check on it."""
+    from harness.fuzz.networks import network_reasons, run_network_pair
+    from harness.judge.pool import RunTimedOut, run_bounded
+
+    (scenario,) = load_generated([raw])
+    started = time.perf_counter()
+    try:
+        if timeout is None:
+            reference, run = run_network_pair(scenario, candidate)
+        else:
+            reference, run = run_bounded(run_network_pair, scenario, candidate, timeout=timeout,
+                                         what="the network (NEST and the candidate)")
+    except RunTimedOut:
+        raise
+    except Exception as exc:  # a crash on a valid network is a failure to shrink too
+        return [Failure(raw, [f"running the network raised {type(exc).__name__}: {exc}"])]
+    if stats is not None:
+        stats.count_network(scenario, reference, run, time.perf_counter() - started)
+    reasons = network_reasons(scenario, reference, run, getattr(candidate, "flushes_subnormals", False))
+    return [Failure(raw, reasons)] if reasons else []
 
 
 def run_both(scenarios, candidate) -> tuple[list, list]:
