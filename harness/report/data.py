@@ -235,7 +235,7 @@ def network_variable_rows(c) -> list[tuple]:
                     default=None)
         if not differing and not failing:
             where = "" if not any(v.samples_left_out for v in results) else ", where judged"
-            label = f"{name} (identical in all {n} neurons{where})"
+            label = f"{name} (identical in {neurons_text(n)}{where})"
         elif failing:
             other = f", first {first.neuron}" if first is not None and first.neuron != worst.neuron else ""
             label = f"{name} (worst: {worst.neuron}; fails in {len(failing)} of {n} neurons{other})"
@@ -245,6 +245,11 @@ def network_variable_rows(c) -> list[tuple]:
                      num(worst.headroom), num(worst.worst_ms), num(first.first_violation_ms if first else None),
                      "FAIL" if failing else "ok"))
     return rows
+
+
+def neurons_text(n: int) -> str:
+    """ "all 4 neurons", or "the one neuron" """
+    return f"all {n} neurons" if n != 1 else "the one neuron"
 
 
 def names_text(names: list, limit: int = 6) -> str:
@@ -264,7 +269,7 @@ def network_spike_words(c) -> str:
     moved = [label for label, s in c.neuron_spikes.items() if s.first_difference_step is not None]
     failed = [label for label, s in c.neuron_spikes.items() if not s.match]
     if not moved:
-        return f"identical spikes in all {n} neurons"
+        return f"identical spikes in {neurons_text(n)}"
     if not failed:
         first = c.spikes.first_difference_step
         return (f"spikes match within the window; moved in {len(moved)} of {n} neurons ({names_text(moved)}), "

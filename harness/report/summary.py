@@ -166,7 +166,8 @@ def _ms(x) -> str:
 
 def spike_summary(c: Comparison) -> str:
     s = c.spikes
-    where = f" in {len(c.neuron_spikes)} neurons" if c.neuron_spikes is not None else ""
+    n = len(c.neuron_spikes or ())
+    where = f" in {n} neuron{'s' if n != 1 else ''}" if c.neuron_spikes is not None else ""
     head = (f"{len(s.reference_steps)} reference / {len(s.candidate_steps)} candidate spikes{where}, "
             f"window {s.window_steps} step{'s' if s.window_steps != 1 else ''}")
     if s.match:
