@@ -17,6 +17,19 @@ REPO = Path(__file__).resolve().parent.parent
 SCENARIO_DIR = REPO / "scenarios"
 REFERENCE_DIR = REPO / references.REFERENCE_DIR
 CATALOGUE = sorted(SCENARIO_DIR.glob("*.yaml"))
+SINGLE_NEURON_CATALOGUE = [p for p in CATALOGUE if not p.stem.startswith("net_")]
+NETWORK_CATALOGUE = [p for p in CATALOGUE if p.stem.startswith("net_")]
+# The networks whose runs take long (seconds of NEST, the exact engine and a JAX compile each): `make test`
+# judges them, `make check` leaves them out.
+LONG_NETWORKS = {"net_wang2002_decision"}
+# `make check` compiles the JAX engine for these two small networks only (every network has programs of its
+# own shapes); `make test` for all.
+JAX_CHECK_NETWORKS = {"net_nmda_pool_asymmetric", "net_summation_order"}
+
+
+def catalogue_params(paths, slow=lambda stem: False):
+    """``paths`` as pytest parameters named by their stems, ``slow`` ones marked so."""
+    return [pytest.param(p, id=p.stem, marks=[pytest.mark.slow] if slow(p.stem) else []) for p in paths]
 
 # The JAX engine asks XLA for two host devices per core; with the core count fixed for the tests, every
 # machine compiles and runs the same sharded programs (a 16-core machine would otherwise use 32 devices).

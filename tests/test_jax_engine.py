@@ -7,7 +7,7 @@ Shapes are kept to a few buckets so that compilation stays a small part of the t
 import jax
 import numpy as np
 import pytest
-from conftest import CATALOGUE
+from conftest import SINGLE_NEURON_CATALOGUE as CATALOGUE  # the networks: tests/test_jax_network.py
 
 from harness.backends.jax import run_python_jax, run_python_jax_many
 from harness.jax_engine import JaxPopulation, sharding
