@@ -109,8 +109,8 @@ def networks(tmp_path_factory):
 
 # ------------------------------------------------------------------------------ the in-house candidates
 @pytest.mark.nest
-@pytest.mark.parametrize("name", list(NETWORKS))
-@pytest.mark.parametrize("candidate", ["engine", "nest"])
+@pytest.mark.parametrize("name", ["order", pytest.param("pool", marks=pytest.mark.slow)])
+@pytest.mark.parametrize("candidate", ["engine", pytest.param("nest", marks=pytest.mark.slow)])
 def test_in_house_candidates_through_protocol_2_equal_nest_bit_for_bit(networks, name, candidate):
     scenario = networks[name]
     traces = run_candidate(REGISTRY[candidate], scenario)

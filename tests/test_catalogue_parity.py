@@ -1,7 +1,7 @@
 """The bar of step 2: on every catalogue scenario the reimplementation equals NEST exactly (0.0 difference)."""
 import numpy as np
 import pytest
-from conftest import CATALOGUE, LONG_NETWORKS, REFERENCE_DIR, catalogue_params
+from conftest import CATALOGUE, REFERENCE_DIR, catalogue_params, only_in_make_test
 
 from harness.scenario.schema import load_scenario
 from harness.traces.references import load_reference
@@ -9,7 +9,7 @@ from harness.traces.references import load_reference
 pytestmark = pytest.mark.nest
 
 
-@pytest.mark.parametrize("path", catalogue_params(CATALOGUE, lambda stem: stem in LONG_NETWORKS))
+@pytest.mark.parametrize("path", catalogue_params(CATALOGUE, only_in_make_test))
 def test_python_equals_stored_reference_and_live_nest_exactly(path, exact_engine, live_nest):
     scenario = load_scenario(path)
     candidate = exact_engine(path)

@@ -197,6 +197,7 @@ def test_bad_network_usage_exits_2(tmp_path, capsys):
 
 # ------------------------------------------------------------------------------------------ fuzz runs
 @pytest.mark.nest
+@pytest.mark.slow
 def test_the_ci_networks_pass_on_the_exact_engine(tmp_path, capsys):
     """The ci profile's fixed network examples, against live NEST (``make test`` runs them after the batches)."""
     assert run_fuzz(fuzz_args(tmp_path)) == 0

@@ -1,10 +1,10 @@
 """The JAX engine on the catalogue's networks: bit-identical to the exact engine (which equals NEST).
 
-One network at a time (``run_python_jax``): every network has programs of its own shapes, so `make check`
-compiles two small ones and `make test` all of them.
+One network at a time (``run_python_jax``): every network has programs of its own shapes, so these run in
+`make test` only (marked slow).
 """
 import pytest
-from conftest import JAX_CHECK_NETWORKS, NETWORK_CATALOGUE, catalogue_params
+from conftest import NETWORK_CATALOGUE, catalogue_params
 
 from harness.backends.jax import run_python_jax
 from harness.scenario.schema import load_scenario
@@ -12,7 +12,7 @@ from harness.scenario.schema import load_scenario
 pytestmark = pytest.mark.jax
 
 
-@pytest.mark.parametrize("path", catalogue_params(NETWORK_CATALOGUE, lambda stem: stem not in JAX_CHECK_NETWORKS))
+@pytest.mark.parametrize("path", catalogue_params(NETWORK_CATALOGUE, lambda stem: True))
 def test_network_is_bit_identical_to_the_exact_engine(path, exact_engine):
     candidate = run_python_jax(load_scenario(path))
     reference = exact_engine(path)  # shared with test_catalogue_parity

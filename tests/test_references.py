@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import CATALOGUE, REFERENCE_DIR
+from conftest import CATALOGUE, REFERENCE_DIR, catalogue_params, only_in_make_test
 
 from harness.cli import main
 from harness.scenario.schema import load_scenario
@@ -13,7 +13,7 @@ from harness.traces.traces import Traces, _atomic_write
 
 
 @pytest.mark.nest
-@pytest.mark.parametrize("path", CATALOGUE, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", catalogue_params(CATALOGUE, only_in_make_test))
 def test_stored_reference_equals_live_nest_bit_for_bit(path, live_nest):
     scenario = load_scenario(path)
     stored = load_reference(scenario, REFERENCE_DIR)
