@@ -87,7 +87,7 @@ class JaxPopulation(Population):
 
     # ----------------------------------------------------------------------------------- simulation
     def run(self, n_steps: int, ampa=None, gaba=None, nmda=None, current=None,
-            record=RECORDABLES, record_neurons=None) -> Recording:
+            record=RECORDABLES, record_neurons=None, segment_steps=None) -> Recording:
         """As ``Population.run``; ``record_neurons`` (indices) limits the recording to those neurons.
 
         ``Recording.traces[name]`` is (n_steps, number of recorded neurons).
@@ -99,8 +99,9 @@ class JaxPopulation(Population):
         first = self.steps_done + 1
         spikes_before = len(self._spike_stamps)
         traces = {name: np.empty((n_steps, chosen.size)) for name in record}
-        # A short run (a network's update call) scans a shorter segment: one compiled program per power of 2.
-        L = min(simulate.SEGMENT_STEPS, 1 << max(0, n_steps - 1).bit_length())
+        # A short run scans a shorter segment: one compiled program per power of 2, or ``segment_steps`` (a
+        # network's min_delay: every update call is one segment of that length, the cut ones padded).
+        L = segment_steps or min(simulate.SEGMENT_STEPS, 1 << max(0, n_steps - 1).bit_length())
         record_index, columns = sharding.local_record_index(chosen, bucket(n), self._shards * self._tiles)
         for a in range(0, n_steps, L):
             b = min(a + L, n_steps)

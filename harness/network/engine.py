@@ -55,8 +55,8 @@ class Network:
         scenario, net = self.scenario, self.scenario.network
         record, chosen = tuple(scenario.record), net.record_neurons
         # An engine that can record some neurons only (the JAX engine) is asked for those alone.
-        some = "record_neurons" in inspect.signature(self.population.run).parameters
-        options = {"record_neurons": chosen} if some else {}
+        accepted = inspect.signature(self.population.run).parameters
+        options = {"record_neurons": chosen, "segment_steps": self.min_delay} if "record_neurons" in accepted else {}
         traces = {name: np.empty((scenario.n_steps, len(chosen))) for name in record}
         pending = []  # (call, stamps, neurons) of the current slice, delivered when the next one starts
         all_stamps, all_neurons = [], []
