@@ -20,6 +20,7 @@ delivery). A benchmark, not a test: it prints numbers and asserts only parity.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import platform
 import time
@@ -121,6 +122,7 @@ def profile_jax(scenario) -> None:
     spent = {"run": 0.0}
     real_run = JaxPopulation.run
 
+    @functools.wraps(real_run)  # keeps the signature, which Network reads to pass record_neurons
     def run(self, *a, **k):
         started = time.perf_counter()
         try:
