@@ -77,8 +77,9 @@ def measure_gate(tmp: Path) -> dict[str, str]:
     gate = (f"The whole catalogue, {n_all} scenarios ({comparisons} comparisons: the {n_main} main ones plus the "
             f"{n_all - n_main} in sub-folders), took **{wall_all:.1f} s wall** with {workers} worker processes; the "
             f"{n_main} main scenarios alone took {wall_main:.1f} s.")
-    junit = (f"The catalogue's {n_main} main scenarios give {n_main} × 3 × 8 = {cases_main} testcases; `make gate` "
-             f"(every scenario, {n_all}) gives {cases_all}.")
+    junit = (f"The catalogue's {n_main} main scenarios give {cases_main} testcases (a single neuron's pair 8: seven "
+             f"recordables and the spikes; a network's pair one per recorded neuron and variable, plus the spikes, "
+             f"and one case for its thread-count pair); `make gate` (every scenario, {n_all}) gives {cases_all}.")
     return {"gate": gate, "junit": junit}
 
 
