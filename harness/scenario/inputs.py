@@ -55,10 +55,8 @@ def parse_inputs(raw, tps, res, n_steps, problems, params=None):
         if not isinstance(entry, dict):
             problems.add(where, f"expected a mapping with a 'device' key, got {type_name(entry)}")
             continue
-        device = entry.get("device")
-        if not isinstance(device, str) or device not in DEVICE_KEYS:  # a list or mapping cannot be looked up
-            what = "missing" if device is None else f"unknown device {shown(device)}{suggest(device, DEVICE_KEYS)}"
-            problems.add(f"{where}.device", f"{what}; allowed: {', '.join(DEVICE_KEYS)}")
+        device = read_device(entry, where, problems)
+        if device is None:
             continue
         check_keys(entry, DEVICE_KEYS[device], where, problems, what=f"field of {device}")
         ctx = _InputContext(entry, where, tps, res, n_steps, problems, params or DEFAULTS)
@@ -71,6 +69,16 @@ def parse_inputs(raw, tps, res, n_steps, problems, params=None):
                                     f"{bounds.MAX_SPIKES} in one scenario (Poisson expansions included)")
                 return inputs
     return inputs
+
+
+def read_device(entry: dict, where: str, problems):
+    """The entry's device name, or None (and a problem) when it is missing or not one of DEVICE_KEYS."""
+    device = entry.get("device")
+    if not isinstance(device, str) or device not in DEVICE_KEYS:  # a list or mapping cannot be looked up
+        what = "missing" if device is None else f"unknown device {shown(device)}{suggest(device, DEVICE_KEYS)}"
+        problems.add(f"{where}.device", f"{what}; allowed: {', '.join(DEVICE_KEYS)}")
+        return None
+    return device
 
 
 class _InputContext:

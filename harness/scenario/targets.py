@@ -14,7 +14,7 @@ import numpy as np
 from harness.model.parameters import RECORDABLES
 from harness.scenario import bounds
 from harness.scenario.fields import Problems, check_keys, shown, suggest, type_name
-from harness.scenario.inputs import _DEVICE_PARSERS, DEVICE_KEYS, _InputContext
+from harness.scenario.inputs import _DEVICE_PARSERS, DEVICE_KEYS, _InputContext, read_device
 from harness.scenario.populations import resolve_target
 
 PER_TARGET = ("weight", "rate", "amplitude")
@@ -37,10 +37,8 @@ def parse_network_inputs(raw, network_parts, tps, res, n_steps, problems) -> lis
         if not isinstance(entry, dict):
             problems.add(where, f"expected a mapping with 'device' and 'target' keys, got {type_name(entry)}")
             continue
-        device = entry.get("device")
-        if not isinstance(device, str) or device not in DEVICE_KEYS:
-            what = "missing" if device is None else f"unknown device {shown(device)}{suggest(device, DEVICE_KEYS)}"
-            problems.add(f"{where}.device", f"{what}; allowed: {', '.join(DEVICE_KEYS)}")
+        device = read_device(entry, where, problems)
+        if device is None:
             continue
         check_keys(entry, DEVICE_KEYS[device] + ("target",), where, problems, what=f"field of {device}")
         if "target" not in entry:
