@@ -19,7 +19,7 @@ import numpy as np
 from harness.backends.python import generator_events
 from harness.model.parameters import RECEPTOR_TYPES
 from harness.network.connector_sort import sorted_order
-from harness.scenario.types import Network, SpikeInput
+from harness.scenario.types import NetworkSpec, SpikeInput
 
 AMPA, GABA, CURRENT, NMDA = 0, 1, 2, 3  # the buffer kinds
 _KIND_OF_RECEPTOR = {RECEPTOR_TYPES["AMPA"]: AMPA, RECEPTOR_TYPES["GABA"]: GABA, RECEPTOR_TYPES["NMDA"]: NMDA}
@@ -73,7 +73,7 @@ def _add_in_order(acc: np.ndarray, flat: np.ndarray, values: np.ndarray) -> None
         acc[flat[starts[more] + r]] += values[starts[more] + r]
 
 
-def port_numbers(network: Network) -> tuple[np.ndarray, np.ndarray, int]:
+def port_numbers(network: NetworkSpec) -> tuple[np.ndarray, np.ndarray, int]:
     """(port of each connection, port of each input, P): NMDA port indices per target (-1 where not NMDA)."""
     of_connection = np.full(len(network.connections), -1, dtype=np.int64)
     of_input = np.full(len(network.inputs), -1, dtype=np.int64)
@@ -87,7 +87,7 @@ def port_numbers(network: Network) -> tuple[np.ndarray, np.ndarray, int]:
 class GeneratorEvents:
     """Every generator event of the run, grouped by the update call that sends it, in NEST's order."""
 
-    def __init__(self, network: Network, n_steps: int, call_of, input_ports: np.ndarray):
+    def __init__(self, network: NetworkSpec, n_steps: int, call_of, input_ports: np.ndarray):
         columns = {k: [] for k in ("kind", "step", "neuron", "port", "call", "generator", "send", "position", "value")}
         for g, (neuron, inp) in enumerate(network.inputs):
             slot, send, value = generator_events(inp, n_steps)
@@ -128,7 +128,7 @@ def register_order(calls: np.ndarray, stamps: np.ndarray, neurons: np.ndarray, t
     return np.lexsort((stamps, neurons, calls, thread_of(neurons, threads)))
 
 
-def connector_order(network: Network, threads: int = 1) -> np.ndarray:
+def connector_order(network: NetworkSpec, threads: int = 1) -> np.ndarray:
     """Connection indices grouped by source, each source's in NEST's lcid order: the order of its target
     thread's connector after NEST's (unstable) sort by source (``connector_sort``)."""
     c = network.connections
@@ -148,7 +148,7 @@ class SpikeDelivery:
     count whose order is reproduced.
     """
 
-    def __init__(self, network: Network, connection_ports: np.ndarray, threads: int = 1):
+    def __init__(self, network: NetworkSpec, connection_ports: np.ndarray, threads: int = 1):
         c = network.connections
         self.threads = threads
         self.out = connector_order(network, threads)

@@ -39,7 +39,7 @@ from harness.scenario.loader import load_yaml
 from harness.scenario.params import parse_initial, parse_params
 from harness.scenario.populations import parse_populations
 from harness.scenario.targets import parse_network_inputs, parse_network_record
-from harness.scenario.types import Network, Scenario
+from harness.scenario.types import NetworkSpec, Scenario
 
 DEFAULT_RESOLUTION = 0.1
 
@@ -158,7 +158,7 @@ def _network_scenario(raw, problems: Problems, common: dict) -> Scenario:
     inputs = parse_network_inputs(raw, (populations, params), tps, res, n_steps, problems)
     neurons, variables = parse_network_record(raw, populations, n, n_steps, problems)
     problems.raise_if_any()
-    network = Network(populations=populations, params=params, initial=initial, connections=connections,
+    network = NetworkSpec(populations=populations, params=params, initial=initial, connections=connections,
                       inputs=tuple(inputs), record_neurons=neurons, threads=threads)
     return Scenario(**common, params={}, initial={}, inputs=(), record=tuple(variables), network=network,
                     content_hash=content_hash(raw))

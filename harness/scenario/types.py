@@ -67,7 +67,7 @@ class Connections:
 
 
 @dataclass(frozen=True)
-class Network:
+class NetworkSpec:
     """Populations of iaf_bw_2001_exact neurons, their connections and their generators."""
 
     populations: tuple  # PopulationSpec, in file order (= NEST's creation order, node IDs 1..n)
@@ -118,7 +118,7 @@ class Scenario:
     tolerances: dict = field(default_factory=dict)  # validated `tolerances:` block (harness.judge.tolerances)
     expect: str = "pass"  # "pass" | "fail": a port's expected status (harness.candidates.parity)
     expect_reason: str = ""  # why a port is expected to fail (required with expect: fail)
-    network: Network | None = None  # a network scenario (``populations:``); params, initial, inputs are then empty
+    network: NetworkSpec | None = None  # a network scenario (``populations:``); params, initial, inputs are then empty
 
     @property
     def is_network(self) -> bool:
