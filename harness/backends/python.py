@@ -29,14 +29,17 @@ from harness.traces.traces import Traces
 RECORDER_DELAY_MS = 1.0  # multimeter and spike_recorder connections use NEST's default delay
 
 
-def run_python(scenario: Scenario) -> Traces:
-    provenance = {**base_provenance(), "backend": "python", "model": "harness.model", "exp_route": libm.EXP_ROUTE}
+def run_python(scenario: Scenario, population_class=Population, provenance: dict | None = None) -> Traces:
+    """The scenario on the exact engine, or on another engine with ``Population``'s API (``population_class``,
+    e.g. ``harness.truth.TruthPopulation``; ``provenance`` then says which)."""
+    provenance = {**base_provenance(), **(provenance or {"backend": "python", "model": "harness.model",
+                                                         "exp_route": libm.EXP_ROUTE})}
     if scenario.is_network:
         from harness.network import Network
 
-        return Network(scenario, Population).run(provenance)
+        return Network(scenario, population_class).run(provenance)
     n_steps = scenario.n_steps
-    pop = Population(1, tics_per_step=scenario.tics_per_step, params=scenario.params, **scenario.initial)
+    pop = population_class(1, tics_per_step=scenario.tics_per_step, params=scenario.params, **scenario.initial)
     for nmda in scenario.nmda_inputs:
         pop.add_nmda_port(nmda.weight)
     slots = input_slots(scenario)

@@ -1,4 +1,5 @@
-"""Where traces come from: live NEST, the reimplementation, or a stored reference in reference_traces/."""
+"""Where traces come from: live NEST, the reimplementation, the high-accuracy ``truth`` solution of NEST's
+time-discrete model, or a stored reference in reference_traces/."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,9 +9,9 @@ from harness.scenario.types import Scenario
 from harness.traces.references import REFERENCE_DIR, load_reference
 from harness.traces.traces import Traces
 
-SOURCES = ("nest", "python", "python-jax", "stored")
-REFERENCE_SOURCES = ("nest", "stored")
-CANDIDATE_SOURCES = ("python", "python-jax", "stored", "nest")
+SOURCES = ("nest", "python", "python-jax", "stored", "truth")
+REFERENCE_SOURCES = ("nest", "stored", "truth")
+CANDIDATE_SOURCES = ("python", "python-jax", "stored", "nest", "truth")
 
 
 def produce(source: str, scenario: Scenario, reference_dir: Path = REFERENCE_DIR,
@@ -29,6 +30,10 @@ def produce(source: str, scenario: Scenario, reference_dir: Path = REFERENCE_DIR
         from harness.backends.jax import run_python_jax  # starts JAX: only when asked for
 
         return run_python_jax(scenario)
+    if source == "truth":
+        from harness.truth import run_truth  # each step solved by scipy's solve_ivp (DOP853, rtol = atol = 1e-12)
+
+        return run_truth(scenario)
     if source == "stored":
         return load_stored(scenario, Path(reference_dir))
     raise UsageError(f"unknown trace source {source!r}; allowed: {', '.join(SOURCES)}")
