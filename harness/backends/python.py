@@ -86,16 +86,26 @@ class _Events:
         keep = c["slot"] < n_steps  # read after the simulation ends: never felt
         c = {name: column[keep] for name, column in c.items()}
         flat_slot = c["target"] * n_steps + c["slot"]
-        order = np.lexsort((c["position"], c["send"], c["generator"], c["call"], flat_slot))
-        flat_slot, values = flat_slot[order], c["value"][order].astype(np.float64)
-        slots, starts, counts = np.unique(flat_slot, return_index=True, return_counts=True)
+        order = np.lexsort((c["position"], c["send"], c["generator"], c["call"]))  # NEST's order of arrival
         acc = np.zeros(n_targets * n_steps)
-        # Round r adds the r-th event of every slot that has one: sequential per slot, vectorised across
-        # slots (np.add.reduceat would add pairwise and could change the last bit).
-        for r in range(int(counts.max(initial=0))):
-            more = counts > r
-            acc[slots[more]] = acc[slots[more]] + values[starts[more] + r]
+        add_in_order(acc, flat_slot[order], c["value"][order].astype(np.float64))
         return acc.reshape(n_targets, n_steps)
+
+
+def add_in_order(acc: np.ndarray, flat: np.ndarray, values: np.ndarray) -> None:
+    """``acc[flat[i]] += values[i]`` for i in the given order: each slot ``((acc + v1) + v2) + ...``.
+
+    Round r adds the r-th event of every slot that has one: sequential per slot, vectorised across slots
+    (within a round no slot repeats, so fancy ``+=`` is exact; ``np.add.at`` or ``reduceat`` would not keep
+    the order within a slot). Shared by the single-neuron slots and a network's ring buffers.
+    """
+    order = np.argsort(flat, kind="stable")
+    flat, values = flat[order], values[order]
+    starts = np.flatnonzero(np.r_[True, flat[1:] != flat[:-1]]) if flat.size else np.zeros(0, np.int64)
+    counts = np.diff(np.r_[starts, flat.size])
+    for r in range(int(counts.max(initial=0))):
+        more = starts[counts > r] + r
+        acc[flat[more]] += values[more]
 
 
 def input_slots(scenario: Scenario, min_delay: int | None = None) -> dict[str, np.ndarray]:
@@ -167,6 +177,14 @@ def min_delay_steps(scenario: Scenario) -> int:
 def recorder_delay_steps(tics_per_step: int) -> int:
     """The recorders' connections' delay (NEST's default, 1.0 ms) in steps."""
     return int(math.floor(RECORDER_DELAY_MS * (grid.TICS_PER_MS / tics_per_step) + 0.5))
+
+
+def update_calls(scenario: Scenario, min_delay: int) -> np.ndarray:
+    """(calls, 2): first and end step of each NEST update call, min_delay slices cut where a chunk ends."""
+    slices = np.arange(0, scenario.n_steps, min_delay)
+    ends = np.cumsum(np.asarray(scenario.chunk_steps, dtype=np.int64))
+    bounds = np.unique(np.concatenate([slices, ends, [0, scenario.n_steps]])).astype(np.int64)
+    return np.stack([bounds[:-1], bounds[1:]], axis=1)
 
 
 def update_call_index(scenario: Scenario, min_delay: int | None = None):

@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from harness import grid
-from harness.backends.python import min_delay_steps
+from harness.backends.python import min_delay_steps, update_calls
 from harness.model.parameters import RECEPTOR_TYPES
 from harness.network.delivery import GeneratorEvents, RingBuffers, connector_order, port_numbers
 from harness.scenario.types import Scenario, SpikeInput
@@ -76,14 +76,6 @@ NETWORK_CONVENTIONS = {
 
 
 # ------------------------------------------------------------------------------------------- inputs
-def update_calls(scenario: Scenario, min_delay: int) -> np.ndarray:
-    """(calls, 2) first and end step of each NEST update call (as ``harness.network.Network.calls``)."""
-    slices = np.arange(0, scenario.n_steps, min_delay)
-    ends = np.cumsum(np.asarray(scenario.chunk_steps, dtype=np.int64))
-    bounds = np.unique(np.concatenate([slices, ends, [0, scenario.n_steps]])).astype(np.int64)
-    return np.stack([bounds[:-1], bounds[1:]], axis=1)
-
-
 def input_bytes(scenario: Scenario) -> int:
     """The size of the dense slot arrays of ``scenario`` (n_steps x n x (3 + P) float64)."""
     net = scenario.network

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.backends.python import generator_events
+from harness.backends.python import add_in_order, generator_events
 from harness.model.parameters import RECEPTOR_TYPES
 from harness.network.connector_sort import sorted_order
 from harness.scenario.types import NetworkSpec, SpikeInput
@@ -36,8 +36,7 @@ class RingBuffers:
     def add(self, kind, step, neuron, port, value) -> None:
         """Add events in the given order: each slot becomes ``((0.0 + v1) + v2) + ...`` of its events.
 
-        Round r adds the r-th event of every slot that has one (within a round no slot repeats, so NumPy's
-        fancy ``+=`` is exact); ``np.add.at`` or ``reduceat`` would not keep the order within a slot.
+        (``harness.backends.python.add_in_order``, shared with the single-neuron slots).
         """
         kind = np.asarray(kind)
         for k in (AMPA, GABA, CURRENT, NMDA):
@@ -48,7 +47,7 @@ class RingBuffers:
             flat = row * self.n + np.asarray(neuron)[mine]
             if k == NMDA:
                 flat = flat * self.ports + np.asarray(port)[mine]
-            _add_in_order(self.flat[k], flat, np.asarray(value, dtype=np.float64)[mine])
+            add_in_order(self.flat[k], flat, np.asarray(value, dtype=np.float64)[mine])
 
     def take(self, a: int, b: int) -> dict:
         """The slots of steps a..b-1, read and zeroed as NEST's neurons do: ampa/gaba/current (b-a, n), nmda
@@ -61,16 +60,6 @@ class RingBuffers:
             out[name] = view[rows].copy()
             view[rows] = 0.0
         return out
-
-
-def _add_in_order(acc: np.ndarray, flat: np.ndarray, values: np.ndarray) -> None:
-    order = np.argsort(flat, kind="stable")
-    flat, values = flat[order], values[order]
-    starts = np.flatnonzero(np.r_[True, flat[1:] != flat[:-1]])
-    counts = np.diff(np.r_[starts, len(flat)])
-    for r in range(int(counts.max(initial=0))):
-        more = counts > r
-        acc[flat[starts[more] + r]] += values[starts[more] + r]
 
 
 def port_numbers(network: NetworkSpec) -> tuple[np.ndarray, np.ndarray, int]:

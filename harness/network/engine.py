@@ -12,7 +12,7 @@ import inspect
 
 import numpy as np
 
-from harness.backends.python import min_delay_steps, update_call_index
+from harness.backends.python import min_delay_steps, update_call_index, update_calls
 from harness.network.delivery import GeneratorEvents, RingBuffers, SpikeDelivery, port_numbers
 from harness.scenario.types import Scenario
 from harness.traces.traces import Traces
@@ -45,11 +45,7 @@ class Network:
 
     def calls(self) -> list[tuple[int, int]]:
         """The update calls (first step, end step) in order."""
-        n_steps = self.scenario.n_steps
-        slices = np.arange(0, n_steps, self.min_delay)
-        ends = np.cumsum(np.asarray(self.scenario.chunk_steps, dtype=np.int64))
-        bounds = np.unique(np.concatenate([slices, ends, [0, n_steps]]))
-        return list(zip(bounds[:-1].tolist(), bounds[1:].tolist()))
+        return [tuple(c) for c in update_calls(self.scenario, self.min_delay).tolist()]
 
     def run(self, provenance: dict) -> Traces:
         scenario, net = self.scenario, self.scenario.network
