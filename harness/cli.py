@@ -43,16 +43,21 @@ def build_parser() -> argparse.ArgumentParser:
     _add_threads_option(p)
     _add_timeout_option(p)
 
-    p = sub.add_parser("record", help=f"run scenarios in NEST and store them in {REFERENCE_DIR}/")
+    p = sub.add_parser("record", help=f"run scenarios in NEST (or solve their truth) and store them in "
+                                      f"{REFERENCE_DIR}/")
     p.add_argument("scenarios", nargs="+", metavar="SCENARIO")
     p.add_argument("--force", action="store_true", help="overwrite references that differ")
+    p.add_argument("--truth", action="store_true",
+                   help=f"store the truth solution (harness.truth, with its convergence check) in "
+                        f"{REFERENCE_DIR}/truth/ instead of NEST's output")
     p.add_argument("--dir", default=str(REFERENCE_DIR), help="where references live (default: %(default)s)")
     _add_timeout_option(p)
 
     p = sub.add_parser("compare", help="compare a candidate's traces with a reference's, variable by variable")
     p.add_argument("scenario", metavar="SCENARIO")
     p.add_argument("--reference", choices=REFERENCE_SOURCES, default="nest",
-                   help="live NEST or the stored NEST output (default: %(default)s)")
+                   help="live NEST, the stored NEST output, or the truth solved now or stored "
+                        "(default: %(default)s)")
     p.add_argument("--candidate", choices=CANDIDATE_SOURCES, default="python",
                    help="the reimplementation, the stored reference or live NEST (default: %(default)s)")
     _add_judging_options(p, scenario_block=True)

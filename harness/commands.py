@@ -111,16 +111,24 @@ def cmd_record(args) -> int:
 
     refused, ended = 0, 0
     # tqdm draws only on a terminal (disable=None), so CI logs stay clean.
+    kind = "truth" if args.truth else "nest"
+    if args.truth:
+        from harness.truth import convergence_line as note
+        from harness.truth import run_truth as run
+    else:
+        run, note = run_nest, None
     for scenario in tqdm(scenarios, desc="recording", unit="scenario", disable=None, leave=False):
         try:
-            traces = _bounded(args, run_nest, scenario, what=f"{scenario.path}: the NEST run")
+            traces = _bounded(args, run, scenario, what=f"{scenario.path}: the {kind} run")
         except RunEnded as exc:  # past --timeout, or NEST died: nothing recorded for it; the others go on
             ended += 1
             tqdm.write(f"error: {exc}", file=sys.stderr)
             continue
-        outcome = record_reference(scenario, traces, force=args.force, directory=Path(args.dir))
+        outcome = record_reference(scenario, traces, force=args.force, directory=Path(args.dir), kind=kind)
         refused += outcome.status == "refused"
         tqdm.write(f"{outcome.status:9s} {outcome.path}: {outcome.detail}")
+        if note:
+            tqdm.write(note(traces))
     if ended:
         return EXIT_USAGE
     if refused:

@@ -1,5 +1,6 @@
 """Where traces come from: live NEST, the reimplementation, the high-accuracy ``truth`` solution of NEST's
-time-discrete model, or a stored reference in reference_traces/."""
+time-discrete model, or a stored reference in reference_traces/ (NEST's: ``stored``; the truth's, in
+reference_traces/truth/: ``stored-truth``)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,9 +10,9 @@ from harness.scenario.types import Scenario
 from harness.traces.references import REFERENCE_DIR, load_reference
 from harness.traces.traces import Traces
 
-SOURCES = ("nest", "python", "python-jax", "stored", "truth")
-REFERENCE_SOURCES = ("nest", "stored", "truth")
-CANDIDATE_SOURCES = ("python", "python-jax", "stored", "nest", "truth")
+SOURCES = ("nest", "python", "python-jax", "stored", "truth", "stored-truth")
+REFERENCE_SOURCES = ("nest", "stored", "truth", "stored-truth")
+CANDIDATE_SOURCES = ("python", "python-jax", "stored", "nest", "truth", "stored-truth")
 
 
 def produce(source: str, scenario: Scenario, reference_dir: Path = REFERENCE_DIR,
@@ -36,6 +37,8 @@ def produce(source: str, scenario: Scenario, reference_dir: Path = REFERENCE_DIR
         return run_truth(scenario)
     if source == "stored":
         return load_stored(scenario, Path(reference_dir))
+    if source == "stored-truth":
+        return load_reference(scenario, Path(reference_dir), kind="truth")
     raise UsageError(f"unknown trace source {source!r}; allowed: {', '.join(SOURCES)}")
 
 

@@ -51,6 +51,9 @@ INITIAL_STATE: dict[str, float] = {"V_m": -70.0, "s_AMPA": 0.0, "s_GABA": 0.0}
 # What NEST's multimeter can record, in the model's order (state variables first, then the currents);
 # NEST itself lists them alphabetically.
 RECORDABLES: tuple[str, ...] = ("V_m", "s_AMPA", "s_GABA", "s_NMDA", "I_AMPA", "I_GABA", "I_NMDA")
+# Their units: the gating variables carry the weights' nS (s_NMDA is NEST's weighted sum over the ports).
+RECORDABLE_UNITS: dict[str, str] = {"V_m": "mV", "s_AMPA": "nS", "s_GABA": "nS", "s_NMDA": "nS",
+                                    "I_AMPA": "pA", "I_GABA": "pA", "I_NMDA": "pA"}
 # NEST's receptor_type of each synapse kind (a connection's rport).
 RECEPTOR_TYPES: dict[str, int] = {"AMPA": 1, "GABA": 2, "NMDA": 3}
 

@@ -6,6 +6,11 @@ load checks the file, the checksum, the copy, the scenario's name and content ha
 GSL versions are recorded; anything wrong is an error that says how to repair it. A reference is only
 replaced when it is identical or when the user says --force: a silently rewritten reference would hide
 exactly the drift it exists to reveal. Nothing but ``record`` writes into a reference folder.
+
+Two kinds live there: NEST's outputs (``<folder>/<name>.npz``) and, in ``<folder>/truth/``, the truth
+solutions of the same scenarios (``harness.truth``; ``nest-parity record --truth``), whose provenance names
+the solver, its tolerances, scipy's version and the convergence figure. The gate and the reports read the
+stored truth; they never solve it again.
 """
 from __future__ import annotations
 
@@ -34,6 +39,11 @@ REFERENCE_DIR = Path("reference_traces")
 REPO_REFERENCE_DIR = Path(__file__).resolve().parents[2] / REFERENCE_DIR  # the checkout's own references
 RECORDED_BY = "nest-parity record"  # provenance["recorded_by"]: marks a folder as a reference folder
 REQUIRED_PROVENANCE = ("scenario_hash", "nest_version", "gsl_version")
+KINDS = ("nest", "truth")
+TRUTH_SUBDIR = "truth"
+# What each kind's provenance must record to be trusted (and for a truth, to be judged converged).
+REQUIRED_BY_KIND = {"nest": REQUIRED_PROVENANCE,
+                    "truth": ("scenario_hash", "scipy_version", "method", "rtol", "convergence")}
 
 
 @dataclass
@@ -44,51 +54,65 @@ class RecordOutcome:
     path: Path
 
 
-def reference_path(scenario_name: str, directory: Path = REFERENCE_DIR) -> Path:
-    """``<directory>/<scenario name>.npz``: the whole name plus the extension, so ``x.a`` and ``x.b`` (and
-    ``ampa_only.v2`` and ``ampa_only``) never share a file."""
+def reference_path(scenario_name: str, directory: Path = REFERENCE_DIR, kind: str = "nest") -> Path:
+    """``<directory>/<scenario name>.npz`` (a truth's in ``<directory>/truth/``): the whole name plus the
+    extension, so ``x.a`` and ``x.b`` (and ``ampa_only.v2`` and ``ampa_only``) never share a file."""
     if scenario_name in ("", ".", "..") or any(c in scenario_name for c in "/\\\0\n"):
         raise UsageError(f"scenario name {scenario_name[:60]!r} cannot name a reference file")
     if len(f"{scenario_name}.json".encode()) > 255:  # the longest file name Linux file systems allow
         raise UsageError(f"scenario name {scenario_name[:60]!r}... is too long to name a reference file")
-    return Path(directory) / f"{scenario_name}.npz"
+    folder = Path(directory) / TRUTH_SUBDIR if kind == "truth" else Path(directory)
+    return folder / f"{scenario_name}.npz"
 
 
-def repair_hint(scenario: Scenario) -> str:
-    return f"repair it with `nest-parity record {scenario.path} --force`"
+def record_command(scenario: Scenario, kind: str = "nest", force: bool = False) -> str:
+    return f"nest-parity record{' --truth' if kind == 'truth' else ''} {scenario.path}{' --force' if force else ''}"
 
 
-def load_reference(scenario: Scenario, directory: Path = REFERENCE_DIR) -> Traces:
-    """The verified stored reference of ``scenario``; a missing, corrupt or stale one is a UsageError."""
-    npz = reference_path(scenario.name, directory)
+def repair_hint(scenario: Scenario, kind: str = "nest") -> str:
+    return f"repair it with `{record_command(scenario, kind, force=True)}`"
+
+
+def load_reference(scenario: Scenario, directory: Path = REFERENCE_DIR, kind: str = "nest") -> Traces:
+    """The verified stored reference of ``scenario`` (NEST's, or with ``kind="truth"`` the truth's); a
+    missing, corrupt or stale one is a UsageError."""
+    npz = reference_path(scenario.name, directory, kind)
+    what = "truth reference" if kind == "truth" else "reference"
     if not npz.exists():
-        raise UsageError(f"{scenario.path}: no stored reference {npz} for scenario {scenario.name!r}; "
-                         f"record it with `nest-parity record {scenario.path}` (or `make references`)")
+        make = "make truth-references" if kind == "truth" else "make references"
+        raise UsageError(f"{scenario.path}: no stored {what} {npz} for scenario {scenario.name!r}; "
+                         f"record it with `{record_command(scenario, kind)}` (or `{make}`)")
     try:
         with _folder_lock(npz.parent, exclusive=False):  # not half-way through a record's two renames
             traces = Traces.load(npz)
     except TraceFileError as exc:
-        raise UsageError(f"{exc}; the stored reference cannot be trusted: {repair_hint(scenario)}") from None
-    why = provenance_problem(traces, scenario)
+        raise UsageError(f"{exc}; the stored {what} cannot be trusted: {repair_hint(scenario, kind)}") from None
+    why = provenance_problem(traces, scenario, kind)
     if why:
-        raise UsageError(f"{npz}: {why}; {repair_hint(scenario)}")
+        raise UsageError(f"{npz}: {why}; {repair_hint(scenario, kind)}")
     recorded = traces.provenance["scenario_hash"]
     if recorded != scenario.content_hash:
         # Comparing against a reference of another experiment would report nonsense as a regression.
         raise UsageError(f"{npz}: was recorded from a different version of {scenario.path} (scenario hash "
                          f"{recorded} stored, {scenario.content_hash} now); re-record it with "
-                         f"`nest-parity record {scenario.path} --force` once the change is intended")
+                         f"`{record_command(scenario, kind, force=True)}` once the change is intended")
     return traces
 
 
-def provenance_problem(traces: Traces, scenario: Scenario) -> str | None:
+def provenance_problem(traces: Traces, scenario: Scenario, kind: str = "nest") -> str | None:
     """What a checksummed reference still lacks to be this scenario's reference (None: nothing)."""
     if traces.scenario != scenario.name:
         return f"holds scenario {traces.scenario!r}, not {scenario.name!r}"
-    for key in REQUIRED_PROVENANCE:
+    for key in REQUIRED_BY_KIND[kind]:
         value = traces.provenance.get(key)
-        if not isinstance(value, str) or not value:
-            return f"its provenance does not record {key}"
+        if isinstance(value, str) and value or isinstance(value, float) and value > 0 or (
+                isinstance(value, dict) and value):
+            continue
+        return f"its provenance does not record {key}"
+    if kind == "truth" and traces.provenance.get("backend") != "truth":
+        return "it is not a truth solution (its provenance names another backend)"
+    if kind == "nest" and traces.provenance.get("backend") == "truth":
+        return "it is a truth solution, not NEST's output"
     return None
 
 
@@ -115,18 +139,19 @@ def first_difference(new: Traces, old: Traces, scenario_hash: str) -> str | None
 
 
 def record_reference(scenario: Scenario, traces: Traces, *, force: bool,
-                     directory: Path = REFERENCE_DIR) -> RecordOutcome:
-    npz = reference_path(scenario.name, directory)
+                     directory: Path = REFERENCE_DIR, kind: str = "nest") -> RecordOutcome:
+    npz = reference_path(scenario.name, directory, kind)
     traces.provenance = {**traces.provenance, "recorded_by": RECORDED_BY}
     with _folder_lock(npz.parent, exclusive=True):  # one record at a time per folder: read, judge, replace
         removed = remove_leftovers(npz.parent)
         note = f" (removed {removed} leftover temporary file{'s' if removed != 1 else ''})" if removed else ""
         if not npz.exists():
-            _save(scenario, traces, npz)
+            _save(scenario, traces, npz, kind)
             return RecordOutcome(scenario.name, "written", "new reference" + note, npz)
         try:
             stored = Traces.load(npz, check_readable=False)
-            why = provenance_problem(stored, scenario) or first_difference(traces, stored, scenario.content_hash)
+            why = provenance_problem(stored, scenario, kind) or first_difference(traces, stored,
+                                                                                 scenario.content_hash)
             broken = False
         except TraceFileError as exc:
             why, broken = f"the stored reference cannot be trusted: {exc.why}", True
@@ -134,29 +159,29 @@ def record_reference(scenario: Scenario, traces: Traces, *, force: bool,
             side = readable_path(npz)
             stale = readable_mismatch(side, stored.meta())
             if stale:  # the data is right and identical: the readable copy is rewritten from it, nothing lost
-                _write(scenario, npz, lambda: write_readable(side, stored.meta()))
+                _write(scenario, npz, lambda: write_readable(side, stored.meta()), kind)
                 return RecordOutcome(scenario.name, "repaired", f"identical data; rewrote {side.name}, which "
                                      f"was {'missing' if stale == 'missing' else 'out of date'}" + note, npz)
             return RecordOutcome(scenario.name, "unchanged", "identical to the stored reference" + note, npz)
         if not force:
             return RecordOutcome(scenario.name, "refused", f"{why}; use --force to overwrite" + note, npz)
-        _save(scenario, traces, npz)
+        _save(scenario, traces, npz, kind)
         return RecordOutcome(scenario.name, "written",
                              f"{'replaced' if broken else 'overwritten'} (--force): {why}" + note, npz)
 
 
-def _save(scenario: Scenario, traces: Traces, npz: Path) -> None:
-    _write(scenario, npz, lambda: traces.save(npz))
+def _save(scenario: Scenario, traces: Traces, npz: Path, kind: str = "nest") -> None:
+    _write(scenario, npz, lambda: traces.save(npz), kind)
 
 
-def _write(scenario: Scenario, npz: Path, write) -> None:
+def _write(scenario: Scenario, npz: Path, write, kind: str = "nest") -> None:
     try:
         write()
     except OSError as exc:
         # Each file is replaced by a rename, so nothing is half-written; a failure between the .npz and its
         # readable .json is caught by the next load, and repaired by recording again.
         raise UsageError(f"{npz}: cannot write the reference: {exc.strerror or exc}; the stored files are "
-                         f"whole but may not match each other: once fixed, {repair_hint(scenario)}") from None
+                         f"whole but may not match each other: once fixed, {repair_hint(scenario, kind)}") from None
 
 
 def remove_leftovers(folder: Path) -> int:

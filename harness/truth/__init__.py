@@ -7,6 +7,6 @@ the jumps, clamp and threshold test at the step's end (``model.neuron.end_of_ste
 at the integrated state and the stimulus current's one-step delay. So a network runs through
 ``harness.network.Network(scenario, TruthPopulation)`` unchanged.
 """
-from .engine import DEFAULT_METHOD, DEFAULT_TOLERANCE, TruthPopulation, run_truth
+from .engine import DEFAULT_METHOD, DEFAULT_TOLERANCE, TruthPopulation, convergence_line, convergence_of, run_truth
 
-__all__ = ["DEFAULT_METHOD", "DEFAULT_TOLERANCE", "TruthPopulation", "run_truth"]
+__all__ = ["DEFAULT_METHOD", "DEFAULT_TOLERANCE", "TruthPopulation", "convergence_line", "convergence_of", "run_truth"]
