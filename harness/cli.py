@@ -9,7 +9,7 @@ from pathlib import Path
 
 from harness import __version__
 from harness.arguments import positive_int
-from harness.backends.sources import CANDIDATE_SOURCES, REFERENCE_SOURCES
+from harness.backends.sources import CANDIDATE_SOURCES, REFERENCE_SOURCES, TRUTH_MODES
 from harness.commands import COMMANDS
 from harness.errors import EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, OverwriteRefused, UsageError
 from harness.judge.selftest import VARIANTS
@@ -61,6 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--candidate", choices=CANDIDATE_SOURCES, default="python",
                    help="the reimplementation, the stored reference or live NEST (default: %(default)s)")
     _add_judging_options(p, scenario_block=True)
+    p.add_argument("--truth", choices=TRUTH_MODES, default="auto",
+                   help="the truth the accuracy ladder measures against: the stored truth reference, solved now "
+                        "(live), or none; auto: the stored one if recorded (the as-accurate-as-nest profile "
+                        "solves it when it is not) (default: %(default)s)")
     p.add_argument("--json", metavar="PATH", help="write the JSON summary to PATH")
     p.add_argument("--junit", metavar="PATH", help="write JUnit XML (one testcase per variable) to PATH")
     _add_threads_option(p)

@@ -46,3 +46,34 @@ def load_stored(scenario: Scenario, reference_dir: Path) -> Traces:
     """The verified stored reference of a scenario: missing, corrupt, tampered or recorded from a different
     scenario file is a UsageError that says how to repair it (harness.traces.references)."""
     return load_reference(scenario, Path(reference_dir))
+
+
+TRUTH_MODES = ("auto", "stored", "live", "none")
+
+
+def obtain_truth(scenario: Scenario, mode: str, reference_dir: Path = REFERENCE_DIR) -> tuple[Traces | None, str]:
+    """The truth to measure distances against, and a note saying where it came from.
+
+    ``stored``: the stored truth reference (missing or stale is a UsageError); ``live``: solved now (with its
+    convergence check; seconds per thousand steps); ``auto``: the stored one when there is a valid one, else
+    none; ``none``: no truth, no distances to it.
+    """
+    from harness.traces.references import reference_path
+
+    if mode == "none":
+        return None, "no truth asked for (--truth none)"
+    if mode == "live":
+        from harness.truth import run_truth
+
+        return run_truth(scenario), "truth solved now (DOP853, rtol = atol = 1e-12)"
+    path = reference_path(scenario.name, reference_dir, "truth")
+    if mode == "auto" and not path.exists():
+        return None, (f"no stored truth reference {path}: record it with `nest-parity record --truth "
+                      f"{scenario.path}`, or pass --truth live")
+    try:
+        traces = load_reference(scenario, Path(reference_dir), kind="truth")
+    except UsageError as exc:
+        if mode == "stored":
+            raise
+        return None, f"the stored truth reference is not usable ({exc})"
+    return traces, f"stored truth reference {path}"

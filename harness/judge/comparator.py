@@ -87,6 +87,7 @@ class Comparison:
     # A network (harness.judge.network): each neuron's spikes; ``variables`` is then keyed "E[0].V_m" and
     # ``spikes`` holds all of them, its first difference and first violation the earliest of any neuron.
     neuron_spikes: dict | None = None
+    ladder: object = None  # harness.judge.distances.Ladder: the distances to NEST and to the truth, when known
 
     @property
     def pair(self) -> str:

@@ -85,21 +85,22 @@ class Ladder:
     nest_truth: Distance | None
     candidate_truth: Distance | None
     convergence: Distance | None = None
-    notes: list = field(default_factory=list)  # why a rung is missing
+    notes: list = field(default_factory=list)  # why a rung is missing, where the truth came from
+    floors: dict = field(default_factory=dict)  # recordable -> the round-off level (harness.judge.accuracy)
 
-    def unconverged(self, floors: dict | None = None) -> list[str]:
+    def unconverged(self) -> list[str]:
         """Recordables whose truth is not converged against NEST's distance (see ``truth_converged``)."""
         if self.convergence is None or self.nest_truth is None:
             return []
         return [name for name in self.nest_truth.variables
                 if not truth_converged(self.convergence.get(name), self.nest_truth.get(name),
-                                       (floors or {}).get(name, 0.0))]
+                                       self.floors.get(name, 0.0))]
 
-    def to_json(self, floors: dict | None = None) -> dict:
+    def to_json(self) -> dict:
         rung = {"candidate_nest": self.candidate_nest, "nest_truth": self.nest_truth,
                 "candidate_truth": self.candidate_truth, "truth_convergence": self.convergence}
         document = {key: None if d is None else d.to_json() for key, d in rung.items()}
-        document["truth_unconverged"] = self.unconverged(floors)
+        document["truth_unconverged"] = self.unconverged()
         if self.notes:
             document["notes"] = list(self.notes)
         return document

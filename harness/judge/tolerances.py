@@ -28,6 +28,10 @@ Profiles:
   without bound. It is a heuristic scale, not a proof: a port that needs more should say so in the
   scenario's ``tolerances:`` block, where it is visible and reviewed.
 
+* ``as-accurate-as-nest``: for the same ports, judged against the truth (``harness.truth``) instead of NEST,
+  with bounds set by NEST's own distance to the truth in each run (``harness.judge.accuracy``; the bounds
+  need both traces, so ``profile_tolerances`` cannot give them).
+
 Precedence, per variable: a value in the scenario's ``tolerances:`` block (``V_m: {abs: ..., rel: ...}``;
 a key it leaves out keeps the profile's value) beats the profile; the profile is ``--profile`` if given,
 else the scenario's ``tolerances.profile``, else ``exact``. This is how ``nest-parity compare`` judges; the
@@ -42,7 +46,8 @@ from harness.errors import UsageError
 from harness.model.parameters import DEFAULT_GSL_ERROR_TOL, RECORDABLES
 
 DEFAULT_PROFILE = "exact"
-PROFILE_NAMES = ("exact", "roundoff", "integrator")
+ACCURACY_PROFILE = "as-accurate-as-nest"
+PROFILE_NAMES = ("exact", "roundoff", "integrator", ACCURACY_PROFILE)
 # The integrator profile scales a current's tolerance by its driving force (see above).
 CURRENTS = tuple(name for name in RECORDABLES if name.startswith("I_"))
 STATE_VARIABLES = tuple(name for name in RECORDABLES if name not in CURRENTS)
@@ -72,6 +77,10 @@ class Tolerances:
 def profile_tolerances(profile: str, gsl_error_tol: float = DEFAULT_GSL_ERROR_TOL) -> Tolerances:
     """The tolerances a named profile gives every recordable (see the module docstring for why)."""
     check_profile_name(profile)
+    if profile == ACCURACY_PROFILE:
+        raise UsageError(f"profile {ACCURACY_PROFILE!r} judges a port against the truth with bounds from NEST's "
+                         "distance to it: it needs both traces (harness.judge.accuracy), and is used by "
+                         "`nest-parity compare` and `nest-parity candidates`")
     if profile == "exact":
         return Tolerances(profile, {v: Tolerance(0.0, 0.0) for v in RECORDABLES}, 0)
     if profile == "roundoff":
@@ -98,7 +107,7 @@ def resolve_tolerances(scenario, profile: str | None = None) -> Tolerances:
     ``window_steps`` is an int).
     """
     block = scenario.tolerances or {}
-    chosen = profile or block.get("profile") or DEFAULT_PROFILE
+    chosen = chosen_profile(scenario, profile)
     base = profile_tolerances(chosen, scenario_gsl_error_tol(scenario))
     variables = dict(base.variables)
     for name in RECORDABLES:
@@ -108,6 +117,11 @@ def resolve_tolerances(scenario, profile: str | None = None) -> Tolerances:
             variables[name] = Tolerance(float(override.get("abs", old.abs)), float(override.get("rel", old.rel)))
     window = int(block.get("spikes", {}).get("window_steps", base.spike_window_steps))
     return Tolerances(chosen, variables, window)
+
+
+def chosen_profile(scenario, profile: str | None = None) -> str:
+    """The profile name a comparison uses: ``profile`` (the --profile flag), else the scenario's, else exact."""
+    return profile or (scenario.tolerances or {}).get("profile") or DEFAULT_PROFILE
 
 
 def check_profile_name(name: str, where: str = "--profile") -> None:

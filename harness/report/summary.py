@@ -64,6 +64,8 @@ def comparison_json(c: Comparison) -> dict:
             "window_steps": s.window_steps, "match": s.match,
             "first_mismatch_ms": json_number(c.ms(s.first_violation_step)),
         }
+    if c.ladder is not None:
+        out["ladder"] = c.ladder.to_json()
     return out
 
 

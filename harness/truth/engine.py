@@ -1,11 +1,11 @@
 """The truth engine: ``Population``'s engine seam with each step integrated by ``solve_ivp``.
 
 Only ``_advance`` differs from the exact engine: ``solve_ivp`` integrates ``(0, step]`` from the state at the
-step's start, with the step's stimulus current, for all neurons of the population as one system. Neurons do
-not interact inside a step, so one system changes nothing but the step sizes; scipy's error norm is the RMS
-over all components, so the tolerance is divided by sqrt(n) to keep each neuron's worst-case bound what it
-is for one neuron alone. GSL's persistent step proposal ``h`` is not used (it is left at the step length,
-so ``host_state`` stays complete).
+step's start, with the step's stimulus current, for the neurons of the population as one system (in blocks,
+see ``block_size``). Neurons do not interact inside a step, so one system changes nothing but the step
+sizes; scipy's error norm is the RMS over all components, so the tolerance is divided by sqrt(n) to keep
+each neuron's worst-case bound what it is for one neuron alone. GSL's persistent step proposal ``h`` is not
+used (it is left at the step length, so ``host_state`` stays complete).
 
 ``run_truth`` solves a scenario twice, at ``tolerance`` and ten times tighter, and records how far the second
 moved each recordable (``provenance["convergence"]``): the truth proves its accuracy on every run, and
@@ -35,22 +35,12 @@ class TruthPopulation(Population):
     tolerance = DEFAULT_TOLERANCE
 
     def _advance(self, inputs):
-        from scipy.integrate import solve_ivp
-
-        state, c = self._state, self._coefficients
+        state = self._state
         n, m = state.y.shape
-        I_stim = state.I_stim.copy()
-        tol = self.tolerance / math.sqrt(n)
-
-        def rhs(t, flat):
-            return derivative(flat.reshape(n, m), c, I_stim).reshape(-1)
-
-        options = {"jac_sparsity": _block_diagonal(n, m)} if self.method == "Radau" and n > 1 else {}
-        solution = solve_ivp(rhs, (0.0, self.step_ms), state.y.reshape(-1), method=self.method, rtol=tol,
-                             atol=tol, **options)
-        if not solution.success:
-            raise RuntimeError(f"solve_ivp ({self.method}) failed at step {self.steps_done}: {solution.message}")
-        state.y = solution.y[:, -1].reshape(n, m).copy()
+        size = block_size(self.tolerance)
+        for start in range(0, n, size):
+            block = np.arange(start, min(start + size, n))
+            state.y[block] = self._solve(state.y[block], self._coefficients.take(block), state.I_stim[block].copy())
         currents = synaptic_currents(state.y, self._coefficients)
         state.y, state.refractory_left, spiked = end_of_step(state.y, state.refractory_left, inputs,
                                                              self._params.V_th, self._params.V_reset,
@@ -58,6 +48,30 @@ class TruthPopulation(Population):
         state.I_stim = np.array(inputs.current, dtype=np.float64, copy=True)
         recorded = recorded_values(state.y, currents, RECORDABLES)
         return spiked, {name: np.array(value, copy=True) for name, value in recorded.items()}
+
+
+    def _solve(self, y: np.ndarray, c, I_stim: np.ndarray) -> np.ndarray:
+        """One step of the neurons of ``y`` (n, m) as one system."""
+        from scipy.integrate import solve_ivp
+
+        n, m = y.shape
+        tol = self.tolerance / math.sqrt(n)
+
+        def rhs(t, flat):
+            return derivative(flat.reshape(n, m), c, I_stim).reshape(-1)
+
+        options = {"jac_sparsity": _block_diagonal(n, m)} if self.method == "Radau" and n > 1 else {}
+        solution = solve_ivp(rhs, (0.0, self.step_ms), y.reshape(-1), method=self.method, rtol=tol, atol=tol,
+                             **options)
+        if not solution.success:
+            raise RuntimeError(f"solve_ivp ({self.method}) failed at step {self.steps_done}: {solution.message}")
+        return solution.y[:, -1].reshape(n, m)
+
+
+def block_size(tolerance: float) -> int:
+    """How many neurons one system may hold: each divides the tolerance by sqrt(n), and scipy raises an rtol
+    below 100 machine epsilons to that (with a warning), which would quietly loosen the solution."""
+    return max(1, int((tolerance / (100 * np.finfo(float).eps)) ** 2))
 
 
 def _block_diagonal(n: int, m: int):
