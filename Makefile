@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 SCENARIO ?= scenarios/mixed_inputs.yaml
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test check lint docs-numbers compare gate selftest report fuzz references clean
+.PHONY: venv test check lint docs-numbers compare gate selftest report fuzz references truth-references clean
 
 venv: $(STAMP)
 
@@ -66,6 +66,11 @@ fuzz: $(STAMP)
 # Re-records every scenario's NEST reference (sub-folders included); a differing one needs FORCE=1.
 references: $(STAMP)
 	$(PY) -m harness record $$(find scenarios -name '*.yaml' | sort) $(if $(FORCE),--force,)
+
+# Solves every scenario's truth (harness.truth: DOP853, rtol = atol = 1e-12, checked ten times tighter) and
+# stores it in reference_traces/truth/; a differing one needs FORCE=1. About two minutes here (docs/accuracy.md).
+truth-references: $(STAMP)
+	$(PY) -m harness record --truth $$(find scenarios -name '*.yaml' | sort) $(if $(FORCE),--force,)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
