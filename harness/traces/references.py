@@ -103,16 +103,16 @@ def provenance_problem(traces: Traces, scenario: Scenario, kind: str = "nest") -
     """What a checksummed reference still lacks to be this scenario's reference (None: nothing)."""
     if traces.scenario != scenario.name:
         return f"holds scenario {traces.scenario!r}, not {scenario.name!r}"
+    if kind == "truth" and traces.provenance.get("backend") != "truth":
+        return "it is not a truth solution (its provenance names another backend)"
+    if kind == "nest" and traces.provenance.get("backend") == "truth":
+        return "it is a truth solution, not NEST's output"
     for key in REQUIRED_BY_KIND[kind]:
         value = traces.provenance.get(key)
         if isinstance(value, str) and value or isinstance(value, float) and value > 0 or (
                 isinstance(value, dict) and value):
             continue
         return f"its provenance does not record {key}"
-    if kind == "truth" and traces.provenance.get("backend") != "truth":
-        return "it is not a truth solution (its provenance names another backend)"
-    if kind == "nest" and traces.provenance.get("backend") == "truth":
-        return "it is a truth solution, not NEST's output"
     return None
 
 

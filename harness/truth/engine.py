@@ -33,6 +33,7 @@ class TruthPopulation(Population):
 
     method = DEFAULT_METHOD
     tolerance = DEFAULT_TOLERANCE
+    relative = None  # solve_ivp's rtol when it is not the tolerance (a port measured with absolute control)
 
     def _advance(self, inputs):
         state = self._state
@@ -56,12 +57,13 @@ class TruthPopulation(Population):
 
         n, m = y.shape
         tol = self.tolerance / math.sqrt(n)
+        rtol = tol if self.relative is None else self.relative
 
         def rhs(t, flat):
             return derivative(flat.reshape(n, m), c, I_stim).reshape(-1)
 
         options = {"jac_sparsity": _block_diagonal(n, m)} if self.method == "Radau" and n > 1 else {}
-        solution = solve_ivp(rhs, (0.0, self.step_ms), y.reshape(-1), method=self.method, rtol=tol, atol=tol,
+        solution = solve_ivp(rhs, (0.0, self.step_ms), y.reshape(-1), method=self.method, rtol=rtol, atol=tol,
                              **options)
         if not solution.success:
             raise RuntimeError(f"solve_ivp ({self.method}) failed at step {self.steps_done}: {solution.message}")
