@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import SCENARIO_DIR
+from conftest import REFERENCE_DIR, SCENARIO_DIR
 
 from harness.cli import main
 from harness.errors import OverwriteRefused, ScenarioError, UsageError
@@ -54,7 +54,7 @@ def test_a_variant_replaces_fields_by_key_path_and_is_validated_and_named_by_wha
     assert v.name == "stiff_dt1@gsl_error_tol=1e-06,resolution=0.5"
     assert v.params["gsl_error_tol"] == 1e-6 and v.resolution == 0.5 and v.n_steps == 600
     assert v.inputs[1].spike_steps.tolist() == [60, 62, 180, 300]  # the same times on the finer grid
-    assert v.content_hash != base.content_hash
+    assert v.content_hash != base.content_hash and v.path == base.path
     assert variant(base, {"inputs[2].weight": 3.0}).inputs[2].weight == 3.0
     assert variant(base, {}) is base
 
@@ -212,6 +212,17 @@ def test_nest_s_error_falls_with_the_tolerance_and_the_engine_equals_nest_at_eve
         assert p.candidate.variables == p.nest.variables and p.nest.spikes == "identical"
     assert study.own_point().gsl_error_tol == 1e-8
     assert study_figure(study).startswith(PNG_MAGIC)
+
+
+@pytest.mark.nest
+def test_a_study_takes_the_truth_from_the_stored_reference_when_it_is_valid(short_stiff):
+    scenario = load_scenario(STIFF)
+    stored = convergence_study(scenario, [1e-8], reference_dir=REFERENCE_DIR)
+    assert stored.truths[0].source.startswith("stored truth reference")
+    assert stored.truths[0].convergence is not None  # the reference carries its convergence figure
+    short = load_scenario(short_stiff)  # no reference of its own: solved
+    assert convergence_study(short, [1e-8], reference_dir=REFERENCE_DIR).truths[0].source == "solved now"
+    assert stored.own_point().nest.get("V_m") == pytest.approx(6.6e-9, rel=0.05)  # README, Convergence studies
 
 
 @pytest.mark.nest

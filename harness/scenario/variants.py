@@ -8,7 +8,8 @@ spike time off the grid is refused as it would be in a file. Key paths are the s
 mapping on the way is created (``params`` in a file that gives none), a missing list entry is not.
 
 A variant's name says what changed (``stiff_dt1@gsl_error_tol=1e-06,resolution=0.05``). That name is no file
-name (the schema would refuse '@', '=' and ','): a variant is run, never stored as a reference.
+name (the schema would refuse '@', '=' and ','): a variant is run, never stored as a reference. Its path is
+still its file's; a variant of a variant is one call with both changes (the file no longer says the first).
 """
 from __future__ import annotations
 
@@ -78,7 +79,9 @@ def variant(scenario: Scenario, changes: dict, raw=None, name: str | None = None
     problems = Problems(f"{scenario.path} with {changed}")
     parsed = parse_scenario(document, problems, default_name=scenario.name)
     problems.raise_if_any()
-    return dataclasses.replace(parsed, name=f"{parsed.name}@{changed}")
+    # The file it came from stays its path (for provenance and a candidate's watched files); only the
+    # messages above name the variant.
+    return dataclasses.replace(parsed, name=f"{parsed.name}@{changed}", path=scenario.path)
 
 
 def _plain(value):

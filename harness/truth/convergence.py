@@ -59,6 +59,7 @@ class TruthRun:
     convergence: Distance | None  # how far the truth moved when solved ten times tighter
     scale: dict  # recordable -> largest |value| of the truth
     seconds: float
+    source: str = "solved now"  # or the stored truth reference it was loaded from
 
 
 @dataclass
@@ -154,7 +155,8 @@ class Study:
             "candidate": self.candidate, "recordables": self.recordables, "zero_recordables": self.zero_recordables,
             "units": {name: RECORDABLE_UNITS[name] for name in self.recorded},
             "fit_rule": fit_rule(),
-            "truth": [{"resolution": t.resolution, "variant": t.variant, "seconds": round(t.seconds, 3),
+            "truth": [{"resolution": t.resolution, "variant": t.variant, "source": t.source,
+                       "seconds": round(t.seconds, 3),
                        "convergence": None if t.convergence is None else t.convergence.to_json()}
                       for t in self.truths],
             "points": [{"gsl_error_tol": p.gsl_error_tol, "resolution": p.resolution, "variant": p.variant,
@@ -276,6 +278,21 @@ def run_candidate_source(name: str, scenario):
         return exc.describe()
 
 
+def truth_of(scenario, method: str, tolerance: float, reference_dir=None):
+    """(traces, source): the stored truth reference in ``reference_dir`` when there is a valid one solved the
+    same way (method, tolerance, with its convergence figure), else the truth solved now."""
+    if reference_dir is not None:
+        from pathlib import Path
+
+        from harness.backends.sources import obtain_truth
+
+        traces, note = obtain_truth(scenario, "auto", Path(reference_dir))
+        if (traces is not None and traces.provenance.get("method") == method
+                and traces.provenance.get("rtol") == tolerance and convergence_of(traces) is not None):
+            return traces, note
+    return run_truth(scenario, method, tolerance), "solved now"
+
+
 def run_nest_variant(scenario):
     from harness.backends.nest import run_nest  # imported on demand: NEST is slow to import
 
@@ -289,10 +306,12 @@ def _in_process(task, *args, what: str = ""):
 
 def convergence_study(scenario, tols=None, resolutions=None, candidate: str | None = None,
                       method: str = DEFAULT_METHOD, tolerance: float = DEFAULT_TOLERANCE, *,
-                      execute=None) -> Study:
+                      reference_dir=None, execute=None) -> Study:
     """Sweep gsl_error_tol (``tols``, default ``default_tols``) at each resolution (default: the scenario's)
-    and measure NEST's, and the candidate's, distance to the truth. ``execute(task, *args, what=...)`` runs
-    each NEST, truth and candidate run (default: in this process; the CLI bounds each in time)."""
+    and measure NEST's, and the candidate's, distance to the truth. ``reference_dir``: take the truth at the
+    scenario's own resolution from its stored truth reference there when it is valid (``truth_of``), instead
+    of solving it. ``execute(task, *args, what=...)`` runs each NEST, truth and candidate run (default: in
+    this process; the CLI bounds each in time)."""
     execute = execute or _in_process
     plans = plan(scenario, default_tols(scenario) if tols is None else tols, resolutions)
     if candidate is not None:
@@ -301,8 +320,10 @@ def convergence_study(scenario, tols=None, resolutions=None, candidate: str | No
     truths, points, versions = [], [], {}
     for res, base, runs in plans:
         t0 = time.perf_counter()
-        truth = execute(run_truth, base, method, tolerance, what=f"{base.name}: the truth")
-        truths.append(TruthRun(res, base.name, convergence_of(truth), _scale(truth), time.perf_counter() - t0))
+        stored = reference_dir if base is scenario else None  # a variant has no stored reference
+        truth, source = execute(truth_of, base, method, tolerance, stored, what=f"{base.name}: the truth")
+        truths.append(TruthRun(res, base.name, convergence_of(truth), _scale(truth), time.perf_counter() - t0,
+                               source))
         versions.setdefault("scipy_version", truth.provenance.get("scipy_version"))
         for tol, var in runs:
             t0 = time.perf_counter()

@@ -24,6 +24,7 @@ STUDY_FILES = (PNG, MARKDOWN, JSON)
 
 def add_convergence_arguments(sub) -> argparse.ArgumentParser:
     from harness.candidates.registry import DEFAULT_REGISTRY
+    from harness.traces.references import REFERENCE_DIR
     from harness.truth.convergence import DEFAULT_LADDER, IN_HOUSE
 
     p = sub.add_parser("convergence", help="sweep gsl_error_tol (and the resolution) and plot NEST's distance to "
@@ -40,6 +41,11 @@ def add_convergence_arguments(sub) -> argparse.ArgumentParser:
                         f"in-house {', '.join(IN_HOUSE)}")
     p.add_argument("--out", metavar="DIR", help=f"the study's folder (default: {STUDY_DIR}/<scenario>)")
     p.add_argument("--force", action="store_true", help="replace an existing study folder")
+    p.add_argument("--truth", choices=("auto", "live"), default="auto",
+                   help="auto: at the scenario's own resolution, its stored truth reference when there is a valid "
+                        "one (else solved); live: always solved now (default: %(default)s)")
+    p.add_argument("--references", default=str(REFERENCE_DIR), metavar="DIR",
+                   help="where stored truth references live (default: %(default)s)")
     return p
 
 
@@ -72,7 +78,8 @@ def run_convergence_command(args) -> int:
             bar.update(1)
             return result
 
-        study = convergence_study(scenario, tols, args.resolutions, candidate=args.candidate, execute=execute)
+        study = convergence_study(scenario, tols, args.resolutions, candidate=args.candidate, execute=execute,
+                                  reference_dir=Path(args.references) if args.truth == "auto" else None)
     command = shlex.join(["nest-parity", *args.argv])
     print(study.table_markdown())
     files = {PNG: study_figure(study), MARKDOWN: study_markdown(study, command).encode(),

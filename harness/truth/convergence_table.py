@@ -12,7 +12,7 @@ def study_table(study) -> str:
     who = "NEST" if study.candidate is None else f"NEST / {study.candidate}"
     lines = [f"Distance to the truth ({study.method}, rtol = atol = {study.tolerance:g}), max |x - truth| per "
              f"recordable; cells: {who}. `*`: at or below the round-off level, not fitted. seconds: NEST's run (the "
-             f"first includes starting NEST), in the last row the truth's two solves."]
+             f"first includes starting NEST), in the last row the truth's (its two solves, or loading the stored one)."]
     if study.zero_recordables:
         lines.append(f"Exactly zero throughout, left out: {', '.join(study.zero_recordables)}.")
     for res in study.resolutions:
@@ -33,6 +33,7 @@ def study_table(study) -> str:
         moved = [_number(truth.convergence.get(n)) if truth.convergence is not None else "–" for n in names]
         lines.append("| truth moved at rtol/10 | " + " | ".join(moved) + f" | {_spikes(truth)} | "
                      f"{truth.seconds:.2f} |")
+        lines += ["", f"The truth: {truth.source}."]
     notes = [f"- {p.variant}: {p.note.splitlines()[0]}" for p in study.points if p.note]
     if notes:
         lines += ["", "The candidate gave no traces:", *notes]
