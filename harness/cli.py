@@ -116,6 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
         "fuzz", help="generated scenarios, NEST vs the reimplementation bit for bit; minimal failures become "
                      "scenario files")), what="batch of generated scenarios")
 
+    from harness.truth.convergence_cli import add_convergence_arguments
+
+    _add_timeout_option(add_convergence_arguments(sub), what="run (the truth, each NEST run, each candidate run)")
+
     from harness.candidates.cli import add_candidate_arguments
 
     add_candidate_arguments(sub)

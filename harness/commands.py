@@ -297,6 +297,12 @@ def cmd_fuzz(args) -> int:
     return run_fuzz(args)
 
 
+def cmd_convergence(args) -> int:
+    from harness.truth.convergence_cli import run_convergence_command
+
+    return run_convergence_command(args)
+
+
 def cmd_candidates(args) -> int:
     from harness.candidates.cli import run_candidates_command
 
@@ -305,4 +311,4 @@ def cmd_candidates(args) -> int:
 
 COMMANDS = {"validate": cmd_validate, "run": cmd_run, "record": cmd_record, "compare": cmd_compare,
             "gate": cmd_gate, "selftest": cmd_selftest, "report": cmd_report, "fuzz": cmd_fuzz,
-            "candidates": cmd_candidates}
+            "convergence": cmd_convergence, "candidates": cmd_candidates}
