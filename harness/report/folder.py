@@ -96,13 +96,13 @@ def write_report_folder(out: Path, files: dict, *, force: bool) -> Path:
     except OSError as exc:
         raise UsageError(f"--out {out}: cannot write the report: {exc.strerror or exc}") from None
     try:
-        return _fill_and_rename(out, tmp, files)
+        return fill_and_rename(out, tmp, files)
     except OSError as exc:  # a full or read-only disk after the work: one line, the old report kept
         raise UsageError(f"--out {out}: cannot write the report: {exc.strerror or exc}; an existing report "
                          f"there was left as it was") from None
 
 
-def _fill_and_rename(out: Path, tmp: Path, files: dict) -> Path:
+def fill_and_rename(out: Path, tmp: Path, files: dict) -> Path:
     old = None
     try:
         for rel, data in files.items():

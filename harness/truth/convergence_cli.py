@@ -140,7 +140,7 @@ def check_study_dir(out: Path, force: bool) -> None:
 def write_study_folder(out: Path, files: dict, *, force: bool) -> Path:
     """Write ``files`` into a temporary folder beside ``out`` and rename it there (an old study is kept
     until the new one is in place)."""
-    from harness.report.folder import _fill_and_rename  # the report folder's atomic write; its check is ours
+    from harness.report.folder import fill_and_rename  # the report folder's atomic write; its check is ours
 
     out = Path(out)
     check_study_dir(out, force)
@@ -150,7 +150,7 @@ def write_study_folder(out: Path, files: dict, *, force: bool) -> Path:
     except OSError as exc:
         raise UsageError(f"--out {out}: cannot write the study: {exc.strerror or exc}") from None
     try:
-        return _fill_and_rename(out, tmp, files)
+        return fill_and_rename(out, tmp, files)
     except OSError as exc:
         raise UsageError(f"--out {out}: cannot write the study: {exc.strerror or exc}; an existing study "
                          f"there was left as it was") from None
