@@ -28,7 +28,7 @@ from harness.judge.distances import Ladder, distance
 from harness.judge.tolerances import ACCURACY_PROFILE, Tolerance, Tolerances
 from harness.traces.traces import Traces
 
-FACTOR = 10.0
+FACTOR = 100.0
 ROUNDOFF = 1e-12
 WINDOW_STEPS = 1
 
