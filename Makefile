@@ -114,3 +114,38 @@ report-brainpy: $(STAMP) $(BRAINPY_STAMP)
 
 clean-brainpy:
 	rm -rf $(BRAINPY_VENV)
+
+# `make candidate-brian2` builds .venv-brian2, a Python 3.11 virtual environment with Brian2 and pinned
+# dependencies (harness/candidates/brian2-requirements.txt) for the Brian2 port
+# (harness/candidates/brian2_runner.py); like .venv-brainpy, the harness's .venv never sees them.
+# PYTHON311=/path overrides the interpreter.
+PYTHON311 ?= $(shell command -v $(PYTHON) >/dev/null 2>&1 && $(PYTHON) -V >/dev/null 2>&1 && echo $(PYTHON))
+BRIAN2_VENV := .venv-brian2
+BRIAN2_REQUIREMENTS := harness/candidates/brian2-requirements.txt
+BRIAN2_STAMP := $(BRIAN2_VENV)/.installed
+
+.PHONY: candidate-brian2 report-brian2 clean-brian2
+
+candidate-brian2: $(BRIAN2_STAMP)
+
+$(BRIAN2_STAMP): $(BRIAN2_REQUIREMENTS)
+	@if [ -z "$(PYTHON311)" ]; then \
+		echo "candidate-brian2: no Python 3.11 found ($(PYTHON) does not run);" \
+		     "install one or pass PYTHON311=/path/to/python3.11" >&2; exit 2; fi
+	@$(PYTHON311) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || \
+		{ echo "candidate-brian2: $(PYTHON311) is not Python 3.11" >&2; exit 2; }
+	$(PYTHON311) -m venv $(BRIAN2_VENV)
+	$(BRIAN2_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BRIAN2_VENV)/bin/python -m pip install --quiet -r $(BRIAN2_REQUIREMENTS)
+	$(BRIAN2_VENV)/bin/python -c 'import brian2; assert brian2.__version__ == "2.9.0", brian2.__version__'
+	touch $(BRIAN2_STAMP)
+
+# Regenerates reports/brian2-2.9.0.md (and its JSON summary) over the single-neuron catalogue: rk4 at the
+# simulation step and with 10 sub-steps (about 8 minutes on 2 cores). The port speaks protocol version 1
+# only; `report` takes one glob, and ??[!t]* is every catalogue file except the networks (net_*).
+report-brian2: $(STAMP) $(BRIAN2_STAMP)
+	$(PY) -m harness.candidates report brian2-rk4 brian2-rk4-sub10 --out reports/brian2-2.9.0.md \
+		--catalogue 'scenarios/??[!t]*.yaml' --notes reports/brian2-2.9.0.notes.md
+
+clean-brian2:
+	rm -rf $(BRIAN2_VENV)
