@@ -80,6 +80,7 @@ def test_every_catalogue_scenario_has_a_converged_truth_reference():
         assert figure["rtol"] == truth.provenance["rtol"] / 10
 
 
+@pytest.mark.slow
 def test_record_truth_on_the_command_line_refuses_to_overwrite_a_different_one(tmp_path, capsys):
     scenario, _, truth = stored("stiff_dt1")
     changed = load_reference(scenario, REFERENCE_DIR, kind="truth")
@@ -104,6 +105,7 @@ def test_a_fresh_truth_agrees_with_the_stored_one_within_its_convergence_figure(
 
 
 # ------------------------------------------------------------------------------- convergence flag
+@pytest.mark.slow
 def test_a_loose_truth_is_flagged_unconverged_and_the_profile_refuses_to_judge_with_it():
     scenario, nest, truth = stored("stiff_dt1")
     loose = run_truth(scenario, tolerance=1e-5)
@@ -134,6 +136,7 @@ def test_the_truth_and_nest_itself_pass_and_the_bound_is_factor_times_nests_dist
     assert comparison.variables["V_m"].tolerance.abs == FACTOR * d + ladder.floors["V_m"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["large_weights", "stiff_dt1"])
 def test_a_different_but_accurate_integrator_passes(name):
     # scipy's Dormand-Prince RK45 given NEST's own absolute gsl_error_tol: another method, another error
@@ -145,6 +148,7 @@ def test_a_different_but_accurate_integrator_passes(name):
     assert comparison.status == "pass", comparison.failures
 
 
+@pytest.mark.slow
 def test_a_port_that_hands_scipy_nests_tolerance_as_a_relative_one_is_less_accurate_and_fails():
     # rtol = 1e-3 lets V_m (~ -60 mV) drift by ~0.06 mV per step: 340 times NEST's distance on large_weights
     scenario, nest, truth = stored("large_weights")
@@ -159,6 +163,7 @@ def test_a_port_that_hands_scipy_nests_tolerance_as_a_relative_one_is_less_accur
 AS_ACCURATE = {"tau-reciprocal", "h-reset-every-step", "network-order-reversed"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variant", list(VARIANTS))
 def test_each_selftest_variant_gets_the_verdict_its_accuracy_deserves(variant):
     scenario, nest, truth = stored(VARIANTS[variant].scenarios[0])
