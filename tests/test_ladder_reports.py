@@ -252,11 +252,14 @@ def test_the_section_marks_unconverged_cells_and_lists_scenarios_without_a_truth
 
 
 def test_extra_figures_join_the_section_and_no_measurement_means_no_figure():
-    from harness.report.accuracy import AccuracyFigure
+    from harness.report.accuracy import AccuracyFigure, figure_from_png
 
-    extra = AccuracyFigure("accuracy/convergence-stiff_dt1.png", b"\x89PNG", 10, 10, "alt", "caption")
+    png = io.BytesIO()
+    Image.new("RGB", (12, 7), "white").save(png, format="PNG")
+    extra = figure_from_png(png.getvalue(), "convergence-stiff_dt1", "alt", "caption")
+    assert isinstance(extra, AccuracyFigure) and (extra.width, extra.height) == (12, 7)
     section = accuracy_section([_outcome("a", {"V_m": 1e-9})], [extra])
-    assert [f.name for f in section.figures] == ["accuracy/nest-vs-truth.png", extra.name]
+    assert [f.name for f in section.figures] == ["accuracy/nest-vs-truth.png", "accuracy/convergence-stiff_dt1.png"]
     empty = accuracy_section([_outcome("c", None)])
     assert empty.rows == [] and empty.figures == [] and empty.no_figure.startswith("no figure: no scenario")
 

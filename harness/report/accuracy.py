@@ -81,6 +81,17 @@ class AccuracyFigure:
     caption: str
 
 
+def figure_from_png(png: bytes, name: str, alt: str, caption: str) -> AccuracyFigure:
+    """An extra figure for ``accuracy_section`` from PNG bytes (a convergence study's, say); ``name`` becomes
+    its file ``accuracy/<name>.png`` in the report folder."""
+    from PIL import Image
+
+    from harness.report.folder import accuracy_figure_name
+
+    width, height = Image.open(io.BytesIO(png)).size
+    return AccuracyFigure(accuracy_figure_name(name), png, width, height, alt, caption)
+
+
 @dataclass
 class AccuracySection:
     """The release report's "How far NEST is from the truth", computed once for the HTML and the Markdown."""
