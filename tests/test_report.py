@@ -186,8 +186,10 @@ def test_a_broken_candidate_gives_a_report_that_says_fail_and_names_the_variable
 def test_a_passing_report_and_its_provenance(passing_report):
     folder, code, out, err, argv = passing_report
     assert code == 0, out + err
-    assert sorted(p.name for p in folder.iterdir()) == ["figures", "report.html", "report.md", "summary.json"]
+    assert sorted(p.name for p in folder.iterdir()) == ["accuracy", "figures", "report.html", "report.md",
+                                                        "summary.json"]
     assert sorted(p.name for p in (folder / "figures").iterdir()) == [f"{FAILING}.png", f"{PASSING}.png"]
+    assert sorted(p.name for p in (folder / "accuracy").iterdir()) == ["nest-vs-truth.png"]  # NEST vs the truth
     doc = json.loads((folder / "summary.json").read_text())
     assert doc["command"] == "report" and doc["status"] == "pass" and doc["report"]["verdict"] == "PASS"
     assert doc["report"]["counts"] == {"pass": 2, "fail": 0, "drift": 0, "error": 0}
@@ -214,11 +216,12 @@ def test_the_html_is_self_contained_and_embeds_the_same_figures(passing_report):
     assert "<script" not in page and "<link" not in page
     assert "default-src 'none'; img-src data:" in page  # the browser itself refuses any fetch
     sources = re.findall(r'<img src="([^"]+)"', page)
-    assert len(sources) == 2 and all(s.startswith("data:image/png;base64,") for s in sources)
+    assert len(sources) == 3 and all(s.startswith("data:image/png;base64,") for s in sources)
     embedded = {base64.b64decode(s.split(",", 1)[1]) for s in sources}
-    assert embedded == {p.read_bytes() for p in (folder / "figures").iterdir()}
+    assert embedded == {p.read_bytes() for name in ("figures", "accuracy") for p in (folder / name).iterdir()}
     markdown = (folder / "report.md").read_text()
     assert f"](figures/{FAILING}.png)" in markdown and f"](figures/{PASSING}.png)" in markdown
+    assert "](accuracy/nest-vs-truth.png)" in markdown
     assert (folder / "report.html").stat().st_size < 3_000_000
 
 
@@ -364,7 +367,7 @@ def test_the_html_report_renders_in_headless_chromium(failing_report, chromium):
     assert [row[:3] for row in summary] == [[FAILING, "FAIL", summary[0][2]], [PASSING, "PASS", "none (identical)"]]
     assert summary[0][2] in ("s_GABA", "I_GABA")
     images = page.state["images"]
-    assert len(images) == 2
+    assert len(images) == 3  # the two scenarios' figures and the one of how far NEST is from the truth
     for image in images:  # every figure decoded and laid out
         assert image["complete"] and image["naturalWidth"] > 0 and image["naturalHeight"] > 0, image
         assert image["renderedWidth"] > 100, image

@@ -8,6 +8,11 @@ judges three pairs (reference first):
 * ``stored-vs-nest``: NEST now against NEST then. A failure here is **drift** (NEST, GSL or the platform
   changed), not a regression of the reimplementation.
 
+Beside the verdict each scenario carries its accuracy ladder (``harness.judge.distances.Ladder``, the
+reimplementation as the candidate, live NEST as NEST) measured against the **stored** truth reference: the
+gate never solves the truth (that costs seconds per thousand steps), and a missing or stale truth is no
+failure: the ladder then says why it has no truth. The ladder never changes a verdict.
+
 Every pair is judged with the ``exact`` profile (or ``--profile``), never with a scenario's own
 ``tolerances:`` block: that block gives a port room in ``nest-parity compare``, and must not give a
 regression of the reimplementation room here.
@@ -27,13 +32,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from harness.backends.sources import load_stored
+from harness.backends.sources import load_stored, obtain_truth
 from harness.errors import UsageError
 from harness.judge.comparator import Comparison, compare
 from harness.judge.pool import DEFAULT_TIMEOUT_S, default_workers, run_parallel
 from harness.judge.tolerances import DEFAULT_PROFILE, Tolerances, profile_tolerances, scenario_gsl_error_tol
 from harness.scenario.types import Scenario
-from harness.traces.references import REFERENCE_DIR
+from harness.traces.references import REFERENCE_DIR, reference_path
 from harness.traces.traces import Traces
 
 LIVE, REGRESSION, DRIFT = "nest-vs-python", "stored-vs-python", "stored-vs-nest"
@@ -58,6 +63,10 @@ class ScenarioOutcome:
     comparisons: list  # Comparison per pair, in PAIRS order
     seconds: float
     thread_counts: tuple | None = None  # a network's (NEST threads of the main runs, of the THREADS pair's)
+    ladder: object | None = None  # harness.judge.distances.Ladder; None when the scenario's runs ended
+    truth: dict | None = None  # the stored truth the ladder was measured against (path, solver); None: none
+    truth_note: str | None = None  # where the truth came from, or why there is none
+    gsl_error_tol: float | None = None  # NEST's, which its distance to the truth follows
 
     def pair(self, name: str) -> Comparison:
         return next(c for c in self.comparisons if c.pair == name)
@@ -118,9 +127,39 @@ def check_scenario(scenario: Scenario, profile: str | None, reference_dir: str,
     """
     started = time.perf_counter()
     traces, problems = produce_sources(scenario, reference_dir, run_candidate)
+    return judged_outcome(scenario, profile, reference_dir, traces, problems, started)
+
+
+def judged_outcome(scenario: Scenario, profile: str | None, reference_dir: str, traces: dict, problems: dict,
+                   started: float) -> ScenarioOutcome:
+    """The pairs judged and the accuracy ladder measured, from the traces ``produce_sources`` gave."""
     comparisons = judge_pairs(scenario, gate_tolerances(scenario, profile), traces, problems)
+    ladder, truth, note = stored_truth_ladder(scenario, traces, reference_dir)
     return ScenarioOutcome(scenario.name, scenario.path, comparisons, time.perf_counter() - started,
-                           thread_counts(scenario))
+                           thread_counts(scenario), ladder, truth, note, scenario_gsl_error_tol(scenario))
+
+
+def stored_truth_ladder(scenario: Scenario, traces: dict, reference_dir: str) -> tuple:
+    """(Ladder, truth, note): the reimplementation's and live NEST's distances to the stored truth reference.
+
+    Only a stored truth is used (``obtain_truth`` mode ``auto``: never solved here); ``truth`` is None, and
+    ``note`` says why, when there is no valid one. Whatever goes wrong here is said in the note and never
+    touches the verdict, which the pairs alone decide.
+    """
+    from harness.judge.accuracy import build_ladder
+
+    try:
+        truth, note = obtain_truth(scenario, "auto", Path(reference_dir))
+        ladder = build_ladder(traces.get("nest"), truth, traces.get("python"))
+    except Exception as exc:  # a ladder is information, never a reason for the gate to fail
+        return None, None, f"the accuracy ladder could not be measured: {type(exc).__name__}: {exc}"
+    ladder.notes.insert(0, note)
+    if truth is None:
+        return ladder, None, note
+    prov = truth.provenance
+    described = {"path": str(reference_path(scenario.name, Path(reference_dir), "truth")),
+                 "method": prov.get("method"), "rtol": prov.get("rtol"), "scipy_version": prov.get("scipy_version")}
+    return ladder, described, note
 
 
 def thread_counts(scenario: Scenario) -> tuple | None:
@@ -175,7 +214,8 @@ def error_outcome(scenario: Scenario, profile: str | None, reason: str, seconds:
     message = f"{scenario.path}: the scenario's run {reason}"
     problems = {source: message for source in ("nest", "python", "stored", THREAD_SOURCE)}
     comparisons = judge_pairs(scenario, gate_tolerances(scenario, profile), {}, problems)
-    return ScenarioOutcome(scenario.name, scenario.path, comparisons, seconds, thread_counts(scenario))
+    return ScenarioOutcome(scenario.name, scenario.path, comparisons, seconds, thread_counts(scenario),
+                           truth_note=f"no accuracy ladder: {message}", gsl_error_tol=scenario_gsl_error_tol(scenario))
 
 
 def gate_tolerances(scenario: Scenario, profile: str | None) -> Tolerances:

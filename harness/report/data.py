@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from harness.judge.gate import LIVE, THREADS, GateResult, ScenarioOutcome
 
 if TYPE_CHECKING:
+    from harness.report.accuracy import AccuracySection
     from harness.report.baseline import BaselineDiff
 
 
@@ -106,6 +107,7 @@ class Report:
     command: str
     candidate_description: str = ""
     baseline: BaselineDiff | None = None
+    accuracy: AccuracySection | None = None  # "How far NEST is from the truth" (harness.report.accuracy)
 
     @property
     def verdict(self) -> str:
@@ -409,4 +411,5 @@ def render_text(report: Report) -> str:
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
     note = report.thread_note()
     lines += ["", f"report: {report.headline()}; {report.gate.wall_seconds:.1f} s wall"] + ([note] if note else [])
+    lines += [report.accuracy.line] if report.accuracy is not None else []
     return "\n".join(lines)

@@ -4,6 +4,7 @@
     reports/<tag>/report.md         the same content; figures as relative links to figures/
     reports/<tag>/summary.json      the gate's JSON summary (docs/compare.md) plus a "report" block
     reports/<tag>/figures/<scenario>.png
+    reports/<tag>/accuracy/<name>.png   the figures of "How far NEST is from the truth" (harness.report.accuracy)
 
 The folder is written into a temporary folder beside the target, then renamed, so a reader never sees half a
 report. An existing report folder is replaced only with ``force``; anything that is not a report folder never is.
@@ -26,12 +27,19 @@ SUMMARY_FILE = "summary.json"
 HTML_FILE = "report.html"
 MARKDOWN_FILE = "report.md"
 FIGURE_DIR = "figures"
+ACCURACY_DIR = "accuracy"  # not in figures/: a scenario may be called anything a file there could be
+FIGURE_DIRS = (FIGURE_DIR, ACCURACY_DIR)
 REPORT_FILES = (HTML_FILE, MARKDOWN_FILE, SUMMARY_FILE)
 
 
 def figure_name(scenario: str) -> str:
     """The figure's path in the folder (a scenario name may hold characters a file name should not)."""
     return f"{FIGURE_DIR}/{re.sub(r'[^A-Za-z0-9_.-]', '_', scenario)}.png"
+
+
+def accuracy_figure_name(name: str) -> str:
+    """A figure of the report's accuracy section, in its own folder."""
+    return f"{ACCURACY_DIR}/{re.sub(r'[^A-Za-z0-9_.-]', '_', name)}.png"
 
 
 def default_out_dir(now: datetime.date | None = None) -> Path:
@@ -70,13 +78,13 @@ def check_out_dir(out: Path, force: bool) -> None:
 
 def _not_written_by_a_report(out: Path) -> str | None:
     """The first entry of ``out`` that a report does not write (report.html, report.md, summary.json,
-    figures/*.png; plain files only, no links), or None: --force replaces the folder whole, so it may hold
-    nothing that would be lost."""
+    figures/*.png, accuracy/*.png; plain files only, no links), or None: --force replaces the folder whole, so
+    it may hold nothing that would be lost."""
     for entry in sorted(out.iterdir()):
-        if entry.name == FIGURE_DIR and entry.is_dir() and not entry.is_symlink():
+        if entry.name in FIGURE_DIRS and entry.is_dir() and not entry.is_symlink():
             for figure in sorted(entry.iterdir()):
                 if figure.is_symlink() or not figure.is_file() or figure.suffix != ".png":
-                    return f"{FIGURE_DIR}/{figure.name}"
+                    return f"{entry.name}/{figure.name}"
         elif entry.name not in REPORT_FILES or entry.is_symlink() or not entry.is_file():
             return entry.name
     return None

@@ -1,10 +1,12 @@
 """The release report (``nest-parity report``, docs/report.md): one folder with a self-contained HTML page,
-the same content in Markdown, the JSON summary and one figure per scenario.
+the same content in Markdown, the JSON summary, one figure per scenario and the figures of "How far NEST is
+from the truth" (``harness.report.accuracy``).
 
 The jobs, one module each, in the order the command uses them::
 
     harness.report.run       the gate with pictures: every scenario judged in the gate's workers, with its figure
     harness.report.data      what the report says (Report), in words and numbers shared by every format
+    harness.report.accuracy  how far NEST is from the stored truth, over all scenarios: a table and a figure
     harness.report.baseline  what changed since an earlier report (--baseline)
     harness.report.release   this module: the JSON document, and every file of the folder as bytes
     harness.report.html      the HTML page;  harness.report.markdown  the Markdown
@@ -16,6 +18,7 @@ from __future__ import annotations
 import json
 
 from harness.judge.gate import GateResult
+from harness.report.accuracy import accuracy_section
 from harness.report.baseline import diff_against_baseline
 from harness.report.data import Report
 from harness.report.folder import HTML_FILE, MARKDOWN_FILE, SUMMARY_FILE, figure_name
@@ -26,13 +29,16 @@ from harness.report.summary import gate_json
 
 
 def build_report(reports: list, gate: GateResult, *, candidate: str, command: str, candidate_description: str = "",
-                 baseline: tuple[str, dict] | None = None) -> Report:
-    """The report of ``run_report``'s results; its ``document`` is summary.json (the gate's plus a "report"
-    block). ``baseline`` is what ``load_baseline`` returned."""
+                 baseline: tuple[str, dict] | None = None, accuracy_figures=()) -> Report:
+    """The report of ``run_report``'s results; its ``document`` is summary.json (the gate's, with each
+    scenario's accuracy ladder, plus a "report" block). ``baseline`` is what ``load_baseline`` returned;
+    ``accuracy_figures`` (``harness.report.accuracy.AccuracyFigure``) join the section "How far NEST is from
+    the truth" after its own figure."""
     document = gate_json(gate)
     document["command"] = "report"
     document["provenance"] = report_provenance(command, reports)
     report = Report(reports, gate, document, candidate, command, candidate_description)
+    report.accuracy = accuracy_section([sr.outcome for sr in reports], accuracy_figures)
     if baseline is not None:
         report.baseline = diff_against_baseline(baseline[0], baseline[1], document)
     document["report"] = {
@@ -43,6 +49,7 @@ def build_report(reports: list, gate: GateResult, *, candidate: str, command: st
         "figures": {sr.scenario: figure_name(sr.scenario) for sr in reports if sr.figure is not None},
         "zero_difference": {sr.scenario: sr.figure.zero_difference for sr in reports if sr.figure is not None},
         "baseline": report.baseline.to_json() if report.baseline else None,
+        "accuracy": report.accuracy.to_json(),
     }
     return report
 
@@ -54,4 +61,6 @@ def report_files(report: Report) -> dict:
     for sr in report.scenarios:
         if sr.figure is not None:
             files[figure_name(sr.scenario)] = sr.figure.png
+    for figure in report.accuracy.figures if report.accuracy is not None else ():
+        files[figure.name] = figure.png
     return files

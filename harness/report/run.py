@@ -2,24 +2,16 @@
 
 Every scenario runs live NEST, the candidate (the reimplementation, or a selftest variant with ``--variant``) and
 the stored reference in the gate's worker processes; the three pairs are judged exactly as the gate judges
-them, and each worker also draws its scenario's figure (``harness.report.figures``; a network's:
-``harness.report.network_figures``) while it still holds the traces. The provenance says what ran, for a
+them (with the same accuracy ladder against the stored truth), and each worker also draws its scenario's
+figure (``harness.report.figures``; a network's: ``harness.report.network_figures``) while it still holds the
+traces. The provenance says what ran, for a
 reviewer who wants to reproduce the report.
 """
 from __future__ import annotations
 
 import time
 
-from harness.judge.gate import (
-    LIVE,
-    GateResult,
-    ScenarioOutcome,
-    error_outcome,
-    gate_tolerances,
-    judge_pairs,
-    produce_sources,
-    thread_counts,
-)
+from harness.judge.gate import LIVE, GateResult, error_outcome, judged_outcome, produce_sources
 from harness.judge.pool import DEFAULT_TIMEOUT_S, default_workers, run_parallel
 from harness.report.data import ScenarioReport
 from harness.scenario.types import Scenario
@@ -29,12 +21,11 @@ from harness.traces.references import REFERENCE_DIR
 
 def report_task(scenario: Scenario, profile: str | None, reference_dir: str, run_candidate,
                 labels: tuple[str, str]) -> ScenarioReport:
-    """The report's task for one scenario (runs in a gate worker): the gate's check, then the figure."""
+    """The report's task for one scenario (runs in a gate worker): the gate's check (with its accuracy ladder
+    against the stored truth), then the figure."""
     started = time.perf_counter()
     traces, problems = produce_sources(scenario, reference_dir, run_candidate)
-    comparisons = judge_pairs(scenario, gate_tolerances(scenario, profile), traces, problems)
-    outcome = ScenarioOutcome(scenario.name, scenario.path, comparisons, time.perf_counter() - started,
-                              thread_counts(scenario))
+    outcome = judged_outcome(scenario, profile, reference_dir, traces, problems, started)
     live = outcome.pair(LIVE)
     figure, why = None, None
     if live.status == "error":

@@ -13,6 +13,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from harness.judge.comparator import Comparison, VariableResult
+from harness.report.accuracy import ladder_counts, summary_line
 from harness.traces.atomic import atomic_write_text
 from harness.traces.provenance import base_provenance
 
@@ -251,6 +252,7 @@ def gate_table(result) -> str:
         counts += f"; {result.thread_warnings} thread-count warning{'s' if result.thread_warnings != 1 else ''}"
     lines += ["", f"gate: {len(result.outcomes)} scenarios: {counts}; {result.wall_seconds:.1f} s wall with "
                   f"{result.workers} worker process{'es' if result.workers != 1 else ''}"]
+    lines.append(summary_line(result.outcomes))  # the ladders themselves are in the JSON, per scenario
     if result.counts["drift"] or result.counts["regression+drift"]:
         lines.append("drift: live NEST no longer reproduces the stored references (NEST, GSL or the platform "
                      "changed); check the provenance, then re-record with `make references FORCE=1` if intended")
@@ -286,8 +288,11 @@ def gate_json(result) -> dict:
         "profile": result.profile, "wall_seconds": round(result.wall_seconds, 3), "workers": result.workers,
         "counts": result.counts,
         "thread_warnings": result.thread_warnings,
+        "accuracy_ladder": ladder_counts(result.outcomes),
         "scenarios": [{"scenario": o.scenario, "path": o.path, "verdict": o.verdict, "threads": thread_status(o),
-                       "seconds": round(o.seconds, 3)} for o in result.outcomes],
+                       "seconds": round(o.seconds, 3), "gsl_error_tol": json_number(o.gsl_error_tol),
+                       "truth": o.truth, "truth_note": o.truth_note,
+                       "ladder": None if o.ladder is None else o.ladder.to_json()} for o in result.outcomes],
     }
     document = summary_json("gate", result.comparisons, extra)
     document["status"] = result.status
