@@ -265,16 +265,39 @@ def cmd_report(args) -> int:
     reports, gate = run_report(scenarios, profile=args.profile, reference_dir=Path(args.references),
                                workers=args.workers, run_candidate=run_candidate, candidate_label=label,
                                timeout=args.timeout)
-    report = build_report(reports, gate, candidate=label, candidate_description=description,
+    extra = _stiff_convergence_figure(args, scenarios)
+    report = build_report(reports, gate, candidate=label, candidate_description=description, accuracy_figures=extra,
                           command=shlex.join(["nest-parity", *args.argv]), baseline=baseline)
     print(render_text(report))
     files = report_files(report)
     write_report_folder(out, files, force=args.force)
-    figures = sum(name.startswith(FIGURE_DIR + "/") for name in files)
+    figures = sum(name.startswith((FIGURE_DIR + "/", "accuracy/")) for name in files)
     size = sum(len(data) for data in files.values())
     print(f"wrote {out}/: report.html, report.md, summary.json and {figures} figure{'s' if figures != 1 else ''} "
           f"({size / 1e6:.1f} MB)")
     return EXIT_FOR_VERDICT[report.verdict]
+
+
+def _stiff_convergence_figure(args, scenarios) -> list:
+    """The release report's convergence study of the catalogue's stiff scenario (each run bounded in time);
+    a study that cannot run is a line on stderr and no figure, never a failed report."""
+    from harness.judge.pool import RunEnded
+    from harness.report.accuracy import figure_from_png
+    from harness.truth.convergence import STIFF_SCENARIO, stiff_study_figure
+
+    def execute(task, *task_args, what: str):
+        return _bounded(args, task, *task_args, what=what)
+
+    try:
+        drawn = stiff_study_figure(scenarios, Path(args.references), execute)
+    except (RunEnded, UsageError) as exc:
+        print(f"note: no convergence study of {STIFF_SCENARIO} in the report: {exc}", file=sys.stderr)
+        return []
+    if drawn is None:
+        return []
+    png, caption = drawn
+    return [figure_from_png(png, f"convergence-{STIFF_SCENARIO}", f"convergence study of {STIFF_SCENARIO}",
+                            caption)]
 
 
 def _write_reports(args, document: dict, junit: str) -> None:

@@ -358,4 +358,20 @@ def _scale(truth) -> dict:
             for name, values in truth.variables.items()}
 
 
+# The catalogue's stiff scenario (1 ms steps at gsl_error_tol 1e-8): the release report shows its study.
+STIFF_SCENARIO = "stiff_dt1"
+
+
+def stiff_study_figure(scenarios, reference_dir, execute) -> tuple[bytes, str] | None:
+    """The convergence study of the stiff scenario, if it is among ``scenarios``: (PNG, caption), else None."""
+    stiff = next((s for s in scenarios if s.name == STIFF_SCENARIO and not s.is_network), None)
+    if stiff is None:
+        return None
+    study = convergence_study(stiff, reference_dir=reference_dir, execute=execute)
+    fits = study.fit("nest", stiff.resolution)
+    slopes = ", ".join(f"{name} {fit.shown()}" for name, fit in fits.items() if fit.slope is not None)
+    return study_figure(study), (f"{stiff.name}: NEST's distance to the truth against gsl_error_tol "
+                                 f"(fitted slopes {slopes}); `nest-parity convergence {stiff.path}` redraws it")
+
+
 from harness.truth.convergence_figure import study_figure  # noqa: E402,F401  (the API is study + figure)
