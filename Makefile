@@ -27,7 +27,7 @@ check: lint
 	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not browser and not slow"
 
 lint: $(STAMP)
-	$(PY) -m ruff check harness tests bench scripts
+	$(PY) -m ruff check harness nest_parity tests bench scripts
 
 # Reruns the commands whose numbers README.md and docs/ quote and rewrites those passages (with the date and
 # the machine); SUITE=1 also times make check and make test (minutes).

@@ -12,6 +12,7 @@ Beside the flow: ``model/`` (the exact engine, and the one home of the model's f
 defaults, initial state, recordables), ``jax_engine/`` (the same model in JAX), ``fuzz/`` (generated
 scenarios through the same flow), ``candidates/`` (other people's ports, run out of process), ``cli.py``
 (the ``nest-parity`` parser) and ``commands.py`` (its commands), ``errors.py`` (bad input and exit codes),
-``arguments.py`` (shared argument types), ``grid.py`` (NEST's time in tics).
+``arguments.py`` (shared argument types), ``grid.py`` (NEST's time in tics), ``api.py`` (the Python API,
+imported as ``nest_parity``: docs/api.md).
 """
 __version__ = "0.1.0"

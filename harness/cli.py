@@ -9,13 +9,14 @@ from pathlib import Path
 
 from harness import __version__
 from harness.arguments import positive_int
-from harness.backends.sources import CANDIDATE_SOURCES, REFERENCE_SOURCES, TRUTH_MODES
+from harness.backends.sources import CANDIDATE_SOURCES, REFERENCE_SOURCES, SOURCES, TRUTH_MODES
 from harness.commands import COMMANDS
 from harness.errors import EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, OverwriteRefused, UsageError
 from harness.judge.selftest import VARIANTS
 from harness.judge.tolerances import DEFAULT_PROFILE, PROFILE_NAMES, unknown_profile_message
 from harness.model.parameters import MODEL
 from harness.scenario.discovery import DEFAULT_SCENARIOS
+from harness.traces.exports import FORMATS as EXPORT_FORMATS
 from harness.traces.references import REFERENCE_DIR
 
 GATE_REPORT_DIR = Path("reports") / "gate"
@@ -97,6 +98,20 @@ def build_parser() -> argparse.ArgumentParser:
                         f"what a failing report looks like: {', '.join(VARIANTS)}")
     _add_judging_options(p)
     _add_workers_option(p)
+    _add_timeout_option(p)
+
+    p = sub.add_parser("export", help="write traces (a scenario run on a backend, or a .npz trace file) or the "
+                                      "comparison tables of a compare/gate --json summary as Parquet or NetCDF, "
+                                      "with units and provenance (docs/api.md)")
+    p.add_argument("source", metavar="SOURCE", help="a scenario file, a trace file (.npz) or a JSON summary (.json)")
+    p.add_argument("--backend", default=None, metavar="B",
+                   help=f"for a scenario: {', '.join(SOURCES)} or a registered candidate (default: nest)")
+    p.add_argument("--format", choices=EXPORT_FORMATS, default=None,
+                   help="default: from --out's suffix (.parquet, .nc)")
+    p.add_argument("--out", required=True, metavar="PATH", help="the file to write (not in a reference folder)")
+    p.add_argument("--force", action="store_true", help="replace an existing file")
+    _add_references_option(p)
+    _add_threads_option(p)
     _add_timeout_option(p)
 
     p = sub.add_parser("selftest", help="prove that the gate catches deliberately broken reimplementations")

@@ -9,7 +9,6 @@ from pathlib import Path
 
 from harness.errors import EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError
 from harness.judge.selftest import VARIANTS
-from harness.judge.tolerances import ACCURACY_PROFILE
 
 EXIT_FOR_STATUS = {"pass": EXIT_OK, "fail": EXIT_FAIL, "error": EXIT_USAGE}
 
@@ -141,62 +140,21 @@ def cmd_record(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from harness.backends.sources import produce
-    from harness.judge.accuracy import build_ladder, judge_accuracy
-    from harness.judge.comparator import compare
-    from harness.judge.tolerances import chosen_profile, resolve_tolerances
+    from harness.judge.compare_sources import compare_sources
     from harness.report.ladder import ladder_table
     from harness.report.summary import comparison_table, junit_xml, summary_json
 
     (scenario,) = _load_all([args.scenario])
     _check_report_paths(args)
-    accuracy = chosen_profile(scenario, args.profile) == ACCURACY_PROFILE
-    if accuracy and args.reference not in NEST_SOURCES:
-        raise UsageError(f"--profile {ACCURACY_PROFILE}: the reference must be NEST (--reference nest or stored), "
-                         f"whose distance to the truth sets the bounds; not {args.reference!r}")
-    tolerances = None if accuracy else resolve_tolerances(scenario, args.profile)
-    runs = {}
-    for source in dict.fromkeys((args.reference, args.candidate)):
-        runs[source] = _bounded(args, produce, source, scenario, Path(args.references), args.nest_threads,
-                                what=f"{scenario.path}: the {source} run")
-    reference, candidate = runs[args.reference], runs[args.candidate]
-    truth, note = _truth_for_compare(args, scenario, runs, accuracy)
-    nest = next((runs[s] for s in (args.reference, args.candidate) if s in NEST_SOURCES), None)
-    if accuracy:
-        result, ladder = judge_accuracy(nest, truth, candidate, candidate_name=args.candidate)
-    else:
-        result = compare(reference, candidate, tolerances, reference_name=args.reference,
-                         candidate_name=args.candidate)
-        ladder = build_ladder(nest, truth, None if args.candidate in NEST_SOURCES else candidate)
-    ladder.notes.insert(0, note)
-    result.ladder = ladder
+    result = compare_sources(scenario, args.reference, args.candidate, profile=args.profile, truth=args.truth,
+                             reference_dir=Path(args.references), nest_threads=args.nest_threads,
+                             call=functools.partial(_bounded, args))
     print(comparison_table(result))
-    print(ladder_table(ladder, args.candidate))
+    print(ladder_table(result.ladder, args.candidate))
     _write_reports(args, summary_json("compare", [result]), junit_xml("nest-parity compare", [result]))
     if result.status == "error":
         print(f"error: {scenario.path}: {result.error}", file=sys.stderr)
     return EXIT_FOR_STATUS[result.status]
-
-
-NEST_SOURCES = ("nest", "stored")
-
-
-def _truth_for_compare(args, scenario, runs: dict, accuracy: bool):
-    """The truth for compare's ladder: one of the two sides when it is a truth, else ``--truth`` (auto: the
-    stored truth when there is one; the accuracy profile solves it when there is none)."""
-    from harness.backends.sources import obtain_truth
-
-    for source in ("truth", "stored-truth"):
-        if source in runs:
-            return runs[source], f"truth: the {source} run compared above"
-    mode = args.truth
-    if accuracy and mode == "none":
-        raise UsageError(f"--profile {ACCURACY_PROFILE} judges against the truth: --truth none leaves nothing to judge")
-    if accuracy and mode == "auto":
-        from harness.traces.references import reference_path
-
-        mode = "stored" if reference_path(scenario.name, Path(args.references), "truth").exists() else "live"
-    return _bounded(args, obtain_truth, scenario, mode, Path(args.references), what=f"{scenario.path}: the truth")
 
 
 def cmd_gate(args) -> int:
@@ -326,6 +284,12 @@ def cmd_convergence(args) -> int:
     return run_convergence_command(args)
 
 
+def cmd_export(args) -> int:
+    from harness.traces.exports_cli import run_export_command
+
+    return run_export_command(args)
+
+
 def cmd_candidates(args) -> int:
     from harness.candidates.cli import run_candidates_command
 
@@ -334,4 +298,4 @@ def cmd_candidates(args) -> int:
 
 COMMANDS = {"validate": cmd_validate, "run": cmd_run, "record": cmd_record, "compare": cmd_compare,
             "gate": cmd_gate, "selftest": cmd_selftest, "report": cmd_report, "fuzz": cmd_fuzz,
-            "convergence": cmd_convergence, "candidates": cmd_candidates}
+            "convergence": cmd_convergence, "candidates": cmd_candidates, "export": cmd_export}

@@ -15,12 +15,14 @@ import numpy as np
 from harness.backends.python import input_slots, neuron_traces
 from harness.jax_engine import JaxPopulation, platform
 from harness.model import DEFAULTS, INITIAL_STATE
+from harness.scenario.coerce import as_scenario
 from harness.scenario.types import Scenario
 from harness.traces.provenance import base_provenance
 from harness.traces.traces import Traces
 
 
 def run_python_jax(scenario: Scenario) -> Traces:
+    scenario = as_scenario(scenario)  # a path works too
     if scenario.is_network:
         from harness.network import Network
 

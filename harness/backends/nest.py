@@ -13,6 +13,7 @@ import numpy as np
 
 from harness import grid
 from harness.model.parameters import RECEPTOR_TYPES, RECORDABLES
+from harness.scenario.coerce import as_scenario
 from harness.scenario.types import CurrentInput, Scenario, SpikeInput
 from harness.traces.provenance import base_provenance, gsl_version
 from harness.traces.traces import Traces
@@ -38,7 +39,8 @@ def nest_version() -> str:
 
 def run_nest(scenario: Scenario, threads: int | None = None) -> Traces:
     """The scenario's traces from NEST; a network scenario runs with ``threads`` (default: its own
-    ``nest_threads``, 1 unless the file says otherwise)."""
+    ``nest_threads``, 1 unless the file says otherwise). ``scenario`` may also be a path."""
+    scenario = as_scenario(scenario)
     if scenario.is_network:
         from harness.backends.nest_network import run_nest_network
 

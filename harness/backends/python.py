@@ -22,6 +22,7 @@ import numpy as np
 
 from harness import grid
 from harness.model import Population, libm
+from harness.scenario.coerce import as_scenario
 from harness.scenario.types import CurrentInput, Scenario, SpikeInput
 from harness.traces.provenance import base_provenance
 from harness.traces.traces import Traces
@@ -31,7 +32,8 @@ RECORDER_DELAY_MS = 1.0  # multimeter and spike_recorder connections use NEST's 
 
 def run_python(scenario: Scenario, population_class=Population, provenance: dict | None = None) -> Traces:
     """The scenario on the exact engine, or on another engine with ``Population``'s API (``population_class``,
-    e.g. ``harness.truth.TruthPopulation``; ``provenance`` then says which)."""
+    e.g. ``harness.truth.TruthPopulation``; ``provenance`` then says which). ``scenario`` may also be a path."""
+    scenario = as_scenario(scenario)
     provenance = {**base_provenance(), **(provenance or {"backend": "python", "model": "harness.model",
                                                          "exp_route": libm.EXP_ROUTE})}
     if scenario.is_network:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.errors import UsageError
+from harness.scenario.coerce import as_scenario
 from harness.scenario.types import Scenario
 from harness.traces.references import REFERENCE_DIR, load_reference
 from harness.traces.traces import Traces
@@ -18,7 +19,9 @@ CANDIDATE_SOURCES = ("python", "python-jax", "stored", "nest", "truth", "stored-
 def produce(source: str, scenario: Scenario, reference_dir: Path = REFERENCE_DIR,
             nest_threads: int | None = None) -> Traces:
     """The traces of ``scenario`` from ``source``; a missing or stale stored reference is a UsageError.
-    ``nest_threads``: live NEST's thread count for a network scenario (default: the scenario's)."""
+    ``nest_threads``: live NEST's thread count for a network scenario (default: the scenario's). ``scenario``
+    may also be a path."""
+    scenario = as_scenario(scenario)
     if source == "nest":
         from harness.backends.nest import run_nest  # imported on demand: NEST is slow to import
 

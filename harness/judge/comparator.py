@@ -88,6 +88,7 @@ class Comparison:
     # ``spikes`` holds all of them, its first difference and first violation the earliest of any neuron.
     neuron_spikes: dict | None = None
     ladder: object = None  # harness.judge.distances.Ladder: the distances to NEST and to the truth, when known
+    traces: dict | None = None  # "reference", "candidate" -> Traces, when the caller kept them (harness.api)
 
     @property
     def pair(self) -> str:
@@ -103,6 +104,29 @@ class Comparison:
         if self.neuron_spikes is not None:
             return names + [f"{neuron} spikes" for neuron, s in self.neuron_spikes.items() if not s.match]
         return names + (["spikes"] if self.spikes is not None and not self.spikes.match else [])
+
+    # Tables and figures (harness.judge.frames, harness.traces.plotting; docs/api.md).
+    def to_dataframe(self):
+        """One row per variable (a network's: per neuron and variable) and one for the spikes, with units."""
+        from harness.judge.frames import to_dataframe
+
+        return to_dataframe(self)
+
+    def to_xarray(self):
+        from harness.judge.frames import to_xarray
+
+        return to_xarray(self)
+
+    def traces_dataframe(self, variables=None):
+        """The two sides' traces side by side (columns source[, variable][, neuron]); needs ``traces``."""
+        from harness.judge.frames import traces_dataframe
+
+        return traces_dataframe(self, variables)
+
+    def plot(self, variables=None, neuron: str | None = None):
+        from harness.traces.plotting import plot_comparison
+
+        return plot_comparison(self, variables, neuron)
 
     def first_divergence(self) -> tuple[str, float] | None:
         """(what, ms) of the earliest broken tolerance over all variables and the spikes; None if all pass."""

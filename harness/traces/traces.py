@@ -145,6 +145,30 @@ class Traces:
                 raise TraceFileError(readable_path(npz), why)
         return traces
 
+    # Tables, Datasets and figures (harness.traces.frames, harness.traces.plotting; docs/api.md).
+    def to_dataframe(self, form: str = "wide"):
+        """The samples as a pandas DataFrame indexed by time_ms: ``wide`` (a column per variable) or ``long``."""
+        from harness.traces.frames import to_dataframe
+
+        return to_dataframe(self, form)
+
+    def spikes_dataframe(self):
+        from harness.traces.frames import spikes_to_dataframe
+
+        return spikes_to_dataframe(self)
+
+    def to_xarray(self):
+        """The traces as an xarray Dataset: dims time (and neuron), units and provenance as attributes."""
+        from harness.traces.frames import to_xarray
+
+        return to_xarray(self)
+
+    def plot(self, variables=None, neurons=None):
+        """A matplotlib Figure, one axis per variable in its unit."""
+        from harness.traces.plotting import plot_traces
+
+        return plot_traces({self.provenance.get("backend", "traces"): self}, variables, neurons)
+
     def equals_exactly(self, other: "Traces") -> bool:
         """Bit-for-bit equality of grid, spikes and every recorded variable."""
         return (self.tics_per_step == other.tics_per_step

@@ -110,7 +110,9 @@ def run_truth(scenario, method: str = DEFAULT_METHOD, tolerance: float = DEFAULT
     again at ``tolerance / 10`` and ``provenance["convergence"]`` holds how far each recordable moved
     (``harness.judge.distances.Distance.to_json``); the tighter solution is only the check, not the result."""
     from harness.judge.distances import distance
+    from harness.scenario.coerce import as_scenario
 
+    scenario = as_scenario(scenario)  # a path works too
     traces = solve(scenario, method, tolerance)
     if check:
         tighter = solve(scenario, method, tolerance / CHECK_FACTOR)
