@@ -5,8 +5,10 @@
   plain NumPy (NEST's ring buffers, update calls and delivery order), for any port's runner;
 * ``registry``: ``candidates.yaml``, the named candidates and how to run them;
 * ``execute``: one candidate on one scenario, with every failure turned into ``CandidateError``;
-* ``parity``: a candidate over a set of scenarios, judged by the comparator, with the findings'
-  expectations (``expect: fail``) and the Markdown parity report;
+* ``parity``: a candidate over a set of scenarios, judged by the comparator (or, under
+  ``as-accurate-as-nest``, against the truth), each outcome with its accuracy ladder, and the findings'
+  expectations (``expect: fail``); ``report``: the Markdown parity report; ``ladder_view``: a ladder's worst
+  recordable in one line or table row;
 * ``cli``: the command-line wiring (``python -m harness.candidates``);
 * runners: ``engine_runner`` (harness.model), ``nest_runner`` (NEST 3.10) and ``brainpy_runner`` (the
   brainpy.state port, run with its own Python 3.12).

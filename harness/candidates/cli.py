@@ -12,10 +12,11 @@ from pathlib import Path
 
 from harness.backends.sources import REFERENCE_SOURCES
 from harness.errors import EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError
-from harness.judge.tolerances import PROFILE_NAMES
+from harness.judge.tolerances import ACCURACY_PROFILE, PROFILE_NAMES
 from harness.model.parameters import MODEL
 from harness.scenario.discovery import DEFAULT_SCENARIOS
 
+from .parity import NEST_REFERENCES, TRUTH_MODES
 from .registry import DEFAULT_REGISTRY
 
 CATALOGUE = f"{DEFAULT_SCENARIOS}/*.yaml"  # the main catalogue; the findings live below scenarios/ports/
@@ -35,18 +36,43 @@ def add_candidate_arguments(sub) -> argparse.ArgumentParser:
                    help="files, folders or globs (default: the catalogue plus the candidate's findings)")
     r.add_argument("--profile", choices=PROFILE_NAMES, help="override every scenario's and the candidate's profile")
     r.add_argument("--reference", choices=REFERENCE_SOURCES, default="nest")
-    r.add_argument("--json", metavar="PATH", help="write the comparator's JSON summary here")
+    _truth_argument(r)
+    r.add_argument("--ladder", action="store_true",
+                   help="print each scenario's whole accuracy ladder (default: its worst recordable in one line)")
+    r.add_argument("--json", metavar="PATH", help="write the comparator's JSON summary (with the ladders) here")
 
     rep = actions.add_parser("report", help="the Markdown parity report of candidates over the whole catalogue")
     rep.add_argument("candidates", nargs="+", metavar="CANDIDATE")
     rep.add_argument("--out", required=True, metavar="PATH.md")
     rep.add_argument("--catalogue", default=CATALOGUE, metavar="GLOB")
     rep.add_argument("--reference", choices=REFERENCE_SOURCES, default="nest")
+    rep.add_argument("--also-profile", action="append", default=[], choices=PROFILE_NAMES, metavar="PROFILE",
+                     help="judge the catalogue and the findings under this profile too, beside integrator and exact "
+                          f"(e.g. {ACCURACY_PROFILE}); repeatable")
+    _truth_argument(rep)
     rep.add_argument("--equivalence", nargs="*", default=[], metavar="SCENARIO",
                      help="also compare the first candidate's compiled loop with its eager API (brainpy runner)")
     rep.add_argument("--title", default=None)
     rep.add_argument("--notes", metavar="PATH.md", help="Markdown placed after the header (the reviewed reading)")
     return p
+
+
+def _truth_argument(parser) -> None:
+    parser.add_argument("--truth", choices=TRUTH_MODES, default="auto",
+                        help="where each scenario's truth comes from: auto (default: the stored truth reference "
+                             "when valid, else solved now), stored, live, none (no distances to the truth)")
+
+
+def _check_accuracy_arguments(args, profiles) -> None:
+    """The accuracy profile judges against the truth with NEST's distance as the scale: refuse before the runs
+    what leaves it nothing to judge."""
+    if ACCURACY_PROFILE not in profiles:
+        return
+    if args.reference not in NEST_REFERENCES:
+        raise UsageError(f"profile {ACCURACY_PROFILE}: the reference must be NEST (--reference nest or stored), "
+                         f"whose distance to the truth sets the bounds; not {args.reference!r}")
+    if args.truth == "none":
+        raise UsageError(f"profile {ACCURACY_PROFILE} judges against the truth: --truth none leaves nothing to judge")
 
 
 def run_candidates_command(args) -> int:
@@ -68,18 +94,25 @@ def _list(args, registry) -> int:
 
 # ------------------------------------------------------------------------------------------- run
 def _run(args, registry) -> int:
+    from harness.report.ladder import ladder_table
     from harness.report.summary import write_json
 
+    from .ladder_view import ladder_line
     from .parity import check_candidate
     from .registry import get_candidate
 
     candidate = get_candidate(args.candidate, registry)
+    _check_accuracy_arguments(args, [args.profile or candidate.profile])
     patterns = args.scenarios or [CATALOGUE] + ([candidate.findings] if candidate.findings else [])
     scenarios = _load(patterns)
     outcomes = check_candidate(candidate, scenarios, reference=args.reference, profile=args.profile,
-                               progress=_progress)
+                               truth=args.truth, progress=_progress)
+    whole = args.ladder or len(outcomes) == 1
     for o in outcomes:
         print(_outcome_line(o))
+        if o.ladder is not None:
+            print(_indent(ladder_table(o.ladder, candidate.name)) if whole else
+                  f"              {ladder_line(o.ladder, candidate.name)}")
     counts = {v: sum(o.verdict == v for o in outcomes) for v in ("pass", "expected-fail", "fixed", "fail", "error")}
     print(", ".join(f"{n} {v}" for v, n in counts.items() if n))
     for o in outcomes:
@@ -88,21 +121,31 @@ def _run(args, registry) -> int:
     if args.json:
         from harness.report.summary import summary_json
 
-        verdicts = [{"scenario": o.scenario.name, "expected": o.expected, "verdict": o.verdict} for o in outcomes]
+        verdicts = [{"scenario": o.scenario.name, "profile": o.comparison.profile, "expected": o.expected,
+                     "claimed_profile": o.claimed_profile, "verdict": o.verdict} for o in outcomes]
         write_json(Path(args.json), summary_json(f"candidates run {candidate.name}",
                                                  [o.comparison for o in outcomes], {"verdicts": verdicts}))
     return EXIT_OK if all(o.ok for o in outcomes) else EXIT_FAIL
 
 
+def _indent(text: str) -> str:
+    return "\n".join("              " + line for line in text.splitlines())
+
+
 def _outcome_line(o) -> str:
     c = o.comparison
     if c.status == "error":
-        return f"{o.verdict:13s} {o.scenario.name}: {c.error}"
+        return f"{o.verdict:13s} {o.scenario.name} ({c.profile}): {c.error}"
     diffs = ", ".join(f"{n} {v.max_abs:.2g}" for n, v in c.variables.items() if v.max_abs != 0) or "identical"
     spikes = "spikes identical" if c.spikes.first_difference_step is None else (
         "spikes within window" if c.spikes.match else "spikes differ")
-    why = f" [expected: {o.reason.strip()}]" if o.expected == "fail" else ""
-    return f"{o.verdict:13s} {o.scenario.name} ({c.profile}): {diffs}; {spikes}{why}"
+    why = ""
+    if o.expected == "fail":
+        why = f" [expected: {o.reason.strip()}]"
+        if not o.claim_applies:  # judged under another profile than the finding's: it can inform, not refute
+            why = (f" [the finding claims a failure under {o.claimed_profile}; under {c.profile} it "
+                   + ("fails too]" if c.status == "fail" else "passes]"))
+    return f"{o.verdict:13s} {o.scenario.name} ({c.profile}, vs {c.reference}): {diffs}; {spikes}{why}"
 
 
 # ------------------------------------------------------------------------------------------- report
@@ -110,11 +153,13 @@ def _report(args, registry) -> int:
     from harness.report.summary import write_json
     from harness.traces.atomic import atomic_write_text, write_failure
 
-    from .parity import collect, judge
+    from .parity import collect
     from .registry import get_candidate
-    from .report import CandidateSection, render_markdown, summary_document
+    from .report import CandidateSection, catalogue_profiles, render_markdown, summary_document
 
     out = _check_report_out(args.out)  # before minutes of runs: a folder, under a file, a reference folder
+    profiles = catalogue_profiles(args.also_profile)
+    _check_accuracy_arguments(args, profiles)
     candidates = [get_candidate(name, registry) for name in args.candidates]
     for c in candidates:
         missing = c.missing_requirements()
@@ -125,13 +170,13 @@ def _report(args, registry) -> int:
     equivalence_scenarios = _load(args.equivalence) if args.equivalence else []
     sections = []
     for c in candidates:
-        runs = collect(c, catalogue, reference=args.reference, progress=_progress)
-        findings = []
+        runs = collect(c, catalogue, reference=args.reference, truth=args.truth, progress=_progress)
+        finding_runs = []
         if c.findings and c.findings_dir().is_dir():
-            finding_runs = collect(c, _load([c.findings]), reference=args.reference, progress=_progress)
-            findings = [judge(c, r, reference=args.reference) for r in finding_runs]
-        section = CandidateSection(c, runs, findings)
-        section.judge_catalogue(args.reference)
+            finding_runs = collect(c, _load([c.findings]), reference=args.reference, truth=args.truth,
+                                   progress=_progress)
+        section = CandidateSection(c, runs, finding_runs, profiles=profiles, also=tuple(args.also_profile))
+        section.judge(args.reference)
         sections.append(section)
     equivalences = [eager_equivalence(candidates[0], s) for s in equivalence_scenarios]
     title = args.title or f"Parity report: {', '.join(args.candidates)} vs NEST 3.10.0"
@@ -145,7 +190,7 @@ def _report(args, registry) -> int:
         except OSError as exc:
             raise write_failure("--out", path, exc) from None
     print(f"wrote {out} and {out.with_suffix('.json')}")
-    outcomes = [o for s in sections for o in s.findings]
+    outcomes = [o for s in sections for o in s.findings]  # under the profiles they claim; the others inform
     return EXIT_OK if all(o.ok for o in outcomes) and all(r.error is None for s in sections for r in s.runs) \
         else EXIT_FAIL
 

@@ -1,4 +1,13 @@
-"""A candidate over a set of scenarios: traces from the candidate and from a reference, judged by the comparator.
+"""A candidate over a set of scenarios: traces from the candidate, from a reference and from the truth, judged
+by the comparator, with the accuracy ladder (docs/accuracy.md) attached to every outcome.
+
+Each scenario's run holds the reference (NEST, live or stored), the candidate's traces and the truth
+(``harness.truth``): the stored truth reference when it is valid, else solved now in a worker within the
+candidate's ``timeout_s``, with a note saying so. Every Outcome carries a ``Ladder``: candidate↔NEST,
+NEST↔truth, candidate↔truth, and the truth's convergence figure. Under the profile ``as-accurate-as-nest``
+the verdict is ``harness.judge.accuracy.judge_accuracy`` (the candidate against the truth, with bounds from
+NEST's distance to it), so the reference must be NEST; every other profile judges the candidate against the
+reference as the comparator does.
 
 Expectations. A scenario may declare ``expect: fail`` (with ``expect_reason``): a known finding of a port.
 It applies only to candidates whose registry entry names the scenario's folder as ``findings``; for every
@@ -15,7 +24,9 @@ scenario must simply pass. Verdicts:
 
 A finding is judged, for its own candidate, under its ``tolerances.profile`` when it names one (the profile
 is part of what the finding claims); everything else under the candidate's profile from the registry. An
-explicit ``profile`` argument overrides both.
+explicit ``profile`` argument overrides both; a finding judged so under another profile than the one it
+claims cannot be ``fixed`` there: passing a looser or different bound says nothing about its claim, so it
+is a plain ``pass`` (and a finding that still fails is still ``expected-fail``).
 """
 from __future__ import annotations
 
@@ -24,12 +35,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.backends.sources import produce
+from harness.backends.sources import obtain_truth, produce
 from harness.errors import UsageError
+from harness.judge.accuracy import build_ladder, judge_accuracy
 from harness.judge.comparator import Comparison, compare
 from harness.judge.pool import run_bounded
-from harness.judge.tolerances import resolve_tolerances
+from harness.judge.tolerances import ACCURACY_PROFILE, resolve_tolerances
 from harness.scenario.types import Scenario
+from harness.traces.references import REFERENCE_DIR, reference_path
 from harness.traces.traces import Traces
 
 from .execute import CandidateError, run_candidate
@@ -37,17 +50,27 @@ from .registry import Candidate
 
 VERDICTS = ("pass", "expected-fail", "fixed", "fail", "error")
 OK_VERDICTS = ("pass", "expected-fail")
+NEST_REFERENCES = ("nest", "stored")  # the references whose traces are NEST's (the ladder's middle rung)
+TRUTH_REFERENCES = ("truth", "stored-truth")
+TRUTH_MODES = ("auto", "stored", "live", "none")  # auto: the stored truth when valid, else solved now
 
 
 @dataclass
 class Run:
-    """One scenario's traces from the reference and the candidate (or why there are none)."""
+    """One scenario's traces from the reference, the candidate and the truth (or why there are none)."""
 
     scenario: Scenario
     reference: Traces | None
     candidate: Traces | None
     error: str | None
     seconds: float
+    truth: Traces | None = None
+    truth_note: str = ""  # where the truth came from, or why there is none
+    reference_name: str = "nest"
+
+    @property
+    def nest(self) -> Traces | None:
+        return self.reference if self.reference_name in NEST_REFERENCES else None
 
 
 @dataclass
@@ -57,6 +80,16 @@ class Outcome:
     comparison: Comparison
     expected: str  # "pass" | "fail"
     reason: str
+    claimed_profile: str | None = None  # the profile the expectation is stated under; None: any
+
+    @property
+    def ladder(self):
+        """The accuracy ladder of this scenario (harness.judge.distances.Ladder), or None."""
+        return self.comparison.ladder
+
+    @property
+    def claim_applies(self) -> bool:
+        return self.claimed_profile is None or self.claimed_profile == self.comparison.profile
 
     @property
     def verdict(self) -> str:
@@ -64,7 +97,9 @@ class Outcome:
         if status == "error":
             return "error"
         if self.expected == "fail":
-            return "expected-fail" if status == "fail" else "fixed"
+            if status == "fail":
+                return "expected-fail"
+            return "fixed" if self.claim_applies else "pass"
         return status
 
     @property
@@ -74,14 +109,28 @@ class Outcome:
 
 def expectation(candidate: Candidate, scenario: Scenario) -> tuple[str, str]:
     """(expected status, reason) of ``scenario`` for ``candidate``: a declared finding only in its folder."""
-    folder = candidate.findings_dir()
-    if folder is not None and _is_within(Path(scenario.path), folder):
+    if own_finding(candidate, scenario):
         return scenario.expect, scenario.expect_reason
     return "pass", ""
 
 
-def collect(candidate: Candidate, scenarios, *, reference: str = "nest", progress=None) -> list[Run]:
-    """Run the reference and the candidate on every scenario (one at a time: candidates are heavy)."""
+def own_finding(candidate: Candidate, scenario: Scenario) -> bool:
+    folder = candidate.findings_dir()
+    return folder is not None and _is_within(Path(scenario.path), folder)
+
+
+def claimed_profile(candidate: Candidate, scenario: Scenario) -> str:
+    """The profile a scenario is judged by for ``candidate`` unless told otherwise: a finding's own
+    ``tolerances.profile`` (part of what it claims) for the candidate it was written for, else the
+    candidate's profile from the registry (the in-house ones must stay exact everywhere)."""
+    pinned = (scenario.tolerances or {}).get("profile")
+    return pinned if pinned and own_finding(candidate, scenario) else candidate.profile
+
+
+def collect(candidate: Candidate, scenarios, *, reference: str = "nest", truth: str = "auto",
+            reference_dir: Path = REFERENCE_DIR, progress=None) -> list[Run]:
+    """Run the reference, the candidate and obtain the truth on every scenario (one at a time: candidates
+    are heavy). ``truth``: one of TRUTH_MODES (a truth reference is its own truth)."""
     runs = []
     for scenario in scenarios:
         if progress:
@@ -89,40 +138,94 @@ def collect(candidate: Candidate, scenarios, *, reference: str = "nest", progres
         started = time.perf_counter()
         try:
             # In a worker process within the candidate's own time limit: a hung NEST is an error too.
-            ref = run_bounded(produce, reference, scenario, timeout=candidate.timeout_s,
+            ref = run_bounded(produce, reference, scenario, Path(reference_dir), timeout=candidate.timeout_s,
                               what=f"{scenario.path}: the {reference} run")
         except UsageError as exc:
-            runs.append(Run(scenario, None, None, f"reference {reference}: {exc}", 0.0))
+            runs.append(Run(scenario, None, None, f"reference {reference}: {exc}", 0.0, reference_name=reference))
             continue
         try:
             cand, error = run_candidate(candidate, scenario), None
         except CandidateError as exc:
             cand, error = None, exc.describe()
-        runs.append(Run(scenario, ref, cand, error, time.perf_counter() - started))
+        if reference in TRUTH_REFERENCES:
+            known, note = ref, f"the truth is the reference ({reference})"
+        else:  # no live solve for a candidate that gave nothing to measure; a stored truth is cheap to load
+            mode = "stored" if cand is None and truth == "auto" else truth
+            known, note = candidate_truth(scenario, mode, Path(reference_dir), candidate.timeout_s)
+        runs.append(Run(scenario, ref, cand, error, time.perf_counter() - started, known, note, reference))
     return runs
+
+
+def candidate_truth(scenario: Scenario, mode: str, reference_dir: Path, timeout_s: float) -> tuple:
+    """(truth traces or None, a note saying where they came from or why there are none)."""
+    if mode not in TRUTH_MODES:
+        raise UsageError(f"truth {mode!r}; allowed: {', '.join(TRUTH_MODES)}")
+    if mode == "none":
+        return None, "no truth asked for (--truth none)"
+    why_live = ""
+    if mode in ("auto", "stored"):
+        try:
+            stored, note = obtain_truth(scenario, "stored" if mode == "stored" else "auto", reference_dir)
+        except UsageError as exc:  # --truth stored and none usable: nothing measured against the truth
+            return None, str(exc)
+        if stored is not None:
+            return stored, note
+        if not reference_path(scenario.name, reference_dir, "truth").exists():
+            note = f"no stored truth reference for {scenario.name}"
+        why_live = f"{note}; "
+    try:
+        live, note = run_bounded(obtain_truth, scenario, "live", reference_dir, timeout=timeout_s,
+                                 what=f"{scenario.path}: the truth")
+    except Exception as exc:  # noqa: BLE001 - a truth that could not be solved leaves the rungs unmeasured
+        return None, f"{why_live}the truth could not be solved: {exc}"
+    return live, f"{why_live}{note}, in a worker"
 
 
 def judge(candidate: Candidate, run: Run, *, reference: str = "nest", profile: str | None = None) -> Outcome:
     scenario = run.scenario
     expected, reason = expectation(candidate, scenario)
-    # A finding's profile is part of its claim, so it counts for the candidate it was written for; every
-    # other candidate is judged by its own profile (the in-house ones must stay exact everywhere).
-    own_finding = candidate.findings_dir() is not None and _is_within(Path(scenario.path), candidate.findings_dir())
-    chosen = profile or (None if own_finding and scenario.tolerances.get("profile") else candidate.profile)
-    tolerances = resolve_tolerances(scenario, chosen)
-    if run.error is not None:
-        comparison = Comparison(scenario=scenario.name, reference=reference, candidate=candidate.name,
-                                profile=tolerances.profile, tics_per_step=scenario.tics_per_step,
-                                status="error", error=run.error)
+    claimed = claimed_profile(candidate, scenario)
+    chosen = profile or claimed
+    candidate_traces = None if run.error is not None else run.candidate
+    if chosen == ACCURACY_PROFILE:
+        comparison, ladder = _judge_accuracy(candidate, run, reference)
     else:
-        comparison = compare(run.reference, run.candidate, tolerances, reference_name=reference,
-                             candidate_name=candidate.name)
-    return Outcome(candidate.name, scenario, comparison, expected, reason)
+        tolerances = resolve_tolerances(scenario, chosen)  # with the scenario's per-variable overrides
+        ladder = build_ladder(run.nest, run.truth, candidate_traces)
+        if run.error is not None:
+            comparison = _error(candidate, run, reference, tolerances.profile, run.error)
+        else:
+            comparison = compare(run.reference, run.candidate, tolerances, reference_name=reference,
+                                 candidate_name=candidate.name)
+    if run.truth_note:
+        ladder.notes.insert(0, run.truth_note)
+    comparison.ladder = ladder
+    return Outcome(candidate.name, scenario, comparison, expected, reason, claimed)
+
+
+def _judge_accuracy(candidate: Candidate, run: Run, reference: str):
+    """The ``as-accurate-as-nest`` verdict (judge_accuracy), or an error comparison saying what is missing."""
+    if run.error is not None:
+        return (_error(candidate, run, reference, ACCURACY_PROFILE, run.error),
+                build_ladder(run.nest, run.truth, None))
+    if run.nest is None:
+        why = (f"profile {ACCURACY_PROFILE} needs NEST as the reference (nest or stored), whose distance to the "
+               f"truth sets the bounds; the reference here is {reference!r}")
+    elif run.truth is None:
+        why = f"profile {ACCURACY_PROFILE} judges against the truth, and there is none: {run.truth_note}"
+    else:
+        return judge_accuracy(run.nest, run.truth, run.candidate, candidate_name=candidate.name)
+    return _error(candidate, run, reference, ACCURACY_PROFILE, why), build_ladder(run.nest, run.truth, run.candidate)
+
+
+def _error(candidate: Candidate, run: Run, reference: str, profile: str, why: str) -> Comparison:
+    return Comparison(scenario=run.scenario.name, reference=reference, candidate=candidate.name, profile=profile,
+                      tics_per_step=run.scenario.tics_per_step, status="error", error=why)
 
 
 def check_candidate(candidate: Candidate, scenarios, *, reference: str = "nest", profile: str | None = None,
-                    progress=None) -> list[Outcome]:
-    runs = collect(candidate, scenarios, reference=reference, progress=progress)
+                    truth: str = "auto", progress=None) -> list[Outcome]:
+    runs = collect(candidate, scenarios, reference=reference, truth=truth, progress=progress)
     return [judge(candidate, run, reference=reference, profile=profile) for run in runs]
 
 
