@@ -33,8 +33,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"nest-parity {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    p = sub.add_parser("validate", help="check scenario files without running anything")
-    p.add_argument("scenarios", nargs="+", metavar="SCENARIO")
+    p = sub.add_parser("validate", help="check scenario files without running anything: every problem of every "
+                                        "file, then one summary line (exit 2 if any file has a problem)")
+    p.add_argument("scenarios", nargs="+", metavar="SCENARIOS",
+                   help="scenario files, folders (searched recursively for *.yaml) or glob patterns, as for gate")
 
     p = sub.add_parser("run", help="run one scenario on a backend and summarise the traces")
     p.add_argument("scenario", metavar="SCENARIO")

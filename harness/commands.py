@@ -27,7 +27,32 @@ def _load_all(paths) -> list:
 
 
 def cmd_validate(args) -> int:
-    for s in _load_all(args.scenarios):
+    """Every file that the arguments name (files, folders, glob patterns, as for gate) is read and checked;
+    each is listed, ok on stdout or with all its problems on stderr, and one summary line ends the list."""
+    from harness.errors import ScenarioError
+    from harness.scenario.discovery import expand_pattern
+    from harness.scenario.schema import load_scenario
+
+    paths, unmatched = [], 0
+    for pattern in args.scenarios:
+        try:
+            paths.extend(p for p in expand_pattern(pattern, named_as_given=True) if p not in paths)
+        except UsageError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            unmatched += 1
+    ok, names = 0, {}
+    for path in paths:
+        try:
+            s = load_scenario(path)
+        except ScenarioError as exc:
+            print("\n".join(f"error: {line}" for line in exc.format().splitlines()), file=sys.stderr)
+            continue
+        if s.name in names:  # names name the reference files
+            print(f"error: {s.path}: name: {s.name!r} is also the name of {names[s.name]}; scenario names must "
+                  f"be unique (they name the reference files)", file=sys.stderr)
+            continue
+        names[s.name] = s.path
+        ok += 1
         if s.is_network:
             n = s.network
             print(f"ok  {s.path}: {s.name}, {s.n_steps} steps of {s.resolution} ms, network of {n.n} neurons "
@@ -36,7 +61,11 @@ def cmd_validate(args) -> int:
             continue
         print(f"ok  {s.path}: {s.name}, {s.n_steps} steps of {s.resolution} ms, {len(s.inputs)} inputs, "
               f"{len(s.nmda_inputs)} NMDA ports")
-    return EXIT_OK
+    bad = len(paths) - ok
+    summary = f"{ok} file{'' if ok == 1 else 's'} ok, {bad} with problems" + (
+        f", {unmatched} argument{'' if unmatched == 1 else 's'} naming no scenario file" if unmatched else "")
+    print(summary, file=sys.stderr if bad or unmatched else sys.stdout)
+    return EXIT_USAGE if bad or unmatched else EXIT_OK
 
 
 def cmd_run(args) -> int:

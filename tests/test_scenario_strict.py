@@ -183,9 +183,14 @@ def test_a_file_over_the_size_limit_is_refused_unread(capsys, write_scenario):
 def test_fifo_and_dev_zero_neither_hang_nor_exhaust_memory(capsys, tmp_path):
     fifo = tmp_path / "fifo.yaml"
     os.mkfifo(fifo)
-    for path, what in [(fifo, "a FIFO"), ("/dev/zero", "a device"), (tmp_path, "a folder")]:
+    for path, what in [(fifo, "a FIFO"), ("/dev/zero", "a device")]:
         assert main(["validate", str(path)]) == 2
         assert f"{path}: cannot read the file: it is {what}" in capsys.readouterr().err
+    (tmp_path / "folder.yaml").mkdir()  # a folder is searched (as by gate): the FIFO in it is read unblocked
+    assert main(["validate", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{fifo}: cannot read the file: it is a FIFO" in err
+    assert f"{tmp_path / 'folder.yaml'}: cannot read the file: it is a folder" in err
 
 
 def test_messages_quote_values_truncated(capsys, write_scenario):

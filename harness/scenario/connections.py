@@ -24,7 +24,15 @@ import numpy as np
 from harness import grid
 from harness.model.parameters import RECEPTOR_TYPES
 from harness.scenario import bounds
-from harness.scenario.fields import check_keys, read_number, read_number_list, shown, suggest, type_name
+from harness.scenario.fields import (
+    any_missing,
+    check_keys,
+    read_number,
+    read_numbers,
+    shown,
+    suggest,
+    type_name,
+)
 from harness.scenario.populations import label_of, resolve_target
 from harness.scenario.types import Connections
 
@@ -46,19 +54,21 @@ ALL_KEYS = COMMON_KEYS + tuple(dict.fromkeys(k for keys in RULES.values() for k 
 MAX_CONNECTIONS = 1_000_000
 
 
-def parse_connections(raw, populations, params, tps, res, problems) -> Connections | None:
+def parse_connections(raw, network, params, tps, res, problems) -> Connections | None:
+    """The connection list; None when a rule has problems. ``network``: (populations, refused names); ``tps``
+    None: the resolution is refused, and every rule is checked except its delays' grid."""
     entries = raw.get("connections", [])
     if not isinstance(entries, list):
         problems.add("connections", f"expected a list of connection rules, got {type_name(entries)}")
         return None
-    parts, total, broken = [], 0, False
+    parts, total, broken, build = [], 0, False, True
     for i, entry in enumerate(entries):
         where = f"connections[{i}]"
         if not isinstance(entry, dict):
             problems.add(where, f"expected a mapping with keys source, target, rule, ...; got {type_name(entry)}")
             broken = True
             continue
-        part = _one_rule(entry, where, populations, params, tps, res, problems)
+        part = _one_rule(entry, where, network, params, tps, res, problems, build)
         if part is None:
             broken = True
             continue
@@ -66,7 +76,8 @@ def parse_connections(raw, populations, params, tps, res, problems) -> Connectio
         if total > MAX_CONNECTIONS:
             problems.add(where, f"the rules up to here make {total} connections; allowed: at most "
                                 f"{MAX_CONNECTIONS} in one scenario")
-            return None
+            broken, build = True, False  # the rules after it are checked, not expanded
+            continue
         parts.append(part)
     if broken:
         return None
@@ -75,41 +86,75 @@ def parse_connections(raw, populations, params, tps, res, problems) -> Connectio
                        weight=cat(3, np.float64), delay_steps=cat(4, np.int64))
 
 
-def _one_rule(entry, where, populations, params, tps, res, problems):
+def _one_rule(entry, where, network, params, tps, res, problems, build=True):
+    """One rule's (source, target, receptor, weight, delay steps) arrays, or None. Every field is checked on
+    its own first (a bad source does not hide a bad delay); what needs the expansion (a list's length, the
+    stiffness on the targets' C_m, the degrees against the neurons there are) only once the rest is good."""
+    populations, refused = network
     rule = entry.get("rule", "all_to_all")
     if not isinstance(rule, str) or rule not in RULES:
         problems.add(f"{where}.rule", f"unknown rule {shown(rule)}{suggest(str(rule), RULES)}; allowed: "
                                       f"{', '.join(RULES)}")
         check_keys(entry, ALL_KEYS, where, problems)
-        return None
-    _check_rule_keys(entry, rule, where, problems)
+        rule = None
+    else:
+        _check_rule_keys(entry, rule, where, problems)
     missing = [k for k in ("source", "target", "receptor") if k not in entry]
     for key in missing:
         problems.add(f"{where}.{key}", "missing; allowed: " + (
             "AMPA, GABA, NMDA" if key == "receptor" else "a population or one neuron such as E[0]"))
     sources = resolve_target(entry.get("source"), populations, f"{where}.source", problems,
-                             what="source", connection=True) if "source" in entry else None
+                             what="source", connection=True, refused=refused) if "source" in entry else None
     targets = resolve_target(entry.get("target"), populations, f"{where}.target", problems,
-                             connection=True) if "target" in entry else None
+                             connection=True, refused=refused) if "target" in entry else None
     receptor = _receptor(entry, where, problems) if "receptor" in entry else None
     flags = {k: _flag(entry, k, where, problems) for k in ("allow_autapses", "allow_multapses")}
-    if sources is None or targets is None or receptor is None or None in flags.values():
+    knobs = _rule_parameters(rule, entry, where, problems) if rule else None
+    weight = _given(entry, "weight", rule, where, problems, tps, res)
+    delay = _given(entry, "delay", rule, where, problems, tps, res)
+    if any_missing(sources, targets, receptor, knobs, weight, delay, *flags.values()) or not build or tps is None:
         return None
     if not _countable(rule, entry, sources, targets, where, problems):
         return None
-    pairs = _expand(rule, entry, sources, targets, flags, where, problems, populations)
+    pairs = _expand(rule, knobs, sources, targets, flags, where, problems, populations)
     if pairs is None:
         return None
     src, tgt = pairs
-    weight = _per_connection(entry, "weight", len(src), rule, where, problems, default=1.0)
-    delay = _per_connection(entry, "delay", len(src), rule, where, problems, default=res)
-    if weight is None or delay is None:
-        return None
-    weight = _checked_weights(weight, params["C_m"][tgt], where, problems, isinstance(entry.get("weight"), list))
-    delay_steps = _delay_steps(delay, tps, res, where, problems, isinstance(entry.get("delay"), list))
+    weight = _per_connection(weight, "weight", len(src), rule, where, problems)
+    delay_steps = _per_connection(delay, "delay", len(src), rule, where, problems)
     if weight is None or delay_steps is None:
         return None
-    return src, tgt, np.full(len(src), RECEPTOR_TYPES[receptor]), weight, delay_steps
+    weight = _checked_weights(weight, params["C_m"][tgt], where, problems, isinstance(entry.get("weight"), list))
+    if weight is None:
+        return None
+    return src, tgt, np.full(len(src), RECEPTOR_TYPES[receptor]), weight, delay_steps.astype(np.int64)
+
+
+def _given(entry, key, rule, where, problems, tps, res):
+    """(values, listed): ``key`` as the file gives it (one number, or a list), each value checked on its own
+    (a weight's size, a delay's grid, in steps); the default where it is left out; None (and problems)."""
+    value = entry.get(key)
+    listed, refused = isinstance(value, list), False
+    if value is None:
+        values = np.array([1.0 if key == "weight" else res])
+    elif listed and rule == "pairwise_bernoulli":
+        problems.add(f"{where}.{key}", "a list needs a known number of connections; pairwise_bernoulli "
+                                       "draws it: give one number")
+        return None
+    elif listed:
+        numbers = read_numbers(entry, key, where, problems)
+        refused = None in numbers  # reported; the good ones are checked as well, NaN in the others' places
+        values = np.asarray([np.nan if v is None else v for v in numbers], dtype=np.float64)
+    else:
+        number = read_number(entry, key, where, problems)
+        values = None if number is None else np.array([number])
+    if values is None:
+        return None
+    if key == "weight":  # the stiffness waits for the targets' C_m: NaN here
+        values = _checked_weights(values, np.full(len(values), np.nan), where, problems, listed)
+    elif value is not None or tps is not None:  # the default (the resolution) only on a known grid
+        values = _delay_steps(values, tps, res, where, problems, listed)
+    return None if values is None or refused else (values, listed)
 
 
 def _check_rule_keys(entry, rule, where, problems):
@@ -192,9 +237,27 @@ def _seed(entry, rule, where, problems):
     return seed
 
 
-def _expand(rule, entry, sources, targets, flags, where, problems, populations):
+def _rule_parameters(rule, entry, where, problems) -> dict | None:
+    """The rule's own parameters (seed, p, indegree or outdegree), each checked; None if one is refused."""
+    if rule in ("all_to_all", "one_to_one"):
+        return {}
+    knobs = {"seed": _seed(entry, rule, where, problems)}
+    if rule == "pairwise_bernoulli":
+        p = read_number(entry, "p", where, problems)
+        if "p" not in entry:
+            problems.add(f"{where}.p", "missing; allowed: a probability from 0 to 1")
+        elif p is not None and not 0 <= p <= 1:
+            problems.add(f"{where}.p", f"{p} is not a probability (NEST refuses it); allowed: 0 <= p <= 1")
+            p = None
+        knobs["p"] = p
+    else:
+        knobs["degree"] = _count(entry, "indegree" if rule == "fixed_indegree" else "outdegree", where, problems)
+    return None if None in knobs.values() else knobs
+
+
+def _expand(rule, knobs, sources, targets, flags, where, problems, populations):
     """(source, target) index arrays of the rule, in the documented order; None (and problems) if NEST would
-    refuse the rule's parameters."""
+    refuse the rule for these neurons."""
     autapses, multapses = flags["allow_autapses"], flags["allow_multapses"]
     if rule == "all_to_all":
         src, tgt = np.tile(sources, len(targets)), np.repeat(targets, len(sources))
@@ -208,24 +271,14 @@ def _expand(rule, entry, sources, targets, flags, where, problems, populations):
             return None
         keep = autapses | (sources != targets)
         return sources[keep], targets[keep]
-    seed = _seed(entry, rule, where, problems)
+    seed = knobs["seed"]
     if rule == "pairwise_bernoulli":
-        p = read_number(entry, "p", where, problems)
-        if "p" not in entry:
-            problems.add(f"{where}.p", "missing; allowed: a probability from 0 to 1")
-        elif p is not None and not 0 <= p <= 1:
-            problems.add(f"{where}.p", f"{p} is not a probability (NEST refuses it); allowed: 0 <= p <= 1")
-            p = None
-        if p is None or seed is None:
-            return None
-        hit = np.random.default_rng(seed).random((len(targets), len(sources))) < p
+        hit = np.random.default_rng(seed).random((len(targets), len(sources))) < knobs["p"]
         src, tgt = np.tile(sources, len(targets)), np.repeat(targets, len(sources))
         keep = hit.ravel() & (autapses | (src != tgt))
         return src[keep], tgt[keep]
     key, fixed, drawn = ("indegree", targets, sources) if rule == "fixed_indegree" else ("outdegree", sources, targets)
-    degree = _count(entry, key, where, problems)
-    if degree is None or seed is None:
-        return None
+    degree = knobs["degree"]
     rng = np.random.default_rng(seed)
     out_fixed, out_drawn = [], []
     side = "source" if rule == "fixed_indegree" else "target"
@@ -257,25 +310,17 @@ def _plural(k: int, noun: str) -> str:
     return f"{k} {noun}" + ("" if k == 1 else "s")
 
 
-def _per_connection(entry, key, count, rule, where, problems, default):
-    """``key`` as a (count,) float array: one number for all, or a list of one value per connection."""
-    value = entry.get(key)
-    if value is None:
-        return np.full(count, float(default))
-    if isinstance(value, list):
-        if rule == "pairwise_bernoulli":
-            problems.add(f"{where}.{key}", "a list needs a known number of connections; pairwise_bernoulli "
-                                           "draws it: give one number")
-            return None
-        if len(value) != count:
-            problems.add(f"{where}.{key}", f"has {_plural(len(value), 'value')} but the rule makes "
-                                           f"{_plural(count, 'connection')}; allowed: one number, or one value "
-                                           f"per connection in the expansion order ({ORDER[rule]})")
-            return None
-        numbers = read_number_list(entry, key, where, problems)
-        return None if numbers is None else np.asarray(numbers, dtype=np.float64)
-    number = read_number(entry, key, where, problems)
-    return None if number is None else np.full(count, number)
+def _per_connection(given, key, count, rule, where, problems):
+    """``key`` as a (count,) array: the one value for all, or the list of one value per connection."""
+    values, listed = given
+    if not listed:
+        return np.full(count, values[0])
+    if len(values) != count:
+        problems.add(f"{where}.{key}", f"has {_plural(len(values), 'value')} but the rule makes "
+                                       f"{_plural(count, 'connection')}; allowed: one number, or one value "
+                                       f"per connection in the expansion order ({ORDER[rule]})")
+        return None
+    return values
 
 
 def _checked_weights(weight, c_m, where, problems, listed=False):
@@ -303,10 +348,19 @@ def _at(where, key, i, listed) -> str:
 
 
 def _delay_steps(delay, tps, res, where, problems, listed=False):
-    """Delays in steps: on the grid, at least one step, at most MAX_DELAY_STEPS (NEST would round silently)."""
+    """Delays in steps: on the grid, at least one step, at most MAX_DELAY_STEPS (NEST would round silently).
+    ``tps`` None (the resolution is refused): the delays in ms, checked for their sign and size only."""
     values, first, index = np.unique(delay, return_index=True, return_inverse=True)
     for d, i in sorted(zip(values.tolist(), first.tolist()), key=lambda pair: pair[1]):
         key = _at(where, "delay", i, listed)
+        if np.isnan(d):  # an entry that is no number: reported
+            continue
+        if tps is None:
+            if not 0 < d <= bounds.MAX_TIME_MS:
+                problems.add(key, f"{d} ms; allowed: a positive multiple of the resolution, at most "
+                                  f"{bounds.MAX_DELAY_STEPS} steps")
+                return None
+            continue
         if d > bounds.MAX_TIME_MS:
             problems.add(key, f"{d} ms; allowed: a multiple of the resolution {res} ms, at most "
                               f"{bounds.MAX_DELAY_STEPS} steps")
@@ -323,4 +377,6 @@ def _delay_steps(delay, tps, res, where, problems, listed=False):
             problems.add(key, f"{d} ms is {grid.ms_to_steps(d, tps)} steps; allowed: at most "
                               f"{bounds.MAX_DELAY_STEPS} steps (NEST keeps a ring buffer slot per step)")
             return None
+    if tps is None or np.isnan(values).any():
+        return np.asarray(delay, dtype=np.float64)  # checked as far as it goes; built from nothing
     return np.array([grid.ms_to_steps(d, tps) for d in values.tolist()], dtype=np.int64)[index].reshape(-1)

@@ -108,19 +108,21 @@ def read_number(mapping, key, parent, problems, default=None):
 
 
 def read_number_list(mapping, key, parent, problems):
+    """The list's numbers; None (and a problem for every entry that is no finite number) otherwise."""
+    out = read_numbers(mapping, key, parent, problems)
+    return None if out is None or None in out else out
+
+
+def read_numbers(mapping, key, parent, problems):
+    """The list with None for each entry that is no finite number (reported), so that the good entries can
+    still be checked; None when the key is left out or holds no list (reported)."""
     values = mapping.get(key)
     if values is None:
         return None
     if not isinstance(values, list):
         problems.add(key_path(parent, key), f"expected a list of numbers, got {type_name(values)}")
         return None
-    out = []
-    for i, v in enumerate(values):
-        number = _finite_number(v, f"{key_path(parent, key)}[{i}]", problems)
-        if number is None:
-            return None
-        out.append(number)
-    return out
+    return [_finite_number(v, f"{key_path(parent, key)}[{i}]", problems) for i, v in enumerate(values)]
 
 
 def _finite_number(value, where: str, problems):

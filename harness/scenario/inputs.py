@@ -4,6 +4,11 @@ Every device is checked against NEST's rules for it, with times and delays on th
 an off-grid time silently, so the harness refuses it. A parsed device is a ``SpikeInput`` or a
 ``CurrentInput`` (``harness.scenario.types``); poisson_spikes is expanded here, once, into explicit spike
 steps, so that every backend sees the same spikes.
+
+Every field is checked even when the grid is unknown (the resolution or the duration is refused, and
+reported): then what does not depend on the grid is still checked (types, signs, ranges, order, lengths,
+stiffness), the grid checks are left out and nothing is built or expanded, so that one run lists every
+problem of the file and none twice.
 """
 from __future__ import annotations
 
@@ -16,11 +21,12 @@ from harness.scenario.fields import (
     any_missing,
     check_keys,
     read_number,
-    read_number_list,
+    read_numbers,
     shown,
     suggest,
     type_name,
 )
+from harness.scenario.nest_devices import nest_name_advice
 from harness.scenario.types import CurrentInput, SpikeInput
 
 DEVICE_KEYS = {
@@ -33,7 +39,10 @@ DEVICE_KEYS = {
 
 
 def parse_inputs(raw, tps, res, n_steps, problems, params=None):
-    """The `inputs:` list, each device checked against its own fields; devices with problems are left out."""
+    """The `inputs:` list, each device checked against its own fields; devices with problems are left out.
+
+    ``tps`` or ``n_steps`` None: the resolution or the duration is refused; every device is checked all the
+    same, as far as its checks do not need them, and none is built."""
     entries = raw.get("inputs")
     if entries is None:
         return []
@@ -45,10 +54,11 @@ def parse_inputs(raw, tps, res, n_steps, problems, params=None):
                                f"is a receptor port with its own ring buffer in NEST)")
         return []
     poisson = sum(1 for e in entries if isinstance(e, dict) and e.get("device") == "poisson_spikes")
-    if poisson * n_steps > bounds.MAX_POISSON_DRAWS:  # checked before anything is drawn
+    build = True  # False once a bound on what is built is passed: the rest is checked, not built
+    if n_steps is not None and poisson * n_steps > bounds.MAX_POISSON_DRAWS:  # checked before anything is drawn
         problems.add("inputs", f"{poisson} poisson_spikes inputs over {n_steps} steps need {poisson * n_steps} "
                                f"random draws; allowed: at most {bounds.MAX_POISSON_DRAWS} (inputs x steps)")
-        return []
+        build = False
     inputs, spikes = [], 0
     for i, entry in enumerate(entries):
         where = f"inputs[{i}]"
@@ -59,7 +69,7 @@ def parse_inputs(raw, tps, res, n_steps, problems, params=None):
         if device is None:
             continue
         check_keys(entry, DEVICE_KEYS[device], where, problems, what=f"field of {device}")
-        ctx = _InputContext(entry, where, tps, res, n_steps, problems, params or DEFAULTS)
+        ctx = _InputContext(entry, where, tps, res, n_steps, problems, params or DEFAULTS, build=build)
         parsed = _DEVICE_PARSERS[device](ctx)
         if parsed is not None:
             inputs.append(parsed)
@@ -67,15 +77,20 @@ def parse_inputs(raw, tps, res, n_steps, problems, params=None):
             if spikes > bounds.MAX_SPIKES:
                 problems.add(where, f"the inputs up to here hold {spikes} spikes; allowed: at most "
                                     f"{bounds.MAX_SPIKES} in one scenario (Poisson expansions included)")
-                return inputs
+                build = False
     return inputs
 
 
 def read_device(entry: dict, where: str, problems):
-    """The entry's device name, or None (and a problem) when it is missing or not one of DEVICE_KEYS."""
+    """The entry's device name, or None (and a problem) when it is missing or not one of DEVICE_KEYS.
+
+    NEST's own names (poisson_generator, a recorder, ...) are answered with what to write instead: a
+    did-you-mean would offer the name that is closest in letters (dc_generator for poisson_generator)."""
     device = entry.get("device")
     if not isinstance(device, str) or device not in DEVICE_KEYS:  # a list or mapping cannot be looked up
-        what = "missing" if device is None else f"unknown device {shown(device)}{suggest(device, DEVICE_KEYS)}"
+        advice = nest_name_advice(device) if isinstance(device, str) else None
+        what = ("missing" if device is None else advice if advice else
+                f"unknown device {shown(device)}{suggest(device, DEVICE_KEYS)}")
         problems.add(f"{where}.device", f"{what}; allowed: {', '.join(DEVICE_KEYS)}")
         return None
     return device
@@ -84,9 +99,13 @@ def read_device(entry: dict, where: str, problems):
 class _InputContext:
     """Bundles what every device parser needs, so each parser reads as a list of its fields."""
 
-    def __init__(self, entry, where, tps, res, n_steps, problems, params, uniforms=None):
+    def __init__(self, entry, where, tps, res, n_steps, problems, params, uniforms=None, build=True):
         self.entry, self.where, self.tps, self.res = entry, where, tps, res
         self.n_steps, self.problems, self.params = n_steps, problems, params
+        # False: check every field, build nothing (the grid is unknown, or a bound on what is built is passed).
+        # Without a grid (tps None) times stay in ms, so that their order and count are still checked.
+        self.build = build and tps is not None and n_steps is not None
+        self.on_grid = f"on the {res} ms grid" if tps is not None else "on the grid of the resolution"
         # The uniform draws of a poisson_spikes input: its own seed's first n_steps (a network input gives
         # each target its row of one draw, harness.scenario.targets).
         self.uniforms = uniforms or (lambda seed: np.random.default_rng(seed).random(n_steps))
@@ -131,6 +150,12 @@ class _InputContext:
         if delay is None:
             return None
         key = f"{self.where}.delay"
+        if self.tps is None:  # the resolution is refused: a delay the file gives must still be positive
+            if "delay" in self.entry and not 0 < delay <= bounds.MAX_TIME_MS:
+                self.problems.add(key, f"{delay} ms; allowed: a positive multiple of the resolution, at most "
+                                       f"{bounds.MAX_DELAY_STEPS} steps")
+                return None
+            return delay
         if delay > bounds.MAX_TIME_MS:
             self.problems.add(key, f"{delay} ms; allowed: a multiple of the resolution from {self.res} ms to "
                                    f"{bounds.MAX_DELAY_STEPS} steps")
@@ -170,18 +195,20 @@ class _InputContext:
         return None
 
     def grid_time_steps(self, key, value, *, positive):
-        """Steps of one time that must lie on the grid; None (and a problem) otherwise."""
+        """Steps of one time that must lie on the grid; None (and a problem) otherwise. Without a grid: the
+        time in ms, checked as far as it can be."""
         full = f"{self.where}.{key}"
         if value > bounds.MAX_TIME_MS:  # NEST's 64-bit tics overflow near 9.2e15 ms
-            self.problems.add(full, f"{value} ms; allowed: times up to {bounds.MAX_TIME_MS:g} ms, on the "
-                                    f"{self.res} ms grid")
+            self.problems.add(full, f"{value} ms; allowed: times up to {bounds.MAX_TIME_MS:g} ms, {self.on_grid}")
             return None
         if positive and not value > 0:
-            self.problems.add(full, f"{value} ms; allowed: times > 0 ms, on the {self.res} ms grid")
+            self.problems.add(full, f"{value} ms; allowed: times > 0 ms, {self.on_grid}")
             return None
         if not positive and not value >= 0:
-            self.problems.add(full, f"{value} ms is negative; allowed: times >= 0 ms, on the {self.res} ms grid")
+            self.problems.add(full, f"{value} ms is negative; allowed: times >= 0 ms, {self.on_grid}")
             return None
+        if self.tps is None:
+            return value
         if not grid.on_grid(value, self.tps):
             self.problems.add(full, f"{value} ms is off the {self.res} ms grid (NEST would snap it "
                                     f"silently); allowed: multiples of the resolution")
@@ -206,38 +233,49 @@ class _InputContext:
         return start_steps, stop_steps
 
     def time_list(self, key, *, strictly_increasing):
-        values = read_number_list(self.entry, key, self.where, self.problems)
+        """Steps of the times (ms without a grid); every time that is refused is reported, and the first one
+        out of order (only the first: one misplaced time would otherwise be reported again by its neighbours)."""
+        values = read_numbers(self.entry, key, self.where, self.problems)
         if values is None:
             return None
-        steps = []
-        for i, v in enumerate(values):
-            s = self.grid_time_steps(f"{key}[{i}]", v, positive=True)
-            if s is None:
-                return None
-            if steps and (s < steps[-1] or (strictly_increasing and s == steps[-1])):
+        steps = [None if v is None else self.grid_time_steps(f"{key}[{i}]", v, positive=True)
+                 for i, v in enumerate(values)]
+        for i in range(1, len(steps)):
+            s, before = steps[i], steps[i - 1]
+            if s is not None and before is not None and (s < before or (strictly_increasing and s == before)):
                 order = "strictly increasing" if strictly_increasing else "non-decreasing"
-                self.problems.add(f"{self.where}.{key}[{i}]", f"{v} ms comes after {values[i - 1]} ms; "
+                self.problems.add(f"{self.where}.{key}[{i}]", f"{values[i]} ms comes after {values[i - 1]} ms; "
                                                               f"allowed: {order} times")
                 return None
-            steps.append(s)
-        return np.asarray(steps, dtype=np.int64)
+        if None in steps:
+            return None
+        return np.asarray(steps, dtype=np.int64 if self.tps is not None else np.float64)
 
 
 def _spike_generator(ctx: _InputContext):
     receptor, weight, delay = ctx.receptor(), ctx.weight(), ctx.delay_steps()
+    steps = None
     if "spike_times" not in ctx.entry:
         ctx.problems.add(f"{ctx.where}.spike_times", "missing; allowed: a list of times in ms (> 0, on the grid)")
-        return None
-    steps = ctx.time_list("spike_times", strictly_increasing=False)
-    mult = _multiplicities(ctx, None if steps is None else len(steps))
-    if any_missing(receptor, weight, delay, steps, mult):
-        return None
-    if ctx.too_stiff(receptor, weight, int(mult.max()) if len(mult) else 0):
+    else:
+        steps = ctx.time_list("spike_times", strictly_increasing=False)
+    times = ctx.entry.get("spike_times")
+    mult = _multiplicities(ctx, len(times) if isinstance(times, list) else None)  # the count, good times or not
+    if _stiff(ctx, receptor, weight, mult) or any_missing(receptor, weight, delay, steps, mult) or not ctx.build:
         return None
     return SpikeInput("spike_generator", receptor, weight, delay, steps, mult)
 
 
+def _stiff(ctx, receptor, weight, mult) -> bool:
+    """``too_stiff`` once receptor, weight and multiplicities are known, whatever else is wrong."""
+    if any_missing(receptor, weight, mult):
+        return False
+    return ctx.too_stiff(receptor, weight, int(mult.max()) if len(mult) else 0)
+
+
 def _multiplicities(ctx, n):
+    """The multiplicities (ones when not given), every entry checked; None (and problems) if one is refused.
+    ``n``: the number of spike times given, None when spike_times is no list."""
     key = f"{ctx.where}.spike_multiplicities"
     values = ctx.entry.get("spike_multiplicities")
     if values is None:
@@ -245,23 +283,24 @@ def _multiplicities(ctx, n):
     if not isinstance(values, list):
         ctx.problems.add(key, f"expected a list of integers, got {type_name(values)}")
         return None
+    ok = True
     for i, v in enumerate(values):
         if not isinstance(v, int) or isinstance(v, bool):
             ctx.problems.add(f"{key}[{i}]", f"expected an integer, got {type_name(v)} {shown(v)}")
-            return None
-        if v < 0:
+            ok = False
+        elif v < 0:
             # NEST takes the count as unsigned and loops practically forever on a negative one.
             ctx.problems.add(f"{key}[{i}]", f"{v} is negative; allowed: integers >= 0")
-            return None
-        if v > bounds.MAX_MULTIPLICITY:  # s jumps by weight * multiplicity; NEST's loop over 2^63 never ends
+            ok = False
+        elif v > bounds.MAX_MULTIPLICITY:  # s jumps by weight * multiplicity; NEST's loop over 2^63 never ends
             ctx.problems.add(f"{key}[{i}]", f"{shown(v)} is too large; allowed: integers from 0 to "
                                             f"{bounds.MAX_MULTIPLICITY}")
-            return None
+            ok = False
     if n is not None and len(values) != n:
         ctx.problems.add(key, f"has {len(values)} entries but spike_times has {n}; allowed: one "
                               f"multiplicity per spike time")
         return None
-    return np.asarray(values, dtype=np.int64)
+    return np.asarray(values, dtype=np.int64) if ok else None
 
 
 def _poisson_spikes(ctx: _InputContext):
@@ -286,7 +325,8 @@ def _poisson_spikes(ctx: _InputContext):
         ctx.problems.add(f"{ctx.where}.seed", f"{shown(seed)} is too large; allowed: 0 to {bounds.MAX_SEED}")
         seed = None
     start_steps, stop_steps = ctx.window()
-    if any_missing(receptor, weight, delay, rate, seed, start_steps) or ctx.too_stiff(receptor, weight, 1):
+    stiff = _stiff(ctx, receptor, weight, np.ones(1, dtype=np.int64))
+    if stiff or any_missing(receptor, weight, delay, rate, seed, start_steps) or not ctx.build:
         return None
     steps = poisson_spike_steps(ctx.uniforms(seed), rate, ctx.res, start_steps, stop_steps)
     return SpikeInput("poisson_spikes", receptor, weight, delay, steps, np.ones(len(steps), dtype=np.int64))
@@ -312,6 +352,8 @@ def _dc_generator(ctx: _InputContext):
     start_steps, stop_steps = ctx.window()
     if any_missing(amplitude, weight, delay, start_steps) or ("stop" in ctx.entry and stop_steps is None):
         return None
+    if not ctx.build:  # checked, and nothing to build without a grid
+        return None
     return CurrentInput("dc_generator", weight, delay, start_steps, stop_steps, amplitude=amplitude)
 
 
@@ -323,18 +365,23 @@ def _step_current_generator(ctx: _InputContext):
             ctx.problems.add(f"{ctx.where}.{key}", "missing; allowed: a list (times in ms > 0 on the grid, "
                                                    "values in pA), one value per time")
     times = ctx.time_list("amplitude_times", strictly_increasing=True)
-    values = read_number_list(ctx.entry, "amplitude_values", ctx.where, ctx.problems)
-    for i, v in enumerate(values or ()):
-        problem = bounds.out_of_range(v, -bounds.MAX_AMPLITUDE_PA, bounds.MAX_AMPLITUDE_PA, "pA", "with C_m >= 1 pF")
+    values = read_numbers(ctx.entry, "amplitude_values", ctx.where, ctx.problems)
+    limit = bounds.MAX_AMPLITUDE_PA
+    refused = {i: bounds.out_of_range(v, -limit, limit, "pA", "with C_m >= 1 pF")
+               for i, v in enumerate(values or ()) if v is not None}
+    for i, problem in refused.items():
         if problem:
             ctx.problems.add(f"{ctx.where}.amplitude_values[{i}]", problem)
-            values = None
-            break
-    if times is not None and values is not None and len(times) != len(values):
-        ctx.problems.add(f"{ctx.where}.amplitude_values", f"has {len(values)} entries but amplitude_times "
-                                                          f"has {len(times)}; allowed: one value per time")
+    if values is not None and (None in values or any(refused.values())):
+        values = None
+    given = [ctx.entry.get(key) for key in ("amplitude_times", "amplitude_values")]
+    if all(isinstance(g, list) for g in given) and len(given[0]) != len(given[1]):  # good entries or not
+        ctx.problems.add(f"{ctx.where}.amplitude_values", f"has {len(given[1])} entries but amplitude_times "
+                                                          f"has {len(given[0])}; allowed: one value per time")
         return None
     if any_missing(weight, delay, start_steps, times, values) or ("stop" in ctx.entry and stop_steps is None):
+        return None
+    if not ctx.build:
         return None
     return CurrentInput("step_current_generator", weight, delay, start_steps, stop_steps,
                         amplitude_steps=times, amplitude_values=np.asarray(values, dtype=np.float64))

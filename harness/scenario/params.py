@@ -23,16 +23,17 @@ def parse_params(raw, problems) -> dict:
 
 def check_param_rules(p, problems) -> None:
     """Every broken rule, in parameter order: NEST's (V_reset < V_th, t_ref >= 0, POSITIVE > 0), whole tics,
-    then the harness's bounds (``harness.scenario.bounds``), which keep every run finite."""
-    if not all(math.isfinite(p[key]) for key in PARAMETER_NAMES):
-        return  # already reported by read_number
+    then the harness's bounds (``harness.scenario.bounds``), which keep every run finite. A NaN is a value
+    refused already (reported): it is not judged again, nor is V_reset against it."""
     for key in PARAMETER_NAMES:
+        if not math.isfinite(p[key]):
+            continue
         value = _with_unit(key, p[key])
         lo, hi, reason = PARAMETER_BOUNDS[key]
         nest_rule_first = key == "t_ref" or key in POSITIVE  # their NEST messages say "> 0" or ">= 0"
         if not nest_rule_first and out_of_range(p[key], lo, hi):
             problems.add(f"params.{key}", out_of_range(p[key], lo, hi, UNITS[key], reason))
-        elif key == "V_reset" and not p["V_reset"] < p["V_th"]:
+        elif key == "V_reset" and math.isfinite(p["V_th"]) and not p["V_reset"] < p["V_th"]:
             problems.add("params.V_reset", f"V_reset = {value} must be below V_th = {_with_unit('V_th', p['V_th'])}")
         elif key == "t_ref" and not p["t_ref"] >= 0:
             problems.add("params.t_ref", f"{value}; allowed: t_ref >= 0")
@@ -56,15 +57,29 @@ def parse_initial(raw, problems) -> dict:
     return initial
 
 
+def refused_as_nan(values: dict, problems, mark: int, block: str) -> dict:
+    """``values`` with NaN for every value of ``block`` that a problem since ``problems.items[mark]`` (or a
+    null) refuses, all of them when the block itself is refused: a check that reads them (an input's
+    stiffness reads C_m) then stays silent instead of judging a default the file did not ask for."""
+    keys = [key for key, _ in problems.items[mark:]] + sorted(problems.null_keys)
+    if block in keys:
+        return dict.fromkeys(values, math.nan)
+    refused = {key[len(block) + 1:].split("[")[0].split(".")[0] for key in keys if key.startswith(block + ".")}
+    return {k: math.nan if k in refused else v for k, v in values.items()}
+
+
 def _numbers_with_defaults(raw, block: str, defaults: dict, what: str, problems) -> dict:
-    """The block's numbers over the defaults; an unknown key or a value that is no finite number is a problem."""
+    """The block's numbers over the defaults; an unknown key or a value that is no finite number is a problem.
+
+    A value given but refused (or null, which is reported as such) is NaN: no rule then judges the default in
+    its place (V_reset against a default V_th when the file's V_th is refused)."""
     given = read_mapping(raw, block, "", problems)
     check_keys(given, tuple(defaults), block, problems, what=what)
     values = dict(defaults)
     for key in defaults:
-        value = read_number(given, key, block, problems)
-        if value is not None:
-            values[key] = value
+        if key in given:
+            value = read_number(given, key, block, problems)
+            values[key] = math.nan if value is None else value
     return values
 
 

@@ -6,6 +6,9 @@ single-neuron scenario's (``harness.scenario.params``); a problem names the neur
 numbered in file order (population after population), which is NEST's creation order: node IDs 1..n.
 
 A *target* (of a connection, an input, the recording) is a population's name, ``E``, or one neuron, ``E[2]``.
+A population that is refused (a bad name or size, reported) keeps its name in ``Refused``: a target naming
+it is skipped silently, so that the connections, inputs and recording are checked all the same and the one
+mistake is reported once.
 """
 from __future__ import annotations
 
@@ -22,62 +25,82 @@ from harness.scenario.fields import (
     suggest,
     type_name,
 )
-from harness.scenario.params import parse_initial, parse_params
+from harness.scenario.nest_devices import NEST_DEVICES
+from harness.scenario.params import parse_initial, parse_params, refused_as_nan
 from harness.scenario.types import PopulationSpec
 
 POPULATION_KEYS = ("n", "params", "initial")
 MAX_NEURONS = 10_000  # every neuron is recorded at every step unless record.neurons says otherwise
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-# NEST's device models (generators and recorders): a connection naming one is a mistake the message can name.
-NEST_DEVICES = frozenset((
-    "spike_generator", "poisson_generator", "poisson_spikes", "dc_generator", "step_current_generator",
-    "ac_generator", "noise_generator", "inhomogeneous_poisson_generator", "sinusoidal_poisson_generator",
-    "spike_recorder", "multimeter", "voltmeter", "weight_recorder", "spike_dilutor"))
 _NEURON = re.compile(r"(?P<population>[A-Za-z_][A-Za-z0-9_]*)\[(?P<index>[0-9]+)\]")
 
 
+class Refused:
+    """The names of populations whose problems are reported (``every``: the populations block itself)."""
+
+    def __init__(self, names=(), every: bool = False):
+        self.names, self.every = set(names), every
+
+    def __contains__(self, name) -> bool:
+        return self.every or self.holds(name)
+
+    def holds(self, name) -> bool:
+        """``name`` is one of the refused names (``every`` aside)."""
+        try:
+            return name in self.names
+        except TypeError:  # a list or mapping names no population
+            return False
+
+
 def parse_populations(raw, problems: Problems):
-    """(populations, params, initial): the specs in file order and per-parameter (n,) arrays; None if a name or
-    size is broken. A population whose params or initial have problems keeps its neurons (so that the
-    connections, inputs and recording are still checked, and every problem is reported at once) with NaN
-    values, which no later check trips on."""
+    """(populations, params, initial, refused): the specs in file order, per-parameter (n,) arrays, and the
+    names of the populations left out because their name or size is refused (``Refused``). A population whose
+    params or initial have problems keeps its neurons (so that the connections, inputs and recording are still
+    checked, and every problem is reported at once), with NaN for each refused value, which no later check
+    trips on."""
     value = raw.get("populations")
+    specs, params, initial, start, refused, full = [], [], [], 0, Refused(), False
     if not isinstance(value, dict) or not value:
         got = "an empty mapping" if isinstance(value, dict) else type_name(value)
         problems.add("populations", f"expected a mapping of population names to {{n, params, initial}}, got {got}; "
                                     f"allowed: for example {{E: {{n: 3}}, I: {{n: 1}}}}")
-        return None
-    specs, params, initial, start, broken = [], [], [], 0, False
+        return _joined(specs, params, initial, Refused(every=True))
     for name, entry in value.items():
         where = f"populations.{name}"
         if not isinstance(name, str) or not _NAME.fullmatch(name):
             problems.add(where, f"{shown(name)} cannot name a population; allowed: a letter or '_', then "
                                 f"letters, digits, '_' (a neuron is then named like E[0])")
-            broken = True
+            refused.names.add(name)
             continue
         if not isinstance(entry, dict):
             problems.add(where, f"expected a mapping with keys {', '.join(POPULATION_KEYS)}, got {type_name(entry)}")
-            broken = True
+            refused.names.add(name)
             continue
         check_keys(entry, POPULATION_KEYS, where, problems)
         n = _size(entry, where, problems)
-        if n is None:
-            broken = True
+        if n is None or full:  # past the neuron limit only names and sizes are checked
+            refused.names.add(name)
             continue
         if start + n > MAX_NEURONS:
             problems.add(f"{where}.n", f"the populations up to here hold {start + n} neurons; allowed: at most "
                                        f"{MAX_NEURONS} in one scenario")
-            return None
+            refused.names.add(name)
+            full = True
+            continue
         p = _per_neuron(entry, "params", DEFAULTS, n, where, problems, parse_params)
         s = _per_neuron(entry, "initial", INITIAL_STATE, n, where, problems, parse_initial)
         specs.append(PopulationSpec(name, start, n))
         params.append(p)
         initial.append(s)
         start += n
-    if broken:
-        return None
-    join = lambda blocks, names: {k: np.concatenate([b[k] for b in blocks]) for k in names}  # noqa: E731
-    return tuple(specs), join(params, DEFAULTS), join(initial, INITIAL_STATE)
+    return _joined(specs, params, initial, refused)
+
+
+def _joined(specs, params, initial, refused):
+    def join(blocks, names):
+        return {k: np.concatenate([b[k] for b in blocks]) if blocks else np.zeros(0) for k in names}
+
+    return tuple(specs), join(params, DEFAULTS), join(initial, INITIAL_STATE), refused
 
 
 def _size(entry, where, problems) -> int | None:
@@ -96,7 +119,8 @@ def _size(entry, where, problems) -> int | None:
 
 def _per_neuron(entry, block, defaults, n, where, problems, parse):
     """One (n,) array per name of ``block``: each neuron's values parsed and checked on their own, the
-    problems renamed to the neuron's list index and reported once each. All NaN if anything is wrong."""
+    problems renamed to the neuron's list index and reported once each. NaN for every refused value (a
+    list of the wrong length, a null), all NaN when the block itself is refused."""
     broken = {k: np.full(n, np.nan) for k in defaults}
     given = read_mapping(entry, block, where, problems)
     if not isinstance(entry.get(block, {}), dict):
@@ -104,17 +128,16 @@ def _per_neuron(entry, block, defaults, n, where, problems, parse):
     check_keys(given, tuple(defaults), f"{where}.{block}", problems,
                what="parameter of " + MODEL if block == "params" else "initial state variable")
     lists = {k: v for k, v in given.items() if isinstance(v, list)}
-    wrong = [k for k, v in lists.items() if len(v) != n]
+    wrong = {k for k, v in lists.items() if len(v) != n}
     for key in wrong:
         problems.add(f"{where}.{block}.{key}", f"has {_count(len(lists[key]), 'value')} for {_count(n, 'neuron')}; "
                                                f"allowed: one number for the population, or a list of exactly {n}")
-    if wrong:
-        return broken
     values = {k: np.empty(n) for k in defaults}
-    seen, ok = set(), True
+    seen = set()
     for i in range(n):
         scratch = Problems(problems.path)
-        one = {block: {k: (v[i] if k in lists else v) for k, v in given.items() if k in defaults}}
+        # A list of the wrong length is given as null: NaN, reported already, and judged by no rule.
+        one = {block: {k: None if k in wrong else v[i] if k in lists else v for k, v in given.items() if k in defaults}}
         parsed = parse(one, scratch)
         for key, message in scratch.items:
             name = key.split(".", 1)[1] if "." in key else key
@@ -122,19 +145,24 @@ def _per_neuron(entry, block, defaults, n, where, problems, parse):
             if (full, message) not in seen:
                 seen.add((full, message))
                 problems.add(full, message)
-        ok &= not scratch.items
+        parsed = refused_as_nan(parsed, scratch, 0, block)
         for k in defaults:
             values[k][i] = parsed[k]
-    return values if ok else broken
+    return values
 
 
 def _count(k: int, noun: str) -> str:
     return f"{k} {noun}" + ("" if k == 1 else "s")
 
 
-def resolve_target(value, populations, where, problems, *, what="target", connection=False) -> np.ndarray | None:
+def resolve_target(value, populations, where, problems, *, what="target", connection=False,
+                   refused=None) -> np.ndarray | None:
     """The neuron indices a target names: a population (all its neurons) or one neuron ``name[i]``.
-    ``connection``: the name is a connection's source or target, where a device's name is a common mistake."""
+    ``connection``: the name is a connection's source or target, where a device's name is a common mistake.
+    ``refused``: the names of populations already reported (``Refused``); a target naming one is None, silently."""
+    refused = Refused() if refused is None else refused
+    if not isinstance(value, str) and refused.holds(value):  # a population named 1 (refused), targeted as 1
+        return None
     by_name = {p.name: p for p in populations}
     allowed = (f"a population ({', '.join(by_name)}) or one of its neurons, such as "
                f"{populations[0].name}[0]" if populations else "a population")
@@ -159,6 +187,8 @@ def resolve_target(value, populations, where, problems, *, what="target", connec
         problems.add(where, f"{shown(value)} is a device, not a population; a connection joins neurons: give a "
                             f"generator under inputs (with a target) and the recording under record; allowed "
                             f"here: {allowed}")
+        return None
+    if base in refused or value.split("[", 1)[0] in refused:
         return None
     same_letters = [name for name in by_name if name.lower() == base.lower()]  # names are case-sensitive
     hint = f" (did you mean {same_letters[0]!r}?)" if same_letters else suggest(base, by_name)

@@ -5,6 +5,10 @@ what is wrong and what is allowed. NEST silently snaps off-grid times (a spike a
 a delay of 2.55 becomes 2.6); the harness rejects them instead, so that every backend sees exactly the
 experiment that is written down.
 
+One run lists every problem, and each once: a check that needs another value (the grid needs the
+resolution, a step count the duration) runs whenever that value is good, and is left out, silently, only
+when that value is already reported as wrong.
+
 This module holds the top-level keys; ``params`` reads the neuron's parameters and initial state,
 ``inputs`` the devices, ``fields`` the single values. The model's names and defaults come from
 ``harness.model.parameters``.
@@ -27,7 +31,7 @@ from harness.scenario.fields import (
     check_keys,
     read_mapping,
     read_number,
-    read_number_list,
+    read_numbers,
     read_string,
     refuse_nulls,
     shown,
@@ -36,7 +40,7 @@ from harness.scenario.fields import (
 )
 from harness.scenario.inputs import parse_inputs
 from harness.scenario.loader import load_yaml
-from harness.scenario.params import parse_initial, parse_params
+from harness.scenario.params import parse_initial, parse_params, refused_as_nan
 from harness.scenario.populations import parse_populations
 from harness.scenario.targets import parse_network_inputs, parse_network_record
 from harness.scenario.types import NetworkSpec, Scenario
@@ -123,12 +127,12 @@ def parse_scenario(raw, problems: Problems, default_name: str = "scenario") -> S
         if key in raw:
             problems.add(key, "belongs to a network scenario; allowed only with populations: (see the README, "
                               "\"Network scenarios\")")
+    mark = len(problems.items)
     params = parse_params(raw, problems)
     initial = parse_initial(raw, problems)
     record = _record(raw, problems)
-    inputs = []
-    if tps is not None and n_steps is not None:
-        inputs = parse_inputs(raw, tps, resolution, n_steps, problems, params)
+    # A refused C_m or alpha is NaN for the inputs' checks, which then leave the stiffness unjudged.
+    inputs = parse_inputs(raw, tps, resolution, n_steps, problems, refused_as_nan(params, problems, mark, "params"))
     problems.raise_if_any()  # before the hash: a file with problems may hold keys JSON cannot sort
     return Scenario(**common, params=params, initial=initial, inputs=tuple(inputs), record=tuple(record),
                     content_hash=content_hash(raw))
@@ -148,15 +152,14 @@ def _network_scenario(raw, problems: Problems, common: dict) -> Scenario:
         problems.add("nest_threads", f"{shown(threads)}; allowed: an integer from 1 to {MAX_THREADS} (NEST's "
                                      f"local_num_threads for the reference run)")
         threads = 1
-    parts = parse_populations(raw, problems)  # None only if a name or size is broken; bad params become NaN
+    # A refused population keeps its name (a target naming it is skipped) and refused values are NaN; a
+    # refused resolution or duration leaves out the delays' grid and the step counts, not the rest.
+    populations, params, initial, refused = parse_populations(raw, problems)
     tps, res, n_steps = common["tics_per_step"], common["resolution"], common["n_steps"]
-    if parts is None or tps is None or n_steps is None:  # every name below would be unknown, every time unread
-        problems.raise_if_any()
-    populations, params, initial = parts
     n = sum(p.n for p in populations)
-    connections = parse_connections(raw, populations, params, tps, res, problems)
-    inputs = parse_network_inputs(raw, (populations, params), tps, res, n_steps, problems)
-    neurons, variables = parse_network_record(raw, populations, n, n_steps, problems)
+    connections = parse_connections(raw, (populations, refused), params, tps, res, problems)
+    inputs = parse_network_inputs(raw, (populations, params, refused), tps, res, n_steps, problems)
+    neurons, variables = parse_network_record(raw, (populations, refused), n, n_steps, problems)
     problems.raise_if_any()
     network = NetworkSpec(populations=populations, params=params, initial=initial, connections=connections,
                       inputs=tuple(inputs), record_neurons=neurons, threads=threads)
@@ -206,15 +209,17 @@ def _duration(raw, tps, res, problems):
         problems.add("duration", "missing; allowed: a positive multiple of the resolution, in ms")
         return None
     duration = read_number(raw, "duration", "", problems)
-    if duration is None or tps is None:
+    if duration is None:
         return None
+    of_res = f"the resolution {res} ms" if tps is not None else "the resolution"  # a refused one is not named
     if duration <= 0:
-        problems.add("duration", f"{duration} ms is not positive; allowed: a positive multiple of the "
-                                 f"resolution {res} ms")
+        problems.add("duration", f"{duration} ms is not positive; allowed: a positive multiple of {of_res}")
         return None
     if duration > bounds.MAX_TIME_MS:
-        problems.add("duration", f"{duration} ms; allowed: a positive multiple of the resolution {res} ms, "
+        problems.add("duration", f"{duration} ms; allowed: a positive multiple of {of_res}, "
                                  f"at most {bounds.MAX_TIME_MS:g} ms")
+        return None
+    if tps is None:  # the resolution is refused (reported): the grid checks cannot run
         return None
     if not grid.on_grid(duration, tps):
         problems.add("duration", f"{duration} ms is not a multiple of the resolution {res} ms")
@@ -233,8 +238,8 @@ def _duration(raw, tps, res, problems):
 def _chunks(raw, tps, n_steps, problems):
     if raw.get("simulate_chunks") is None:
         return [n_steps] if n_steps is not None else []
-    values = read_number_list(raw, "simulate_chunks", "", problems)
-    if values is None or tps is None or n_steps is None:
+    values = read_numbers(raw, "simulate_chunks", "", problems)
+    if values is None:
         return []
     if len(values) > bounds.MAX_CHUNKS:
         problems.add("simulate_chunks", f"{len(values)} chunks; allowed: at most {bounds.MAX_CHUNKS} Simulate calls")
@@ -242,15 +247,19 @@ def _chunks(raw, tps, n_steps, problems):
     steps = []
     for i, v in enumerate(values):
         key = f"simulate_chunks[{i}]"
+        if v is None:  # no number (reported)
+            continue
+        # Without a grid (the resolution is refused) a chunk is checked for its sign and size only.
+        on_grid = tps is not None and grid.on_grid(v, tps)
         if v > bounds.MAX_TIME_MS:
             problems.add(key, f"{v} ms is longer than any duration; allowed: at most {bounds.MAX_TIME_MS:g} ms")
-        elif v <= 0 or (grid.on_grid(v, tps) and grid.ms_to_steps(v, tps) == 0):  # 0 steps: e.g. 1e-300 ms
+        elif v <= 0 or (on_grid and grid.ms_to_steps(v, tps) == 0):  # 0 steps: e.g. 1e-300 ms
             problems.add(key, f"{v} ms is not positive; allowed: positive multiples of the resolution")
-        elif not grid.on_grid(v, tps):
+        elif tps is not None and not on_grid:
             problems.add(key, f"{v} ms is not a multiple of the resolution {grid.step_length_ms(tps)} ms")
-        else:
+        elif tps is not None:
             steps.append(grid.ms_to_steps(v, tps))
-    if len(steps) == len(values) and sum(steps) != n_steps:
+    if n_steps is not None and len(steps) == len(values) and sum(steps) != n_steps:
         problems.add("simulate_chunks", f"the chunks sum to {sum(values)} ms but duration is "
                                         f"{grid.steps_to_ms(n_steps, tps)} ms; they must sum to duration")
     if not values:
