@@ -88,7 +88,7 @@ def _list(args, registry) -> int:
     for c in registry.values():
         missing = c.missing_requirements()
         state = "available" if not missing else f"unavailable (run `{c.setup}`)" if c.setup else "unavailable"
-        print(f"{c.name:14s} {state:34s} profile {c.profile:10s} {c.description}")
+        print(f"{c.name:18s} {state:34s} profile {c.profile:10s} {c.description}")
     return EXIT_OK
 
 
@@ -169,13 +169,17 @@ def _report(args, registry) -> int:
     catalogue = _load([args.catalogue])
     equivalence_scenarios = _load(args.equivalence) if args.equivalence else []
     sections = []
+    from .protocol import version_for
+
     for c in candidates:
-        runs = collect(c, catalogue, reference=args.reference, truth=args.truth, progress=_progress)
+        spoken = [s for s in catalogue if version_for(s) in c.protocols]  # a network for a one-neuron port: not run
+        runs = collect(c, spoken, reference=args.reference, truth=args.truth, progress=_progress)
         finding_runs = []
         if c.findings and c.findings_dir().is_dir():
             finding_runs = collect(c, _load([c.findings]), reference=args.reference, truth=args.truth,
                                    progress=_progress)
-        section = CandidateSection(c, runs, finding_runs, profiles=profiles, also=tuple(args.also_profile))
+        section = CandidateSection(c, runs, finding_runs, profiles=profiles, also=tuple(args.also_profile),
+                                   left_out=[s.name for s in catalogue if version_for(s) not in c.protocols])
         section.judge(args.reference)
         sections.append(section)
     equivalences = [eager_equivalence(candidates[0], s) for s in equivalence_scenarios]

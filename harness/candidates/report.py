@@ -45,6 +45,7 @@ class CandidateSection:
     catalogue: dict = field(default_factory=dict)  # profile -> [Outcome]
     findings: list = field(default_factory=list)  # Outcome per finding, under the profile it claims
     findings_also: dict = field(default_factory=dict)  # profile -> [Outcome]
+    left_out: list = field(default_factory=list)  # catalogue scenarios in a protocol the candidate does not speak
 
     def judge(self, reference: str) -> None:
         c = self.candidate
@@ -101,7 +102,8 @@ def render_markdown(title: str, sections, equivalences=(), *, reference: str, no
     lines = [f"# {title}", ""]
     lines += [f"Generated {datetime.date.today().isoformat()} by `python -m harness.candidates report` "
               f"(reference: {REFERENCE_WORDS.get(reference, reference)}; truth: "
-              "`reference_traces/truth/`, solved now where none is stored). Regenerate with `make report-brainpy`.",
+              "`reference_traces/truth/`, solved now where none is stored). Regenerate with its Makefile "
+              "target (`make report-brainpy`, `make report-brian2`).",
               ""]
     if notes:
         lines += [notes.strip(), ""]
@@ -120,6 +122,9 @@ def _section(s: CandidateSection) -> list[str]:
         lines += ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys),
                   "| " + " | ".join(f"`{info.get(k, '')}`" if info.get(k, "") != "" else "-" for k in keys) + " |", ""]
     lines += _catalogue_table(s)
+    if s.left_out:
+        lines += [f"Not run: {len(s.left_out)} catalogue scenarios in a protocol version the candidate does not "
+                  f"speak (it speaks {', '.join(map(str, c.protocols))}): {', '.join(s.left_out)}.", ""]
     lines += _ladder_table(s)
     if s.findings:
         lines += _findings_table(s)
