@@ -16,6 +16,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from harness.judge.accuracy import FACTOR
 from harness.judge.tolerances import ACCURACY_PROFILE
 from harness.model.parameters import RECORDABLE_UNITS, RECORDABLES
 from harness.report.summary import summary_json
@@ -188,7 +189,7 @@ def _largest(cmp, name: str):
 def _ladder_table(s: CandidateSection) -> list[str]:
     lines = [f"### Accuracy ladder ({len(s.runs)} scenarios)", "",
              "Per scenario its worst recordable: the one closest to the `as-accurate-as-nest` bound "
-             "(candidate↔truth ≤ 10 · NEST↔truth + round-off), with its three distances (max |difference| "
+             f"(candidate↔truth ≤ {FACTOR:g} · NEST↔truth + round-off), with its three distances (max |difference| "
              "over the trace). ×NEST: candidate↔truth over NEST↔truth (below 1: closer to the truth than "
              "NEST). Every recordable's distances, and the truth's convergence figure, are in the JSON "
              "(`comparisons[].ladder`).", "",
