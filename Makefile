@@ -68,7 +68,7 @@ references: $(STAMP)
 	$(PY) -m harness record $$(find scenarios -name '*.yaml' | sort) $(if $(FORCE),--force,)
 
 # Solves every scenario's truth (harness.truth: DOP853, rtol = atol = 1e-12, checked ten times tighter) and
-# stores it in reference_traces/truth/; a differing one needs FORCE=1. About two minutes here (docs/accuracy.md).
+# stores it in reference_traces/truth/; a differing one needs FORCE=1. About five minutes here (README, Benchmarks).
 truth-references: $(STAMP)
 	$(PY) -m harness record --truth $$(find scenarios -name '*.yaml' | sort) $(if $(FORCE),--force,)
 
