@@ -36,7 +36,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.nest]
 FAILING = "gaba_only"  # tau-reciprocal changes s_GABA and I_GABA in the last bits from 38 ms on
 PASSING = "rest_no_input"  # no input: s/tau and s*(1/tau) agree when s is 0
 VARIANT = "tau-reciprocal"
-SCENARIOS = [str(SCENARIO_DIR / f"{FAILING}.yaml"), str(SCENARIO_DIR / f"{PASSING}.yaml")]
+# The passing scenario first on the command line: the report lists the failing one first all the same.
+PASSING_PATH = str(SCENARIO_DIR / f"{PASSING}.yaml")
+SCENARIOS = [PASSING_PATH, str(SCENARIO_DIR / f"{FAILING}.yaml")]
 SCREENSHOT = REPO / "reports" / "screenshots" / "report.png"
 
 
@@ -125,9 +127,14 @@ def summary_rows(folder: Path) -> dict:
     return {row[0]: dict(zip(header, row)) for row in rows}
 
 
+UNITS = {"V_m": "mV", "s_AMPA": "nS", "s_GABA": "nS", "s_NMDA": "nS", "I_AMPA": "pA", "I_GABA": "pA", "I_NMDA": "pA"}
+MAX_ABS, MAX_REL, HEADROOM = "max |diff| (unit)", "max rel (÷ |NEST|)", "headroom (tolerance ÷ |diff|)"
+
+
 def expected_variable_rows(c) -> list:
-    return [[name, num(v.max_abs), num(v.max_rel), f"abs {num(v.tolerance.abs)}, rel {num(v.tolerance.rel)}",
-             num(v.headroom), num(v.worst_ms), num(v.first_violation_ms), "ok" if v.passed else "FAIL"]
+    return [[name, UNITS[name], num(v.max_abs), num(v.max_rel),
+             f"abs {num(v.tolerance.abs)}, rel {num(v.tolerance.rel)}", num(v.headroom), num(v.worst_ms),
+             num(v.first_violation_ms), "ok" if v.passed else "FAIL"]
             for name, v in c.variables.items()]
 
 
@@ -151,11 +158,12 @@ def test_the_reports_numbers_are_the_comparators(failing_report, comparator_view
     # The summary row: worst variable (the smallest headroom, then the largest relative error) and its numbers.
     row = summary_rows(folder)[FAILING]
     worst = min(live.variables.values(), key=lambda v: (v.headroom, -v.max_rel, -v.max_abs))
-    assert (row["worst variable"], row["max |diff|"], row["max rel"], row["headroom"]) == \
-        (worst.name, num(worst.max_abs), num(worst.max_rel), num(worst.headroom))
+    assert (row["worst variable"], row["unit"], row[MAX_ABS], row[MAX_REL], row[HEADROOM]) == \
+        (worst.name, UNITS[worst.name], num(worst.max_abs), num(worst.max_rel), num(worst.headroom))
     what, ms = live.first_divergence()
-    assert row["first divergence"] == f"{what} at {num(ms)} ms"
-    assert row["spikes NEST / candidate"] == f"{len(live.spikes.reference_steps)} / {len(live.spikes.candidate_steps)}"
+    assert row["first divergence (variable at ms)"] == f"{what} at {num(ms)} ms"
+    assert row["spikes NEST / candidate (count)"] == \
+        f"{len(live.spikes.reference_steps)} / {len(live.spikes.candidate_steps)}"
 
 
 def test_a_broken_candidate_gives_a_report_that_says_fail_and_names_the_variable(failing_report,
@@ -181,6 +189,28 @@ def test_a_broken_candidate_gives_a_report_that_says_fail_and_names_the_variable
     # Where the difference is nonzero the text says in which variables; where it is zero, it says so.
     assert f"|candidate - NEST| is nonzero in {', '.join(failing_variables)}" in markdown
     assert "bit-identical" in markdown.split(f"### {PASSING}")[1]
+
+
+def test_the_report_lists_failing_scenarios_first_with_units_in_every_header(failing_report, passing_report):
+    """The passing scenario comes first on the command line; the report lists the failing one first, in its
+    table, its sections (HTML and Markdown) and its printed table; summary.json keeps the command's order."""
+    folder, code, out, err = failing_report
+    assert list(summary_rows(folder)) == [FAILING, PASSING]
+    assert list(summary_rows(passing_report[0])) == [PASSING, FAILING]  # all pass: the command's order
+    page, markdown = (folder / "report.html").read_text(), (folder / "report.md").read_text()
+    assert page.index(f'<section class="scenario" id="s-{FAILING}">') < page.index(f'id="s-{PASSING}"')
+    assert markdown.index(f"### {FAILING}") < markdown.index(f"### {PASSING}")
+    printed = [line.split()[0] for line in out.splitlines()[1:3]]
+    assert printed == [FAILING, PASSING]
+    doc = json.loads((folder / "summary.json").read_text())
+    assert [s["scenario"] for s in doc["scenarios"]] == [PASSING, FAILING]
+    (table,) = [t for t in html_tables(folder) if t["id"] == "summary-table"]
+    assert table["rows"][0] == ["scenario", "status", "worst variable", "unit", MAX_ABS, MAX_REL,
+                                "tolerance (abs: unit, rel: ÷ |NEST|)", HEADROOM, "spikes NEST / candidate (count)",
+                                "first divergence (variable at ms)"]
+    (variables, *_) = [t for t in html_tables(folder) if t["section"] == f"s-{FAILING}"]
+    assert variables["rows"][0][:3] == ["variable", "unit", MAX_ABS] and "max |diff| |" not in markdown
+    assert variables["rows"][1][:2] == ["V_m", "mV"]
 
 
 def test_a_passing_report_and_its_provenance(passing_report):
@@ -229,18 +259,18 @@ def test_the_html_is_self_contained_and_embeds_the_same_figures(passing_report):
 def test_an_existing_report_is_not_overwritten_without_force(passing_report):
     folder = passing_report[0]
     before = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
-    code, out, err = run_cli(["report", SCENARIOS[1], "--out", str(folder)])
+    code, out, err = run_cli(["report", PASSING_PATH, "--out", str(folder)])
     assert code == 1 and "a report already exists there; pass --force to replace it" in err  # a refused overwrite
     assert out == "" and {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
 
 
 def test_force_replaces_a_report_and_leaves_no_temporary_folders(tmp_path):
     folder = tmp_path / "r"
-    assert run_cli(["report", SCENARIOS[1], "--out", str(folder), "--workers", "1"])[0] == 0
+    assert run_cli(["report", PASSING_PATH, "--out", str(folder), "--workers", "1"])[0] == 0
     first = json.loads((folder / "summary.json").read_text())
     assert [s["scenario"] for s in first["scenarios"]] == [PASSING]
     (folder / "figures" / "stale.png").write_bytes(b"old")
-    code, out, err = run_cli(["report", SCENARIOS[1], "--out", str(folder), "--workers", "1", "--force"])
+    code, out, err = run_cli(["report", PASSING_PATH, "--out", str(folder), "--workers", "1", "--force"])
     assert code == 0, out + err
     assert not (folder / "figures" / "stale.png").exists()  # the folder was replaced, not merged
     assert json.loads((folder / "summary.json").read_text())["created"] >= first["created"]
@@ -250,7 +280,7 @@ def test_force_replaces_a_report_and_leaves_no_temporary_folders(tmp_path):
 def test_a_folder_that_is_not_a_report_is_never_replaced(tmp_path):
     keep = tmp_path / "notes.txt"
     keep.write_text("mine")
-    code, out, err = run_cli(["report", SCENARIOS[1], "--out", str(tmp_path), "--force"])
+    code, out, err = run_cli(["report", PASSING_PATH, "--out", str(tmp_path), "--force"])
     assert code == 2 and "is not a report folder" in err and keep.read_text() == "mine"
 
 
@@ -268,11 +298,12 @@ def test_a_failed_write_leaves_the_old_report_as_it_was(tmp_path):
 def test_a_scenario_that_cannot_be_judged_is_reported_as_error_exit_2(tmp_path):
     """A missing stored reference: the report is still written, says ERROR and why, and exits 2."""
     folder = tmp_path / "r"
-    code, out, err = run_cli(["report", SCENARIOS[1], "--references", str(tmp_path), "--out", str(folder),
+    code, out, err = run_cli(["report", PASSING_PATH, "--references", str(tmp_path), "--out", str(folder),
                               "--workers", "1"])
     assert code == 2, out + err
     row = summary_rows(folder)[PASSING]
-    assert row["status"] == "ERROR" and row["first divergence"].startswith("error in stored-vs-python, stored-vs-nest")
+    assert row["status"] == "ERROR" and row["first divergence (variable at ms)"].startswith(
+        "error in stored-vs-python, stored-vs-nest")
     page = (folder / "report.html").read_text()
     assert 'id="headline">ERROR: 1 scenario ' in page and f"no stored reference {tmp_path}" in page
     assert json.loads((folder / "summary.json").read_text())["report"]["verdict"] == "ERROR"
@@ -316,12 +347,12 @@ def test_baseline_diff_added_removed_newly_passing(passing_report, failing_repor
     (lambda tmp: (tmp / "c.json").write_text('{"comparisons": []}') and tmp / "c.json", "not a report or gate summary"),
 ])
 def test_a_bad_baseline_exits_2_before_running_anything(make, message, tmp_path):
-    code, out, err = run_cli(["report", SCENARIOS[1], "--out", str(tmp_path / "r"), "--baseline", str(make(tmp_path))])
+    code, out, err = run_cli(["report", PASSING_PATH, "--out", str(tmp_path / "r"), "--baseline", str(make(tmp_path))])
     assert code == 2 and message in err and out == "" and not (tmp_path / "r").exists()
 
 
 def test_report_usage_errors_exit_2(tmp_path):
-    code, _, err = run_cli(["report", SCENARIOS[1], "--out", str(tmp_path / "r"), "--variant", "tau-reciprocl"])
+    code, _, err = run_cli(["report", PASSING_PATH, "--out", str(tmp_path / "r"), "--variant", "tau-reciprocl"])
     assert code == 2 and "did you mean 'tau-reciprocal'" in err
     code, _, err = run_cli(["report", str(tmp_path / "missing.yaml"), "--out", str(tmp_path / "r")])
     assert code == 2 and "no such file or folder" in err

@@ -18,7 +18,8 @@ from harness.judge.comparator import Comparison, compare
 from harness.judge.gate import THREAD_SOURCE, THREADS, ScenarioOutcome
 from harness.judge.selftest import VARIANTS
 from harness.judge.tolerances import profile_tolerances
-from harness.report.data import ScenarioReport, figure_parts, network_variable_rows, num, thread_words
+from harness.report.captions import figure_parts
+from harness.report.data import ScenarioReport, network_variable_rows, num, thread_words
 from harness.report.html import _scenario_html
 from harness.report.network_figures import focus, population_rates, render_network_figure
 from harness.traces.traces import Traces
@@ -93,7 +94,7 @@ def test_a_network_report_holds_the_network_figure_and_says_what_it_shows(report
     assert doc["report"]["figures"] == {NAME: f"figures/{NAME}.png"}
     png = (folder / "figures" / f"{NAME}.png").read_bytes()
     image = Image.open(io.BytesIO(png))
-    assert image.format == "PNG" and image.size[0] == 840 and 700 < image.size[1] < 1300
+    assert image.format == "PNG" and image.size[0] == 840 and 900 < image.size[1] < 1500
     embedded = re.findall(r'<img src="data:image/png;base64,([^"]+)"', page)
     assert [base64.b64decode(e) for e in embedded] == [png]
     for part in ("(a) spike raster", "(b) pool rates", "(c) traces of E[0]", "(d) error map"):
@@ -107,7 +108,7 @@ def test_a_network_report_holds_the_network_figure_and_says_what_it_shows(report
     assert f"**{THREADS}**: NEST with 2 threads is bit-identical" in markdown
     assert f"{THREADS} same" in markdown and f"{THREADS} FAIL" not in markdown
     # One row per recorded variable, not per (neuron, variable); every pair's numbers stay in the JSON.
-    assert "| V_m (identical in all 4 neurons) | 0 | 0 | abs 0, rel 0 | inf | - | - | ok |" in markdown
+    assert "| V_m (identical in all 4 neurons) | mV | 0 | 0 | abs 0, rel 0 | inf | - | - | ok |" in markdown
     assert "E[0].V_m" not in markdown and "E[0].V_m" in json.dumps(doc["comparisons"])
     spikes = len(doc["comparisons"][0]["spikes"]["reference_steps"])
     assert spikes > 20 and f"| {spikes} / {spikes} in {NEURONS} neurons |" in markdown
@@ -174,9 +175,9 @@ def test_a_large_network_gets_one_row_per_variable_naming_its_worst_neuron():
     rows = {row[0].split(" ")[0]: row for row in network_variable_rows(c)}
     assert list(rows) == list(reference.variables) and len(c.variables) == 700
     assert rows["V_m"][0] == "V_m (worst: B[3]; fails in 2 of 100 neurons, first B[5])"
-    assert rows["V_m"][1] == num(c.variables["B[3].V_m"].max_abs) and rows["V_m"][6] == num(1201.0)
+    assert rows["V_m"][1:3] == ("mV", num(c.variables["B[3].V_m"].max_abs)) and rows["V_m"][7] == num(1201.0)
     assert rows["s_NMDA"][0] == "s_NMDA (worst: B[10]; fails in 1 of 100 neurons)" and rows["s_NMDA"][-1] == "FAIL"
-    assert rows["I_NMDA"][1] == "NaN" and rows["s_AMPA"] == ("s_AMPA (identical in all 100 neurons)", "0", "0",
+    assert rows["I_NMDA"][2] == "NaN" and rows["s_AMPA"] == ("s_AMPA (identical in all 100 neurons)", "nS", "0", "0",
                                                              "abs 0, rel 0", "inf", "-", "-", "ok")
     assert focus(c, reference) == ("B[10]", "the first-diverging neuron", "s_NMDA")
     figure = render_network_figure(reference, changed(reference, edit), c, title="large", populations=["A", "B", "I"])

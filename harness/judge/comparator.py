@@ -129,18 +129,36 @@ class Comparison:
         return plot_comparison(self, variables, neuron)
 
     def first_divergence(self) -> tuple[str, float] | None:
-        """(what, ms) of the earliest broken tolerance over all variables and the spikes; None if all pass."""
-        events = [(v.first_violation_ms, name) for name, v in self.variables.items()
-                  if v.first_violation_ms is not None]
+        """(what, ms) of the earliest broken tolerance over all variables and the spikes; None if all pass.
+
+        When several break it at the same sample, the one the others derive from is named (``DERIVATION``),
+        then the first in recording order (a network's: the first neuron)."""
+        events = [(v.first_violation_ms, derivation_rank(v.name), i, name)
+                  for i, (name, v) in enumerate(self.variables.items()) if v.first_violation_ms is not None]
+        last = len(DERIVATION) + 1  # a spike last: it is V_m crossing V_th
         if self.neuron_spikes is not None:
-            events += [(self.ms(s.first_violation_step), f"{neuron} spikes")
-                       for neuron, s in self.neuron_spikes.items() if not s.match]
+            events += [(self.ms(s.first_violation_step), last, i, f"{neuron} spikes")
+                       for i, (neuron, s) in enumerate(self.neuron_spikes.items()) if not s.match]
         elif self.spikes is not None and not self.spikes.match:
-            events.append((self.ms(self.spikes.first_violation_step), "spikes"))
+            events.append((self.ms(self.spikes.first_violation_step), last, 0, "spikes"))
         if not events:
             return None
-        ms, name = min(events)
+        ms, _, _, name = min(events)
         return name, ms
+
+
+# What a first divergence is named by when several variables break their tolerance at the same sample: the
+# root of what the others derive from. The gating variables follow the inputs alone (s_NMDA is the weighted
+# sum of the ports' s_j); the recorded currents are evaluated from V_m and the gating variables at the end of
+# the step; V_m at a sample integrates the currents inside the step, which are not recorded; a spike is V_m
+# crossing V_th. So a broken NMDA rule shows in s_NMDA, I_NMDA, V_m and, through V_m, in I_AMPA at the same
+# sample, and s_NMDA is named; a broken integration of V_m shows in V_m and every current, and V_m is named.
+DERIVATION = ("s_AMPA", "s_GABA", "s_NMDA", "V_m", "I_AMPA", "I_GABA", "I_NMDA")
+
+
+def derivation_rank(name: str) -> int:
+    """Position of a recordable in ``DERIVATION``; an unknown name comes after the known ones."""
+    return DERIVATION.index(name) if name in DERIVATION else len(DERIVATION)
 
 
 def compare(reference: Traces, candidate: Traces, tolerances: Tolerances, *, reference_name: str,

@@ -20,6 +20,8 @@ STATUS_LABEL = {"pass": "PASS", "regression": "FAIL", "drift": "DRIFT", "regress
                 "error": "ERROR"}
 STATUS_CLASS = {"pass": "pass", "regression": "fail", "drift": "drift", "regression+drift": "fail",
                 "error": "error"}
+# The order of the report's scenarios: what needs a reader first. Within a status, the order of the command.
+STATUS_ORDER = {"regression": 0, "regression+drift": 0, "drift": 1, "error": 2, "pass": 3}
 PAIR_WORDS = {"nest-vs-python": "live NEST vs the candidate", "stored-vs-python": "stored NEST vs the candidate",
               "stored-vs-nest": "stored NEST vs live NEST (drift)"}
 
@@ -109,6 +111,10 @@ class Report:
     baseline: BaselineDiff | None = None
     accuracy: AccuracySection | None = None  # "How far NEST is from the truth" (harness.report.accuracy)
 
+    def ordered(self) -> list:
+        """The scenarios as the report lists them: failing first, then drift, error, pass."""
+        return sorted(self.scenarios, key=lambda sr: STATUS_ORDER.get(sr.verdict, len(STATUS_ORDER)))
+
     @property
     def verdict(self) -> str:
         counts = self.gate.counts
@@ -168,16 +174,17 @@ class Report:
 
     def summary_rows(self) -> list[dict]:
         rows = []
-        for sr in self.scenarios:
+        for sr in self.ordered():
             live = sr.live
             worst = worst_variable(live) if live.status != "error" else None
             spikes = live.spikes
             rows.append({
                 "scenario": sr.scenario, "verdict": sr.verdict, "status": STATUS_LABEL[sr.verdict],
                 "worst": variable_label(worst) if worst else ("-" if live.status == "error" else "none (identical)"),
+                "unit": unit_of(worst.name) if worst else "-",
                 "max_abs": num(worst.max_abs) if worst else ("-" if live.status == "error" else "0"),
                 "max_rel": num(worst.max_rel) if worst else ("-" if live.status == "error" else "0"),
-                "tolerance": _tolerance_text(worst.tolerance) if worst else _common_tolerance(live),
+                "tolerance": tolerance_text(worst.tolerance) if worst else _common_tolerance(live),
                 "headroom": num(worst.headroom) if worst else ("-" if live.status == "error" else "inf"),
                 "spikes": (f"{len(spikes.reference_steps)} / {len(spikes.candidate_steps)}"
                            + (f" in {len(live.neuron_spikes)} neurons" if live.neuron_spikes is not None else "")
@@ -187,12 +194,28 @@ class Report:
         return rows
 
 
-SUMMARY_HEADER = ("scenario", "status", "worst variable", "max |diff|", "max rel", "tolerance", "headroom",
-                  "spikes NEST / candidate", "first divergence")
-SUMMARY_KEYS = ("scenario", "status", "worst", "max_abs", "max_rel", "tolerance", "headroom", "spikes",
+# Every column says its unit: a difference and an absolute tolerance are in the variable's unit (its own
+# column), a relative error and a relative tolerance are fractions of |NEST|, the headroom is how many times
+# the difference fits into the tolerance (>= 1 passes). A first divergence is named by its cause when several
+# variables break at once (harness.judge.comparator.DERIVATION).
+MAX_ABS = "max |diff| (unit)"
+MAX_REL = "max rel (÷ |NEST|)"
+TOLERANCE = "tolerance (abs: unit, rel: ÷ |NEST|)"
+HEADROOM = "headroom (tolerance ÷ |diff|)"
+SUMMARY_HEADER = ("scenario", "status", "worst variable", "unit", MAX_ABS, MAX_REL, TOLERANCE, HEADROOM,
+                  "spikes NEST / candidate (count)", "first divergence (variable at ms)")
+SUMMARY_KEYS = ("scenario", "status", "worst", "unit", "max_abs", "max_rel", "tolerance", "headroom", "spikes",
                 "first_divergence")
-VARIABLE_HEADER = ("variable", "max |diff|", "max rel", "tolerance", "headroom", "worst at (ms)",
+VARIABLE_HEADER = ("variable", "unit", MAX_ABS, MAX_REL, TOLERANCE, HEADROOM, "worst at (ms)",
                    "first violation (ms)", "result")
+RESULT_COLUMN = VARIABLE_HEADER.index("result")
+
+
+def unit_of(name: str) -> str:
+    """A recordable's unit ("mV", "nS", "pA"); "1" for one without (NEST's s are weighted, so in nS)."""
+    from harness.model.parameters import RECORDABLE_UNITS
+
+    return RECORDABLE_UNITS.get(name) or "1"
 
 
 def scenario_count(n: int) -> str:
@@ -202,11 +225,11 @@ def scenario_count(n: int) -> str:
 def _common_tolerance(c) -> str:
     tolerances = {v.tolerance for v in c.variables.values()}
     if len(tolerances) == 1:
-        return _tolerance_text(tolerances.pop())
+        return tolerance_text(tolerances.pop())
     return "per variable" if tolerances else "-"
 
 
-def _tolerance_text(tol) -> str:
+def tolerance_text(tol) -> str:
     return f"abs {num(tol.abs)}, rel {num(tol.rel)}"
 
 
@@ -215,7 +238,7 @@ def variable_rows(c) -> list[tuple]:
     ``network_variable_rows``."""
     if c.neuron_spikes is not None:
         return network_variable_rows(c)
-    return [(name, num(v.max_abs), num(v.max_rel), _tolerance_text(v.tolerance), num(v.headroom),
+    return [(name, unit_of(v.name), num(v.max_abs), num(v.max_rel), tolerance_text(v.tolerance), num(v.headroom),
              num(v.worst_ms), num(v.first_violation_ms), "ok" if v.passed else "FAIL")
             for name, v in c.variables.items()]
 
@@ -243,7 +266,7 @@ def network_variable_rows(c) -> list[tuple]:
             label = f"{name} (worst: {worst.neuron}; fails in {len(failing)} of {n} neurons{other})"
         else:
             label = f"{name} (worst: {worst.neuron}; differs in {len(differing)} of {n} neurons)"
-        rows.append((label, num(worst.max_abs), num(worst.max_rel), _tolerance_text(worst.tolerance),
+        rows.append((label, unit_of(name), num(worst.max_abs), num(worst.max_rel), tolerance_text(worst.tolerance),
                      num(worst.headroom), num(worst.worst_ms), num(first.first_violation_ms if first else None),
                      "FAIL" if failing else "ok"))
     return rows
@@ -306,64 +329,6 @@ def judged_note(c) -> str | None:
             f"(later samples differ because of it)")
 
 
-def figure_words(sr: ScenarioReport) -> str:
-    f = sr.figure
-    if f is None:
-        return sr.no_figure or "no figure"
-    if getattr(f, "is_network", False):
-        return " ".join(f"{title}: {words}" for title, words in figure_parts(sr))
-    if f.all_zero:
-        return ("|candidate - NEST| is exactly 0 for every variable at every sample: the traces are "
-                "bit-identical, so the difference panel has nothing to draw on a log scale.")
-    return _difference_words(f, "at every sample in")
-
-
-def _difference_words(f, zero_where: str) -> str:
-    parts = (f"|candidate - NEST| is nonzero in {', '.join(f.nonzero_difference)}" if f.nonzero_difference else "",
-             f"exactly 0 {zero_where} {', '.join(f.zero_difference)}" if f.zero_difference else "",
-             f"NaN or inf in {', '.join(f.nonfinite)}" if f.nonfinite else "")
-    return "; ".join(p for p in parts if p) + "."
-
-
-def figure_parts(sr: ScenarioReport) -> list[tuple[str, str]]:
-    """A network figure's parts in words, (title, words) each; [] for a single neuron's figure."""
-    f, c = sr.figure, sr.live
-    if f is None or not getattr(f, "is_network", False):
-        return []
-    n = sum(k for _, k in f.populations)
-    populations = ", ".join(f"{name} {k}" for name, k in f.populations)
-    cutoff = (f"; the dotted line at {num(f.judged_until_ms)} ms marks the network cut-off (the first spike "
-              f"difference): later samples are not judged" if f.judged_until_ms is not None else "")
-    divergence = c.first_divergence()
-    rates = ", ".join(f"{name} {num(ref)} Hz" + (f" (candidate {num(cand)} Hz)" if cand != ref else "")
-                      for name, ref, cand in f.mean_rates)
-    tolerances = {v.tolerance for v in c.variables.values() if v.name == f.map_variable}
-    tolerance = _tolerance_text(tolerances.pop()) if len(tolerances) == 1 else "per neuron"
-    if not f.map_nonzero and not f.map_nonfinite:
-        error_map = f"exactly 0 in all {n} neurons at every sample (bit-identical), all cells grey"
-    else:
-        error_map = "; ".join(p for p in (
-            f"nonzero in {len(f.map_nonzero)} of {n} neurons ({names_text(f.map_nonzero)}), up to "
-            f"{num(f.map_max)}" if f.map_nonzero else "",
-            f"NaN or inf (red) in {names_text(f.map_nonfinite)}" if f.map_nonfinite else "",
-            "grey cells are exactly 0") if p)
-    overall = ("|candidate - NEST| is exactly 0 for every variable of every neuron at every sample: bit-identical."
-               if f.all_zero else _difference_words(f, "in every neuron at every sample in"))
-    return [
-        ("(a) spike raster", f"NEST as '|', the candidate as '.', {n} recorded neurons ({populations}): "
-                             f"{network_spike_words(c)}{cutoff}."),
-        (f"(b) {f.rates_title}", f"spikes per recorded neuron per second, per population in {num(f.bin_ms)} ms "
-                                 f"bins, NEST solid, the candidate dashed; mean NEST rates {rates}."),
-        (f"(c) traces of {f.neuron}", f"{f.neuron}, {f.neuron_why}: NEST and the candidate overlaid (V_m with both "
-                                      f"spike trains, the s_* and I_*), then |candidate - NEST| of each variable; "
-                                      + (f"first divergence {divergence[0]} at {num(divergence[1])} ms."
-                                         if divergence else "nothing breaks the tolerance.")),
-        ("(d) error map", f"|candidate - NEST| of {f.map_variable} per neuron and time on a log colour scale, "
-                          f"{error_map}; tolerance {tolerance}{cutoff}."),
-        ("in all", overall),
-    ]
-
-
 def shown_pairs(sr: ScenarioReport) -> list:
     """The live pair always; the other pairs only when they did not pass (they are then the news). The thread
     pair of a network is shown as its own line (``thread_words``), never as a failure."""
@@ -403,9 +368,9 @@ def thread_words(sr: ScenarioReport) -> tuple[str, str] | None:
 
 def render_text(report: Report) -> str:
     """The summary table the command prints."""
-    rows = [("scenario", "status", "worst", "max|diff|", "headroom", "spikes", "first divergence")]
+    rows = [("scenario", "status", "worst", "unit", "max |diff|", "headroom", "spikes", "first divergence")]
     for r in report.summary_rows():
-        rows.append((r["scenario"], r["status"], r["worst"], r["max_abs"], r["headroom"], r["spikes"],
+        rows.append((r["scenario"], r["status"], r["worst"], r["unit"], r["max_abs"], r["headroom"], r["spikes"],
                      r["first_divergence"]))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]

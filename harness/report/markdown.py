@@ -6,6 +6,7 @@ import re
 from harness.judge.gate import THREADS
 from harness.report.accuracy import NOT_CONVERGED_WORDS, TITLE, ladder_view
 from harness.report.baseline import GREW_HEADER, baseline_items, grew_rows
+from harness.report.captions import figure_parts, figure_words
 from harness.report.data import (
     PAIR_WORDS,
     STATUS_LABEL,
@@ -13,8 +14,6 @@ from harness.report.data import (
     SUMMARY_KEYS,
     VARIABLE_HEADER,
     Report,
-    figure_parts,
-    figure_words,
     judged_note,
     pair_status,
     scenario_count,
@@ -70,7 +69,7 @@ def render_markdown(report: Report) -> str:
     out += ["## Provenance", "",
             _md_table(("", ""), [(k, f"`{v}`" if k == "command" else v) for k, v in report.provenance_rows()]), "",
             "## Per scenario", ""]
-    for sr in report.scenarios:
+    for sr in report.ordered():
         out += [f"### {sr.scenario}", "", f"{_md_status(sr.verdict)} · `{sr.path}`"
                 + (f": {sr.description}" if sr.description else ""), "",
                 "Pairs: " + ", ".join(f"{c.pair} {pair_status(c)}" for c in sr.outcome.comparisons), ""]

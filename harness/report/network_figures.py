@@ -24,16 +24,32 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from harness.report.figures import CANDIDATE_COLOR, DASHED, DPI, VARIABLE_COLORS, _envelope, _png_bytes, differences
+from harness.report.figures import DIFFERENCE_HEIGHT, classify
+from harness.report.panels import (
+    DASHED,
+    DPI,
+    FONT,
+    TITLE_FONT,
+    VARIABLE_COLORS,
+    WIDTH,
+    draw_difference,
+    draw_traces,
+    draw_v_m_marks,
+    pixel_size,
+    png_bytes,
+    style,
+    trace_layout,
+    unit_of,
+)
 from harness.traces.traces import Traces
 
-WIDTH = 10.5  # inches, as the single-neuron figure (840 pixels at DPI 80)
 MAP_COLUMNS = 600  # the error map's time buckets (about one per pixel); each shows the bucket's largest error
 RATE_BIN_MS = 10.0
 IDENTICAL_COLOR = "#e4e4e4"  # |difference| exactly 0: outside every log colour map
 NONFINITE_COLOR = "#e00000"
 CUTOFF_COLOR = "#b00020"
 NEST_COLOR = VARIABLE_COLORS["V_m"]
+RASTER_CANDIDATE_COLOR = "#f28e2b"  # orange dots on NEST's blue bars: a dense raster shows both
 POPULATION_COLORS = ("#1f4e9c", "#d62728", "#2a9d3a", "#8c3fbf", "#8c564b", "#17becf", "#7f7f7f", "#bcbd22")
 DEFAULT_MAP_VARIABLE = "V_m"
 
@@ -58,6 +74,7 @@ class NetworkFigure:
     mean_rates: list = field(default_factory=list)  # (name, NEST Hz, candidate Hz) over the whole run
     judged_until_ms: float | None = None
     is_network: bool = True
+    panels: list = field(default_factory=list)  # the axes' labels, top to bottom
 
     @property
     def all_zero(self) -> bool:
@@ -98,9 +115,22 @@ def focus(comparison, reference: Traces) -> tuple[str, str, str]:
 
 def render_network_figure(reference: Traces, candidate: Traces, comparison, *, title: str, populations,
                           rates_title: str = "population rates", reference_label: str = "NEST",
-                          candidate_label: str = "candidate") -> NetworkFigure:
+                          candidate_label: str = "candidate", scenario=None) -> NetworkFigure:
     """The figure of one network scenario as PNG bytes; ``populations`` are the names in the scenario's order,
-    ``comparison`` the live pair's (first divergence, tolerances, cut-off). Same grid on both sides."""
+    ``comparison`` the live pair's (first divergence, tolerances, cut-off); ``scenario``, when given, the
+    V_th and V_reset of the neuron in part (c). Same grid on both sides."""
+    fig, facts = build_network_figure(reference, candidate, comparison, title=title, populations=populations,
+                                      rates_title=rates_title, reference_label=reference_label,
+                                      candidate_label=candidate_label, scenario=scenario)
+    facts.png = png_bytes(fig)
+    return facts
+
+
+def build_network_figure(reference: Traces, candidate: Traces, comparison, *, title: str, populations,
+                         rates_title: str = "population rates", reference_label: str = "NEST",
+                         candidate_label: str = "candidate", scenario=None):
+    """(matplotlib Figure, NetworkFigure without its PNG); the axes are labelled "raster", "rates", the trace
+    panels' keys, "difference:<variable>" and "error map"."""
     from matplotlib.figure import Figure as MplFigure
 
     times = np.asarray(reference.times_ms, dtype=np.float64)
@@ -115,49 +145,69 @@ def render_network_figure(reference: Traces, candidate: Traces, comparison, *, t
     neuron, why, variable = focus(comparison, reference)
     ref_one, cand_one = reference.neuron(neuron), candidate.neuron(neuron)
     names = list(reference.variables)
-    trace_groups = [(key, members, unit) for key, members, unit in (
-        ("V_m", [n for n in names if n == "V_m"], "V_m (mV)"),
-        ("s", [n for n in names if n.startswith("s_")], "s (nS)"),
-        ("I", [n for n in names if n.startswith("I_")], "I (pA)")) if members]
-    diffs = {name: np.abs(np.asarray(candidate.variables[name], dtype=np.float64)
-                          - np.asarray(reference.variables[name], dtype=np.float64)) for name in names}
-    nonfinite = [n for n in names if not (np.isfinite(reference.variables[n]).all()
-                                          and np.isfinite(candidate.variables[n]).all())]
-    zero = [n for n in names if n not in nonfinite and not np.any(diffs[n] != 0)]
-    nonzero = [n for n in names if n not in nonfinite and n not in zero]
+    zero, nonzero, nonfinite = classify(reference, candidate, names)
+    panels, _ = trace_layout(names, ref_one, cand_one)
+    zero_one, nonzero_one, nonfinite_one = classify(ref_one, cand_one, names)
+    differing = [n for n in names if n in nonzero_one or n in nonfinite_one]
     cutoff = comparison.ms(comparison.judged_until_step)
     n = len(labels)
-    tall = float(np.clip(0.9 + 0.03 * n, 1.5, 3.4))
-    heights = [tall, 1.5] + [1.5 if key == "V_m" else 1.15 for key, _, _ in trace_groups] + [1.15, tall]
+    # Every neuron named (9 pt) when there are few, so its row needs the room of a line of text.
+    tall = float(np.clip(0.4 + 0.17 * n, 1.5, 3.2)) if n <= 16 else float(np.clip(0.9 + 0.03 * n, 1.5, 3.4))
+    layout = ([("raster", tall), ("rates", 1.4)] + [(p.key, p.height) for p in panels]
+              + [(f"difference:{name}", DIFFERENCE_HEIGHT) for name in differing] + [("error map", tall)])
+    heights = [h for _, h in layout]
     fig = MplFigure(figsize=(WIDTH, sum(heights) + 0.9), dpi=DPI, layout="constrained")
-    axes = fig.subplots(len(heights), 1, sharex=True, gridspec_kw={"height_ratios": heights})
-    fig.suptitle(title, fontsize=11)
+    axes = fig.subplots(len(layout), 1, sharex=True, gridspec_kw={"height_ratios": heights})
+    for ax, (label, _) in zip(axes, layout):
+        ax.set_label(label)
+    by_label = dict(zip((label for label, _ in layout), axes))
+    fig.suptitle(title, fontsize=TITLE_FONT)
 
-    _raster(axes[0], reference, candidate, labels, groups, row, reference_label, candidate_label, cutoff)
+    key = _raster(by_label["raster"], reference, candidate, labels, groups, row, reference_label, candidate_label,
+                  cutoff)
     bin_ms = rate_bin_ms(float(times[-1]))
-    _rates(axes[1], reference, candidate, labels, groups, times[-1], bin_ms, rates_title, reference_label,
+    _rates(by_label["rates"], reference, candidate, labels, groups, times[-1], bin_ms, rates_title, reference_label,
            candidate_label)
-    trace_axes = axes[2:2 + len(trace_groups) + 1]
-    divergence = comparison.first_divergence()
-    first = f" (first divergence {divergence[0]} at {divergence[1]:g} ms)" if divergence else ""
-    _neuron_traces(trace_axes, ref_one, cand_one, trace_groups, f"(c) {neuron}, {why}{first}", reference_label,
-                   candidate_label)
+    for k, panel in enumerate(panels):
+        ax = by_label[panel.key]
+        draw_traces(ax, times, ref_one, cand_one, panel, zero_one, nonfinite_one)
+        if panel.key == "V_m":
+            draw_v_m_marks(ax, ref_one, cand_one, *_thresholds(scenario, neuron))
+        if k == 0:
+            ax.set_title(f"(c) {neuron}, {why}", fontsize=FONT, loc="left")
+    for name in differing:
+        draw_difference(by_label[f"difference:{name}"], times, name, ref_one.variables[name],
+                        cand_one.variables[name], comparison.variables[f"{neuron}.{name}"].tolerance, cutoff)
     tolerance = comparison.variables[f"{neuron}.{variable}"].tolerance
-    map_nonzero, map_nonfinite, map_max = _error_map(axes[-1], fig, reference, candidate, variable, labels, groups, row,
-                                      tolerance, comparison.judged_until_step, candidate_label)
+    map_nonzero, map_nonfinite, map_max, map_key = _error_map(by_label["error map"], fig, reference, candidate,
+                                                              variable, labels, groups, row, tolerance,
+                                                              comparison.judged_until_step, candidate_label)
+    # One key for the whole figure, under it: legends beside the parts would narrow every part.
+    fig.legend(handles=key + _line_key(reference_label, candidate_label) + map_key, loc="outside lower center",
+               ncols=2, fontsize=FONT, frameon=False)
     if cutoff is not None:
         axes[-1].axvline(cutoff, color="white", lw=2.4)  # under the dotted line: visible on any colour of the map
         for ax in axes:
             ax.axvline(cutoff, color=CUTOFF_COLOR, lw=1.2, ls=":")
-    axes[-1].set_xlabel("time (ms)", fontsize=9)
+    axes[-1].set_xlabel("time (ms)", fontsize=FONT)
     axes[-1].set_xlim(0.0, float(times[-1]))
-    png = _png_bytes(fig)
-    return NetworkFigure(png, int(round(WIDTH * DPI)), int(round((sum(heights) + 0.9) * DPI)), zero, nonzero,
-                         nonfinite, neuron, why, variable, [labels[i] for i in map_nonzero],
-                         [labels[i] for i in map_nonfinite], map_max, rates_title,
-                         bin_ms, [(name, len(members)) for name, members in groups],
-                         [(name, *(_mean_rate(t, members, float(times[-1])) for t in (reference, candidate)))
-                          for name, members in groups], cutoff)
+    width, height = pixel_size(fig)
+    facts = NetworkFigure(b"", width, height, zero, nonzero, nonfinite, neuron, why, variable,
+                          [labels[i] for i in map_nonzero], [labels[i] for i in map_nonfinite], map_max, rates_title,
+                          bin_ms, [(name, len(members)) for name, members in groups],
+                          [(name, *(_mean_rate(t, members, float(times[-1])) for t in (reference, candidate)))
+                           for name, members in groups], cutoff, panels=[label for label, _ in layout])
+    return fig, facts
+
+
+def _thresholds(scenario, neuron: str) -> tuple:
+    """(V_th, V_reset) of one recorded neuron ("E[2]"), or (None, None) without the scenario."""
+    if scenario is None or scenario.network is None:
+        return None, None
+    network = scenario.network
+    name, index = population_of(neuron), int(neuron[neuron.rindex("[") + 1:-1])
+    (spec,) = [p for p in network.populations if p.name == name]
+    return tuple(float(network.params[key][spec.start + index]) for key in ("V_th", "V_reset"))
 
 
 def _population_axis(ax, labels, groups, row) -> None:
@@ -165,10 +215,10 @@ def _population_axis(ax, labels, groups, row) -> None:
     n = len(labels)
     ax.set_ylim(n - 0.5, -0.5)
     if n <= 16:
-        ax.set_yticks(np.arange(n), [labels[i] for i in np.argsort(row)], fontsize=7)
+        ax.set_yticks(np.arange(n), [labels[i] for i in np.argsort(row)], fontsize=FONT)
     else:
         centres = [float(np.mean(row[members])) for _, members in groups]
-        ax.set_yticks(centres, [f"{name} ({len(members)})" for name, members in groups], fontsize=8)
+        ax.set_yticks(centres, [f"{name} ({len(members)})" for name, members in groups], fontsize=FONT)
     for _, members in groups[1:]:
         ax.axhline(float(row[members].min()) - 0.5, color="#555555", lw=0.8)
 
@@ -180,25 +230,33 @@ def _raster(ax, reference, candidate, labels, groups, row, reference_label, cand
     # marker of their own on top.
     keys = [np.asarray(t.spike_steps, dtype=np.int64) * n + np.asarray(t.spike_neurons, dtype=np.int64)
             for t in (reference, candidate)]
+    handles = []
     for traces, own, other, marker, color, ms, label, only in (
             (reference, keys[0], keys[1], "|", NEST_COLOR, size, reference_label, "x"),
-            (candidate, keys[1], keys[0], ".", CANDIDATE_COLOR, size * 0.5, candidate_label, "+")):
+            (candidate, keys[1], keys[0], ".", RASTER_CANDIDATE_COLOR, size * 0.5, candidate_label, "+")):
         t = np.asarray(traces.spike_times_ms, dtype=np.float64)
         y = row[np.asarray(traces.spike_neurons, dtype=np.int64)]
-        ax.plot(t, y, ls="none", marker=marker, ms=max(ms, 2.0), mew=1.0, color=color,
-                label=f"{label}: {len(t)} spikes")
+        handles += ax.plot(t, y, ls="none", marker=marker, ms=max(ms, 2.0), mew=1.0, color=color,
+                           label=f"(a) {label}: {len(t)} spikes")
         alone = ~np.isin(own, other)
         if alone.any():
-            ax.plot(t[alone], y[alone], ls="none", marker=only, ms=6, mew=1.4, color=CUTOFF_COLOR, zorder=5,
-                    label=f"only in {label}: {int(alone.sum())}")
+            handles += ax.plot(t[alone], y[alone], ls="none", marker=only, ms=6, mew=1.4, color=CUTOFF_COLOR,
+                               zorder=5, label=f"(a) only in {label}: {int(alone.sum())}")
     if cutoff is not None:  # the line itself is drawn on every part by the caller
-        ax.plot([], [], color=CUTOFF_COLOR, lw=1.2, ls=":", label=f"network cut-off {cutoff:g} ms:\nfirst spike "
-                "difference;\nlater samples not judged")
+        handles += ax.plot([], [], color=CUTOFF_COLOR, lw=1.2, ls=":", label=f"network cut-off {cutoff:g} ms: the "
+                           "first spike\ndifference; later samples not judged")
     _population_axis(ax, labels, groups, row)
-    ax.set_title("(a) spike raster", fontsize=9, loc="left")
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.005, 1.0), borderaxespad=0.0)
-    ax.tick_params(labelsize=8)
+    ax.set_title("(a) spike raster", fontsize=FONT, loc="left")
+    style(ax, grid=False)
     ax.grid(alpha=0.2, axis="x")
+    return handles
+
+
+def _line_key(reference_label: str, candidate_label: str) -> list:
+    from matplotlib.lines import Line2D
+
+    return [Line2D([], [], color="#555555", lw=1.4, label=f"(b), (c) {reference_label}: solid"),
+            Line2D([], [], color="#111111", lw=1.0, ls=DASHED, label=f"(b), (c) {candidate_label}: dashed")]
 
 
 def rate_bin_ms(t_end: float) -> float:
@@ -225,58 +283,11 @@ def _rates(ax, reference, candidate, labels, groups, t_end, bin_ms, title, refer
         _, cand_rate = population_rates(candidate, members, float(t_end), bin_ms)
         ax.stairs(ref_rate, edges, baseline=None, color=color, lw=1.4, label=f"{name} ({len(members)})")
         ax.stairs(cand_rate, edges, baseline=None, color=color, lw=1.0, ls=DASHED)
-    ax.plot([], [], color="#555555", lw=1.4, label=reference_label)
-    ax.plot([], [], color="#555555", lw=1.0, ls=DASHED, label=candidate_label)
-    ax.set_ylabel("rate (Hz)", fontsize=9)
-    ax.set_title(f"(b) {title}, {bin_ms:g} ms bins, per recorded neuron", fontsize=9, loc="left")
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.005, 1.0), borderaxespad=0.0)
-    ax.tick_params(labelsize=8)
-    ax.grid(alpha=0.25)
-
-
-def _neuron_traces(axes, reference, candidate, groups, title, reference_label, candidate_label) -> None:
-    """One neuron as the single-neuron figure draws it: V_m with both spike trains, s_*, I_*, then |difference|."""
-    from matplotlib.transforms import blended_transform_factory
-
-    times = np.asarray(reference.times_ms, dtype=np.float64)
-    for ax, (key, members, unit) in zip(axes, groups):
-        for name in members:
-            color = VARIABLE_COLORS.get(name, "k")
-            ax.plot(*_envelope(times, reference.variables[name]), color=color, lw=1.2,
-                    label=name if key != "V_m" else reference_label)
-            ax.plot(*_envelope(times, candidate.variables[name]), color=CANDIDATE_COLOR if key == "V_m" else "k",
-                    lw=0.9, ls=DASHED, label=candidate_label if key == "V_m" else None)
-        if key == "V_m":
-            low, high = ax.get_ylim()
-            ax.set_ylim(low, high + 0.3 * (high - low))  # room for the two rows of spike markers
-            marks = blended_transform_factory(ax.transData, ax.transAxes)
-            for traces, y, marker, color, ms in ((reference, 0.93, "|", NEST_COLOR, 7), (candidate, 0.84, "v",
-                                                                                         CANDIDATE_COLOR, 3.5)):
-                t = np.asarray(traces.spike_times_ms, dtype=np.float64)
-                ax.plot(t, np.full(t.shape, y), ls="none", marker=marker, ms=ms, mew=1.3, color=color,
-                        transform=marks)
-            ax.set_title(title, fontsize=9, loc="left")
-        ax.set_ylabel(unit, fontsize=9)
-        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.005, 1.0), borderaxespad=0.0)
-        ax.tick_params(labelsize=8)
-        ax.grid(alpha=0.25)
-    ax = axes[len(groups)]
-    ax.set_ylabel("|diff|", fontsize=9)
-    ax.tick_params(labelsize=8)
-    drawn = False
-    for name, d in differences(reference, candidate).items():
-        d = np.where(np.isfinite(d) & (d > 0), d, np.nan)  # zeros have no place on a log axis
-        if np.isfinite(d).any():
-            ax.plot(*_envelope(times, d, reduce_min=False), color=VARIABLE_COLORS.get(name, "k"), lw=1.0, label=name)
-            drawn = True
-    if drawn:
-        ax.set_yscale("log")
-        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.005, 1.0), borderaxespad=0.0)
-        ax.grid(alpha=0.25, which="both")
-    else:
-        ax.set_yticks([])
-        ax.text(0.5, 0.5, "|candidate - NEST| = 0 exactly for every variable of this neuron (or NaN/inf only)",
-                transform=ax.transAxes, ha="center", va="center", fontsize=9, color="#1b5e20")
+    ax.set_ylabel("rate (Hz)", fontsize=FONT)
+    ax.set_ylim(0.0, max(ax.get_ylim()[1], 1.0) * 1.35)  # room for the populations' key
+    ax.set_title(f"(b) {title}, {bin_ms:g} ms bins, per recorded neuron", fontsize=FONT, loc="left")
+    ax.legend(fontsize=FONT, loc="upper right", ncols=min(len(groups), 4), framealpha=0.85)
+    style(ax)
 
 
 def _buckets(values: np.ndarray, size: int, reduce) -> np.ndarray:
@@ -314,7 +325,7 @@ def _error_map(ax, fig, reference, candidate, variable, labels, groups, row, tol
     extent = (0.0, t_end, n - 0.5, -0.5)
     positive = cells[cells > 0]
     ax.set_facecolor(IDENTICAL_COLOR)
-    handles = [Patch(color=IDENTICAL_COLOR, label="identical (0)")]
+    handles = [Patch(color=IDENTICAL_COLOR, label="(d) identical (0)")]
     if positive.size:
         low, high = float(positive.min()), float(positive.max())
         if tolerance.abs > 0:
@@ -329,7 +340,8 @@ def _error_map(ax, fig, reference, candidate, variable, labels, groups, row, tol
         image = ax.imshow(np.ma.masked_where(cells <= 0, cells), cmap=cmap, norm=norm, aspect="auto",
                           interpolation="nearest", extent=extent)
         bar = fig.colorbar(image, cax=ax.inset_axes([1.012, 0.0, 0.018, 1.0]))
-        bar.ax.tick_params(labelsize=7)
+        bar.ax.tick_params(labelsize=FONT)
+        bar.set_label(unit_of(variable), fontsize=FONT, labelpad=1)
         if tolerance.abs > 0:
             bar.ax.axhline(tolerance.abs, color=CUTOFF_COLOR, lw=1.5)
         if violated.any() and (tolerance.abs > 0 or tolerance.rel > 0):
@@ -337,25 +349,22 @@ def _error_map(ax, fig, reference, candidate, variable, labels, groups, row, tol
             ax.contour(centres, np.arange(n), violated.astype(float), levels=[0.5], colors=CUTOFF_COLOR,
                        linewidths=0.8)
     elif not nonfinite.any():
-        ax.text(0.5, 0.5, f"|{candidate_label} - NEST| of {variable} = 0 exactly in every neuron at every sample",
-                transform=ax.transAxes, ha="center", va="center", fontsize=9, color="#1b5e20")
+        ax.text(0.5, 0.5, f"|{candidate_label} − NEST| of {variable} = 0 exactly in every neuron at every sample",
+                transform=ax.transAxes, ha="center", va="center", fontsize=FONT, color="#1b5e20")
     if tolerance.abs > 0 or tolerance.rel > 0:
-        tol_text = (f"tolerance: abs {tolerance.abs:g}\n+ rel {tolerance.rel:g}·|NEST|"
-                    + ("\n(the red line on the bar)" if tolerance.abs > 0 else "")
-                    + ";\ncells outside it\noutlined red")
+        tol_text = (f"(d) tolerance abs {tolerance.abs:g} + rel {tolerance.rel:g}·|NEST|"
+                    + (" (the red line\non the bar)" if tolerance.abs > 0 else "") + "; cells outside it outlined red")
     else:
-        tol_text = "tolerance 0 (exact):\nevery coloured cell\nis outside it"
+        tol_text = "(d) tolerance 0 (exact): every coloured cell\nis outside it"
     handles.append(Line2D([], [], color=CUTOFF_COLOR if tolerance.abs > 0 else "none", lw=1.5, label=tol_text))
     if nonfinite.any():
         overlay = np.zeros(nonfinite.shape + (4,))
         overlay[nonfinite] = (0.88, 0.0, 0.0, 1.0)
         ax.imshow(overlay, aspect="auto", interpolation="nearest", extent=extent)
-        handles.append(Patch(color=NONFINITE_COLOR, label="NaN or inf"))
+        handles.append(Patch(color=NONFINITE_COLOR, label="(d) NaN or inf"))
     _population_axis(ax, labels, groups, row)
-    ax.set_title(f"(d) error map: |{candidate_label} - NEST| of {variable} per neuron (largest per "
-                 f"{size * float(reference.times_ms[-1]) / steps:g} ms), log colour scale", fontsize=9, loc="left")
-    ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.1 if positive.size else 1.005, 1.0),
-              borderaxespad=0.0)
-    ax.tick_params(labelsize=8)
+    ax.set_title(f"(d) error map: |{candidate_label} − NEST| of {variable} ({unit_of(variable)}) per neuron, "
+                 f"largest per {size * float(reference.times_ms[-1]) / steps:g} ms", fontsize=FONT, loc="left")
+    style(ax, grid=False)
     return (np.flatnonzero((diff > 0).any(axis=0)).tolist(), np.flatnonzero(bad.any(axis=0)).tolist(),
-            float(positive.max()) if positive.size else 0.0)
+            float(positive.max()) if positive.size else 0.0, handles)

@@ -48,11 +48,12 @@ def _figure(scenario: Scenario, traces: dict, live, labels: tuple[str, str]):
         return render_network_figure(traces["nest"], traces["python"], live, title=title,
                                      populations=[p.name for p in scenario.network.populations],
                                      rates_title=rates_title(scenario), reference_label=labels[0],
-                                     candidate_label=labels[1])
+                                     candidate_label=labels[1], scenario=scenario)
     from harness.report.figures import render_figure
 
     return render_figure(traces["nest"], traces["python"], title=title, reference_label=labels[0],
-                         candidate_label=labels[1], judged_until_ms=live.ms(live.judged_until_step))
+                         candidate_label=labels[1], judged_until_ms=live.ms(live.judged_until_step),
+                         scenario=scenario, comparison=live)
 
 
 def _failed_report(scenario: Scenario, profile: str | None, reason: str, seconds: float) -> ScenarioReport:

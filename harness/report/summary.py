@@ -201,7 +201,7 @@ def comparison_table(c: Comparison) -> str:
     if c.neuron_spikes is not None:  # a network: per variable its worst neuron (every neuron is in the JSON)
         from harness.report.data import network_variable_rows
 
-        rows = [("variable", "max_abs", "max_rel", "tolerance", "headroom", "worst_ms", "first_viol_ms", ""),
+        rows = [("variable", "unit", "max_abs", "max_rel", "tolerance", "headroom", "worst_ms", "first_viol_ms", ""),
                 *network_variable_rows(c)]
     else:
         rows = [("variable", "max_abs", "max_rel", "tol_abs", "tol_rel", "headroom", "worst_ms", "first_viol_ms", "")]
