@@ -118,7 +118,7 @@ def scenario_params(*selectors, folder=None, networks: bool = True, base=None) -
         raise LookupError(f"no scenario {', '.join(hints)} in {root}")
     if not selectors:
         chosen = list(_by_name(str(root)).values())
-    chosen = [s for s in {id(s): s for s in chosen}.values() if networks or not s.is_network]
+    chosen = [s for s in {(s.path, s.name): s for s in chosen}.values() if networks or not s.is_network]
     return [pytest.param(s, id=s.name) for s in chosen]
 
 

@@ -21,7 +21,7 @@ fail() { echo "check_install: $*" >&2; exit 1; }
 
 start=$(seconds)
 "$python" -m venv venv
-venv/bin/python -m pip install --quiet "nest-parity @ git+file://$repo@$(git -C "$repo" rev-parse "$rev")" pytest \
+venv/bin/python -m pip install --quiet "git+file://$repo@$(git -C "$repo" rev-parse "$rev")" pytest \
     2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true
 venv/bin/python -c "import nest_parity.plugin" || fail "the install did not give nest_parity.plugin"
 installed=$(seconds)

@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import os.path
 from dataclasses import dataclass
 from pathlib import Path
 
