@@ -1,6 +1,7 @@
 """Where traces come from: live NEST, the reimplementation, the high-accuracy ``truth`` solution of NEST's
 time-discrete model, or a stored reference in reference_traces/ (NEST's: ``stored``; the truth's, in
-reference_traces/truth/: ``stored-truth``)."""
+reference_traces/truth/: ``stored-truth``). The default ``reference_dir`` is the scenario's project's
+reference folder, not the current directory's (``harness.traces.references.reference_folder``)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -61,7 +62,7 @@ def obtain_truth(scenario: Scenario, mode: str, reference_dir: Path = REFERENCE_
     convergence check; seconds per thousand steps); ``auto``: the stored one when there is a valid one, else
     none; ``none``: no truth, no distances to it.
     """
-    from harness.traces.references import reference_path
+    from harness.traces.references import reference_file
 
     if mode == "none":
         return None, "no truth asked for (--truth none)"
@@ -69,7 +70,7 @@ def obtain_truth(scenario: Scenario, mode: str, reference_dir: Path = REFERENCE_
         from harness.truth import run_truth
 
         return run_truth(scenario), "truth solved now (DOP853, rtol = atol = 1e-12)"
-    path = reference_path(scenario.name, reference_dir, "truth")
+    path = reference_file(scenario, reference_dir, "truth")
     if mode == "auto" and not path.exists():
         return None, (f"no stored truth reference {path}: record it with `nest-parity record --truth "
                       f"{scenario.path}`, or pass --truth live")

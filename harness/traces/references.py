@@ -7,6 +7,14 @@ GSL versions are recorded; anything wrong is an error that says how to repair it
 replaced when it is identical or when the user says --force: a silently rewritten reference would hide
 exactly the drift it exists to reveal. Nothing but ``record`` writes into a reference folder.
 
+Which folder: one named explicitly (``--references DIR``, ``--dir DIR``, ``references=``) is used as it is.
+The default, ``reference_traces`` (REFERENCE_DIR), means the scenario's project's, never the current
+directory's: the ``reference_traces/`` of the first folder above the scenario file that holds one (for a
+scenario of the catalogue, packaged or in a checkout, the catalogue's: ``harness.catalogue``); for a scenario
+in no such project (a copy elsewhere, YAML text, a mapping), the catalogue's, where a copy of a catalogue
+scenario finds its reference by name and content hash. ``record`` never falls back so: it writes into a
+project's folder or a named one, and never into an installed package's catalogue.
+
 Two kinds live there: NEST's outputs (``<folder>/<name>.npz``) and, in ``<folder>/truth/``, the truth
 solutions of the same scenarios (``harness.truth``; ``nest-parity record --truth``), whose provenance names
 the solver, its tolerances, scipy's version and the convergence figure. The gate and the reports read the
@@ -22,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from harness import catalogue
 from harness.errors import UsageError
 from harness.scenario.types import Scenario
 from harness.traces.atomic import is_temporary
@@ -35,8 +44,8 @@ from harness.traces.traces import (
     write_readable,
 )
 
-REFERENCE_DIR = Path("reference_traces")
-REPO_REFERENCE_DIR = Path(__file__).resolve().parents[2] / REFERENCE_DIR  # the checkout's own references
+REFERENCE_DIR = Path(catalogue.REFERENCE_FOLDER)  # the default: the scenario's project's (see above)
+REPO_REFERENCE_DIR = catalogue.REFERENCES  # the catalogue's own: the checkout's, or the installed package's
 RECORDED_BY = "nest-parity record"  # provenance["recorded_by"]: marks a folder as a reference folder
 REQUIRED_PROVENANCE = ("scenario_hash", "nest_version", "gsl_version")
 KINDS = ("nest", "truth")
@@ -65,6 +74,53 @@ def reference_path(scenario_name: str, directory: Path = REFERENCE_DIR, kind: st
     return folder / f"{scenario_name}.npz"
 
 
+def is_default_folder(directory) -> bool:
+    """``directory`` is the default, as the command line gives it when no folder is named."""
+    return Path(directory) == REFERENCE_DIR
+
+
+def project_references(scenario_path) -> Path | None:
+    """The ``reference_traces/`` of the first folder above the scenario file that holds one; None when the
+    scenario is no file (YAML text, a mapping) or no folder above it holds one. The file's place as given
+    (symbolic links not followed): a scenario linked into a project belongs to that project."""
+    path = Path(os.path.abspath(scenario_path)) if scenario_path else None
+    if path is None or not path.is_file():
+        return None
+    for folder in path.parents:
+        if (folder / REFERENCE_DIR).is_dir():
+            return folder / REFERENCE_DIR
+    return None
+
+
+def reference_folder(scenario: Scenario, directory: Path = REFERENCE_DIR, *, writing: bool = False) -> Path:
+    """The folder that holds ``scenario``'s references: ``directory`` when it names one, else the scenario's
+    project's, else (for reading) the catalogue's. ``writing``: a UsageError instead of a folder that must
+    not be written: none found, or an installed package's catalogue."""
+    if not is_default_folder(directory):
+        return Path(directory)
+    found = project_references(scenario.path)
+    if writing and found is None:
+        raise UsageError(f"{scenario.path}: no folder above it holds {REFERENCE_DIR}/, so its project has no "
+                         f"reference folder to record into; create {REFERENCE_DIR}/ in the project's root "
+                         f"folder, or name a folder (--dir)")
+    if writing and catalogue.is_packaged(found):
+        raise UsageError(f"{scenario.path}: is a scenario of the installed package, whose references "
+                         f"({found}) are the ones this release was checked against and are never rewritten; "
+                         f"copy the scenario into a project with a {REFERENCE_DIR}/ folder, or name a folder (--dir)")
+    return found if found is not None else catalogue.REFERENCES
+
+
+def reference_file(scenario: Scenario, directory: Path = REFERENCE_DIR, kind: str = "nest", *,
+                   writing: bool = False) -> Path:
+    """``reference_path`` in the folder that holds ``scenario``'s references (``reference_folder``); a
+    default folder's file relative to the current directory when it lies there, as messages show it."""
+    path = reference_path(scenario.name, reference_folder(scenario, directory, writing=writing), kind)
+    if is_default_folder(directory):
+        with contextlib.suppress(ValueError, OSError):  # elsewhere (or no current directory): absolute
+            return path.relative_to(Path.cwd())
+    return path
+
+
 def record_command(scenario: Scenario, kind: str = "nest", force: bool = False) -> str:
     return f"nest-parity record{' --truth' if kind == 'truth' else ''} {scenario.path}{' --force' if force else ''}"
 
@@ -75,8 +131,8 @@ def repair_hint(scenario: Scenario, kind: str = "nest") -> str:
 
 def load_reference(scenario: Scenario, directory: Path = REFERENCE_DIR, kind: str = "nest") -> Traces:
     """The verified stored reference of ``scenario`` (NEST's, or with ``kind="truth"`` the truth's); a
-    missing, corrupt or stale one is a UsageError."""
-    npz = reference_path(scenario.name, directory, kind)
+    missing, corrupt or stale one is a UsageError. ``directory``: see ``reference_folder``."""
+    npz = reference_file(scenario, directory, kind)
     what = "truth reference" if kind == "truth" else "reference"
     if not npz.exists():
         make = "make truth-references" if kind == "truth" else "make references"
@@ -140,7 +196,7 @@ def first_difference(new: Traces, old: Traces, scenario_hash: str) -> str | None
 
 def record_reference(scenario: Scenario, traces: Traces, *, force: bool,
                      directory: Path = REFERENCE_DIR, kind: str = "nest") -> RecordOutcome:
-    npz = reference_path(scenario.name, directory, kind)
+    npz = reference_file(scenario, directory, kind, writing=True)
     traces.provenance = {**traces.provenance, "recorded_by": RECORDED_BY}
     with _folder_lock(npz.parent, exclusive=True):  # one record at a time per folder: read, judge, replace
         removed = remove_leftovers(npz.parent)
@@ -216,10 +272,11 @@ def _folder_lock(folder: Path, *, exclusive: bool):
 
 
 def is_reference_folder(folder: Path) -> bool:
-    """``folder`` is, or is inside, the default reference folder (here, or in the checkout). Only
-    ``record`` may write there."""
+    """``folder`` is, or is inside, a default reference folder: the current directory's, or the catalogue's
+    (the checkout's, or the installed package's). Only ``record`` may write there."""
     folder = Path(folder).resolve()
-    return any(folder == refs or refs in folder.parents for refs in (REFERENCE_DIR.resolve(), REPO_REFERENCE_DIR))
+    known = (REFERENCE_DIR.resolve(), REPO_REFERENCE_DIR.resolve())
+    return any(folder == refs or refs in folder.parents for refs in known)
 
 
 def is_recorded_reference(path: Path) -> bool:
