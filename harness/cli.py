@@ -53,7 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--truth", action="store_true",
                    help=f"store the truth solution (harness.truth, with its convergence check) in "
                         f"{REFERENCE_DIR}/truth/ instead of NEST's output")
-    p.add_argument("--dir", default=str(REFERENCE_DIR), help="where references live (default: %(default)s)")
+    p.add_argument("--dir", default=str(REFERENCE_DIR),
+                   help="where references live (default: the reference_traces/ of the scenario's project, the "
+                        "first folder above the scenario file that holds one)")
     _add_timeout_option(p)
 
     p = sub.add_parser("compare", help="compare a candidate's traces with a reference's, variable by variable")

@@ -132,10 +132,13 @@ def cmd_record(args) -> int:
 
     from harness.backends.nest import run_nest
     from harness.traces.atomic import check_output_folder
-    from harness.traces.references import record_reference
+    from harness.traces.references import record_reference, reference_folder
 
     scenarios = _load_all(args.scenarios)
-    check_output_folder(args.dir, "--dir")  # before NEST runs: a file on the way, a read-only folder
+    # Before NEST runs: each scenario's reference folder (its project's, unless --dir names one) must be one
+    # that may be written (not an installed package's), with no file on the way and not read-only.
+    for folder in dict.fromkeys(reference_folder(s, Path(args.dir), writing=True) for s in scenarios):
+        check_output_folder(str(folder), "--dir")
     from harness.judge.pool import RunEnded
 
     refused, ended = 0, 0

@@ -62,7 +62,7 @@ def test_the_exact_engine_passes_and_the_broken_copy_fails_with_the_comparators_
     assert BROKEN_TITLE in out
     result.stdout.re_match_lines([r"  variable\s+max_abs\s+max_rel\s+tol_abs\s+tol_rel\s+headroom",
                                   r"  I_NMDA\s+7\.43\s+0\.67\s+0\s+0\s+0\s+207\s+10\.6\s+FAIL",
-                                  r"  first divergence: I_NMDA at 10\.6 ms", r"accuracy ladder \(max \|difference\|.*",
+                                  r"  first divergence: s_NMDA at 10\.6 ms", r"accuracy ladder \(max \|difference\|.*",
                                   r"  note: stored truth reference .*reference_traces/truth/nmda_one_port\.npz"])
     assert "run_python (candidate)" not in out and "Traceback" not in out and "plugin.py" not in out
     result.stdout.fnmatch_lines(["*= nest-parity =*", "4 comparisons: 2 pass, 2 fail"])
@@ -74,7 +74,7 @@ def test_the_session_report_lists_failures_first_and_replaces_only_an_earlier_re
     markdown = (pytester.path / "rep" / "report.md").read_text()
     rows = [line for line in markdown.splitlines() if line.startswith("| ") and not line.startswith("| status")]
     assert [row.split(" | ")[0] for row in rows] == ["| FAIL", "| FAIL", "| PASS", "| PASS"]
-    assert "| FAIL | nmda_one_port | run_variant('nmda-unweighted') | stored | exact | I_NMDA at 10.6 |" in markdown
+    assert "| FAIL | nmda_one_port | run_variant('nmda-unweighted') | stored | exact | s_NMDA at 10.6 |" in markdown
     assert f"```\n{BROKEN_TITLE}\n" in markdown and "accuracy ladder" in markdown
     assert markdown.splitlines()[2].startswith("**FAIL**: 4 comparisons: 2 pass, 2 fail.")
     doc = json.loads((pytester.path / "rep" / "summary.json").read_text())

@@ -74,7 +74,7 @@ def _truth(scenario: Scenario, runs: dict, mode: str, accuracy: bool, reference_
     if accuracy and mode == "none":
         raise UsageError(f"--profile {ACCURACY_PROFILE} judges against the truth: --truth none leaves nothing to judge")
     if accuracy and mode == "auto":
-        from harness.traces.references import reference_path
+        from harness.traces.references import reference_file
 
-        mode = "stored" if reference_path(scenario.name, reference_dir, "truth").exists() else "live"
+        mode = "stored" if reference_file(scenario, reference_dir, "truth").exists() else "live"
     return call(obtain_truth, scenario, mode, reference_dir, what=f"{scenario.path}: the truth")

@@ -38,7 +38,7 @@ from harness.judge.comparator import Comparison, compare
 from harness.judge.pool import DEFAULT_TIMEOUT_S, default_workers, run_parallel
 from harness.judge.tolerances import DEFAULT_PROFILE, Tolerances, profile_tolerances, scenario_gsl_error_tol
 from harness.scenario.types import Scenario
-from harness.traces.references import REFERENCE_DIR, reference_path
+from harness.traces.references import REFERENCE_DIR, reference_file
 from harness.traces.traces import Traces
 
 LIVE, REGRESSION, DRIFT = "nest-vs-python", "stored-vs-python", "stored-vs-nest"
@@ -157,7 +157,7 @@ def stored_truth_ladder(scenario: Scenario, traces: dict, reference_dir: str) ->
     if truth is None:
         return ladder, None, note
     prov = truth.provenance
-    described = {"path": str(reference_path(scenario.name, Path(reference_dir), "truth")),
+    described = {"path": str(reference_file(scenario, Path(reference_dir), "truth")),
                  "method": prov.get("method"), "rtol": prov.get("rtol"), "scipy_version": prov.get("scipy_version")}
     return ladder, described, note
 
