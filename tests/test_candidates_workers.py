@@ -171,6 +171,18 @@ def test_workers_give_the_serial_results_in_the_scenarios_order_as_each_finishes
         assert all(v.max_abs == 0 for v in p.comparison.variables.values())
 
 
+def test_in_a_worker_a_hanging_function_is_ended_by_its_alarm_and_the_others_go_on(tmp_path):
+    # It even catches every Exception: the alarm is not one.
+    hangs = _inprocess(tmp_path, 'if inputs.meta["scenario"] == "rest_no_input":\n'
+                                 '    try:\n        time.sleep(60)\n    except Exception:\n        pass', timeout_s=2)
+    scenarios = [_scenario("rest_no_input"), _scenario("stiff_dt1"), _scenario("large_weights")]
+    started = time.monotonic()
+    runs = collect(hangs, scenarios, workers=2, **FAST)
+    assert time.monotonic() - started < 45  # the alarm, not the scenario's limit of 3 x 2 s + 60 s
+    assert "timed out after 2 s (timeout_s in the registry)" in runs[0].error
+    assert [r.error for r in runs[1:]] == [None, None]
+
+
 def test_a_worker_past_its_limit_is_ended_with_what_it_started(tmp_path):
     pidfile = tmp_path / "child.pid"
     started = time.monotonic()

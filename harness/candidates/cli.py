@@ -17,6 +17,7 @@ from harness.errors import EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError
 from harness.judge.tolerances import ACCURACY_PROFILE, PROFILE_NAMES
 from harness.model.parameters import MODEL
 from harness.scenario.discovery import DEFAULT_SCENARIOS
+from harness.traces.references import REFERENCE_DIR
 
 from .parity import NEST_REFERENCES, TRUTH_MODES
 from .registry import DEFAULT_REGISTRY
@@ -38,6 +39,9 @@ def add_candidate_arguments(sub) -> argparse.ArgumentParser:
                    help="files, folders or globs (default: the catalogue plus the candidate's findings)")
     r.add_argument("--profile", choices=PROFILE_NAMES, help="override every scenario's and the candidate's profile")
     r.add_argument("--reference", choices=REFERENCE_SOURCES, default="nest")
+    r.add_argument("--catalogue", default=CATALOGUE, metavar="GLOB",
+                   help="the catalogue the default scenarios come from, with the candidate's findings "
+                        "(default: %(default)s)")
     _truth_argument(r)
     r.add_argument("--ladder", action="store_true",
                    help="print each scenario's whole accuracy ladder (default: its worst recordable in one line)")
@@ -68,6 +72,8 @@ def add_candidate_arguments(sub) -> argparse.ArgumentParser:
 
 
 def _truth_argument(parser) -> None:
+    parser.add_argument("--references", default=str(REFERENCE_DIR), metavar="DIR",
+                        help="where the stored NEST and truth references live (default: %(default)s)")
     parser.add_argument("--truth", choices=TRUTH_MODES, default="auto",
                         help="where each scenario's truth comes from: auto (default: the stored truth reference "
                              "when valid, else solved now), stored, live, none (no distances to the truth)")
@@ -114,7 +120,9 @@ def _run(args, registry) -> int:
     candidate = get_candidate(args.candidate, registry)
     _check_accuracy_arguments(args, [args.profile or candidate.profile])
     outputs = check_run_outputs(args)  # before minutes of runs
-    patterns = args.scenarios or [CATALOGUE] + ([candidate.findings] if candidate.findings else [])
+    # The findings folder is relative to the registry's folder, wherever the command runs.
+    findings = [str(candidate.findings_dir())] if candidate.findings and candidate.findings_dir().is_dir() else []
+    patterns = args.scenarios or [args.catalogue] + findings
     scenarios, left_out = _spoken(candidate, _load(patterns), patterns)
     if not scenarios:
         raise UsageError(f"candidate {candidate.name!r} speaks protocol version "
@@ -128,7 +136,8 @@ def _run(args, registry) -> int:
 
     started = time.perf_counter()
     outcomes = check_candidate(candidate, scenarios, reference=args.reference, profile=args.profile,
-                               truth=args.truth, progress=_progress, workers=args.workers, on_outcome=finished)
+                               truth=args.truth, reference_dir=Path(args.references), progress=_progress,
+                               workers=args.workers, on_outcome=finished)
     minutes = (time.perf_counter() - started) / 60
     whole = args.ladder or len(outcomes) == 1
     for o in outcomes:
@@ -207,12 +216,12 @@ def _report(args, registry) -> int:
 
     for c in candidates:
         spoken = [s for s in catalogue if version_for(s) in c.protocols]  # a network for a one-neuron port: not run
-        runs = collect(c, spoken, reference=args.reference, truth=args.truth, progress=_progress,
-                       workers=args.workers)
+        where = dict(reference=args.reference, truth=args.truth, reference_dir=Path(args.references),
+                     progress=_progress, workers=args.workers)
+        runs = collect(c, spoken, **where)
         finding_runs = []
         if c.findings and c.findings_dir().is_dir():
-            finding_runs = collect(c, _load([c.findings]), reference=args.reference, truth=args.truth,
-                                   progress=_progress, workers=args.workers)
+            finding_runs = collect(c, _load([str(c.findings_dir())]), **where)
         section = CandidateSection(c, runs, finding_runs, profiles=profiles, also=tuple(args.also_profile),
                                    left_out=[s.name for s in catalogue if version_for(s) not in c.protocols])
         section.judge(args.reference)

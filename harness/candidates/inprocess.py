@@ -34,7 +34,7 @@ from harness.scenario.types import Scenario
 from harness.traces.traces import Traces
 
 from . import protocol
-from .execute import STDERR_TAIL_CHARS, CandidateError
+from .errors import STDERR_TAIL_CHARS, CandidateError
 from .registry import Candidate
 
 

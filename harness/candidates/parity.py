@@ -175,15 +175,21 @@ def within(task, *args, timeout: float, what: str = "the run"):
     Python code (an in-process candidate, the truth's solver) is interrupted at the limit; a run inside NEST's
     C++ is noticed only when it returns, and beyond that the parent's limit for the whole scenario ends it."""
     def on_alarm(signum, frame):
-        raise RunTimedOut(f"{what} {limit_message(timeout)}")
+        raise _Alarm  # not an Exception: a port's `except Exception:` does not swallow it
 
     previous = signal.signal(signal.SIGALRM, on_alarm)
     signal.setitimer(signal.ITIMER_REAL, timeout)
     try:
         return task(*args)
+    except _Alarm:
+        raise RunTimedOut(f"{what} {limit_message(timeout)}") from None
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+class _Alarm(BaseException):
+    """``within``'s time limit, raised wherever the task is when it strikes."""
 
 
 def _lost_run(item, reason: str) -> Run:
@@ -204,7 +210,7 @@ def _collect_one(candidate: Candidate, scenario: Scenario, reference: str, truth
     except UsageError as exc:
         return Run(scenario, None, None, f"reference {reference}: {exc}", time.perf_counter() - started,
                    reference_name=reference)
-    cand, error = _candidate_run(candidate, scenario, bounded)
+    cand, error = _candidate_run(candidate, scenario, bounded, reference_dir)
     if reference in TRUTH_REFERENCES:
         known, note = ref, f"the truth is the reference ({reference})"
     else:  # no live solve for a candidate that gave nothing to measure; a stored truth is cheap to load
@@ -213,12 +219,15 @@ def _collect_one(candidate: Candidate, scenario: Scenario, reference: str, truth
     return Run(scenario, ref, cand, error, time.perf_counter() - started, known, note, reference)
 
 
-def _candidate_run(candidate: Candidate, scenario: Scenario, bounded) -> tuple[Traces | None, str | None]:
-    """(traces, None) or (None, why): a command bounds itself (execute); a function is bounded here."""
+def _candidate_run(candidate: Candidate, scenario: Scenario, bounded,
+                   reference_dir: Path) -> tuple[Traces | None, str | None]:
+    """(traces, None) or (None, why): a command bounds itself (execute); a function is bounded here. The
+    references in use are watched too, wherever they are."""
+    watch = (reference_dir,)
     try:
         if not candidate.in_process:
-            return run_candidate(candidate, scenario), None
-        return bounded(run_candidate, candidate, scenario, timeout=candidate.timeout_s,
+            return run_candidate(candidate, scenario, watch=watch), None
+        return bounded(_run_watched, candidate, scenario, watch, timeout=candidate.timeout_s,
                        what=f"the call of {candidate.python}"), None
     except CandidateError as exc:
         return None, exc.describe()
@@ -227,6 +236,10 @@ def _candidate_run(candidate: Candidate, scenario: Scenario, bounded) -> tuple[T
                       f"{candidate.timeout_s:g} s (timeout_s in the registry)")
     except RunEnded as exc:  # its worker died: a crash in the port's extension code, say
         return None, f"candidate {candidate.name!r} on {scenario.name!r}: {exc}"
+
+
+def _run_watched(candidate: Candidate, scenario: Scenario, watch: tuple) -> Traces:
+    return run_candidate(candidate, scenario, watch=watch)  # positional arguments only, for a worker
 
 
 def candidate_truth(scenario: Scenario, mode: str, reference_dir: Path, timeout_s: float,
@@ -298,7 +311,8 @@ def _error(candidate: Candidate, run: Run, reference: str, profile: str, why: st
 
 
 def check_candidate(candidate: Candidate, scenarios, *, reference: str = "nest", profile: str | None = None,
-                    truth: str = "auto", progress=None, workers: int = 1, on_outcome=None) -> list[Outcome]:
+                    truth: str = "auto", reference_dir: Path = REFERENCE_DIR, progress=None, workers: int = 1,
+                    on_outcome=None) -> list[Outcome]:
     """Every scenario's Outcome, in the order of ``scenarios``; ``on_outcome(index, outcome, run)`` is called
     as each is judged (with ``workers`` > 1, in the order they finish)."""
     outcomes = {}
@@ -308,8 +322,8 @@ def check_candidate(candidate: Candidate, scenarios, *, reference: str = "nest",
         if on_outcome is not None:
             on_outcome(index, outcomes[index], run)
 
-    runs = collect(candidate, scenarios, reference=reference, truth=truth, progress=progress, workers=workers,
-                   on_run=judged)
+    runs = collect(candidate, scenarios, reference=reference, truth=truth, reference_dir=reference_dir,
+                   progress=progress, workers=workers, on_run=judged)
     return [outcomes[i] for i in range(len(runs))]
 
 
