@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
+from harness.arguments import positive_int
 from harness.backends.sources import REFERENCE_SOURCES
 from harness.errors import EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError
 from harness.judge.tolerances import ACCURACY_PROFILE, PROFILE_NAMES
 from harness.model.parameters import MODEL
 from harness.scenario.discovery import DEFAULT_SCENARIOS
+from harness.traces.references import REFERENCE_DIR
 
 from .parity import NEST_REFERENCES, TRUTH_MODES
 from .registry import DEFAULT_REGISTRY
@@ -36,10 +39,19 @@ def add_candidate_arguments(sub) -> argparse.ArgumentParser:
                    help="files, folders or globs (default: the catalogue plus the candidate's findings)")
     r.add_argument("--profile", choices=PROFILE_NAMES, help="override every scenario's and the candidate's profile")
     r.add_argument("--reference", choices=REFERENCE_SOURCES, default="nest")
+    r.add_argument("--catalogue", default=CATALOGUE, metavar="GLOB",
+                   help="the catalogue the default scenarios come from, with the candidate's findings "
+                        "(default: %(default)s)")
     _truth_argument(r)
     r.add_argument("--ladder", action="store_true",
                    help="print each scenario's whole accuracy ladder (default: its worst recordable in one line)")
     r.add_argument("--json", metavar="PATH", help="write the comparator's JSON summary (with the ladders) here")
+    r.add_argument("--junit", metavar="PATH", help="write JUnit XML here (expected failures as skipped)")
+    r.add_argument("--report", metavar="PATH.md",
+                   help="also write the Markdown parity report (and PATH.json) from these runs, as `report` does")
+    r.add_argument("--workers", type=positive_int, default=1, metavar="N",
+                   help="scenarios run at a time, each in its own worker process with its own NEST (default 1: "
+                        "a port's own run may use every core, and its timeout_s is wall time)")
 
     rep = actions.add_parser("report", help="the Markdown parity report of candidates over the whole catalogue")
     rep.add_argument("candidates", nargs="+", metavar="CANDIDATE")
@@ -54,10 +66,14 @@ def add_candidate_arguments(sub) -> argparse.ArgumentParser:
                      help="also compare the first candidate's compiled loop with its eager API (brainpy runner)")
     rep.add_argument("--title", default=None)
     rep.add_argument("--notes", metavar="PATH.md", help="Markdown placed after the header (the reviewed reading)")
+    rep.add_argument("--workers", type=positive_int, default=1, metavar="N",
+                     help="scenarios run at a time, each in its own worker process (default 1)")
     return p
 
 
 def _truth_argument(parser) -> None:
+    parser.add_argument("--references", default=str(REFERENCE_DIR), metavar="DIR",
+                        help="where the stored NEST and truth references live (default: %(default)s)")
     parser.add_argument("--truth", choices=TRUTH_MODES, default="auto",
                         help="where each scenario's truth comes from: auto (default: the stored truth reference "
                              "when valid, else solved now), stored, live, none (no distances to the truth)")
@@ -95,18 +111,34 @@ def _list(args, registry) -> int:
 # ------------------------------------------------------------------------------------------- run
 def _run(args, registry) -> int:
     from harness.report.ladder import ladder_table
-    from harness.report.summary import write_json
 
     from .ladder_view import ladder_line
+    from .outputs import check_run_outputs, write_run_outputs
     from .parity import check_candidate
     from .registry import get_candidate
 
     candidate = get_candidate(args.candidate, registry)
     _check_accuracy_arguments(args, [args.profile or candidate.profile])
-    patterns = args.scenarios or [CATALOGUE] + ([candidate.findings] if candidate.findings else [])
-    scenarios = _load(patterns)
+    outputs = check_run_outputs(args)  # before minutes of runs
+    # The findings folder is relative to the registry's folder, wherever the command runs.
+    findings = [str(candidate.findings_dir())] if candidate.findings and candidate.findings_dir().is_dir() else []
+    patterns = args.scenarios or [args.catalogue] + findings
+    scenarios, left_out = _spoken(candidate, _load(patterns), patterns)
+    if not scenarios:
+        raise UsageError(f"candidate {candidate.name!r} speaks protocol version "
+                         f"{' and '.join(map(str, candidate.protocols))} only, which none of the scenarios is in")
+    runs = {}
+
+    def finished(index, outcome, run) -> None:  # each verdict as its scenario ends (in that order with --workers)
+        runs[index] = run
+        print(f"[{len(runs)}/{len(scenarios)}] {outcome.verdict:13s} {outcome.scenario.name} ({run.seconds:.1f} s)",
+              flush=True)
+
+    started = time.perf_counter()
     outcomes = check_candidate(candidate, scenarios, reference=args.reference, profile=args.profile,
-                               truth=args.truth, progress=_progress)
+                               truth=args.truth, reference_dir=Path(args.references), progress=_progress,
+                               workers=args.workers, on_outcome=finished)
+    minutes = (time.perf_counter() - started) / 60
     whole = args.ladder or len(outcomes) == 1
     for o in outcomes:
         print(_outcome_line(o))
@@ -114,18 +146,28 @@ def _run(args, registry) -> int:
             print(_indent(ladder_table(o.ladder, candidate.name)) if whole else
                   f"              {ladder_line(o.ladder, candidate.name)}")
     counts = {v: sum(o.verdict == v for o in outcomes) for v in ("pass", "expected-fail", "fixed", "fail", "error")}
-    print(", ".join(f"{n} {v}" for v, n in counts.items() if n))
+    print(", ".join(f"{n} {v}" for v, n in counts.items() if n)
+          + f"; {len(outcomes)} scenarios in {minutes:.2f} min ({len(outcomes) / minutes:.1f} per minute, "
+            f"workers {args.workers})")
+    if left_out:
+        print(f"left out: {len(left_out)} scenario{'s' if len(left_out) != 1 else ''} in a protocol version "
+              f"{candidate.name} does not speak ({', '.join(left_out)})")
     for o in outcomes:
         if o.verdict == "fixed":
             print(f"FIXED: {o.scenario.path} now passes; set `expect: pass` there (and update the report)")
-    if args.json:
-        from harness.report.summary import summary_json
-
-        verdicts = [{"scenario": o.scenario.name, "profile": o.comparison.profile, "expected": o.expected,
-                     "claimed_profile": o.claimed_profile, "verdict": o.verdict} for o in outcomes]
-        write_json(Path(args.json), summary_json(f"candidates run {candidate.name}",
-                                                 [o.comparison for o in outcomes], {"verdicts": verdicts}))
+    write_run_outputs(args, outputs, candidate, outcomes, [runs[i] for i in range(len(outcomes))], left_out)
     return EXIT_OK if all(o.ok for o in outcomes) else EXIT_FAIL
+
+
+def _spoken(candidate, scenarios, patterns) -> tuple[list, list[str]]:
+    """The scenarios to run, and the names of those left out: one in a protocol version the candidate does
+    not speak is left out when a folder or a glob found it (the catalogue holds networks), and run (an
+    ``error`` that says why) when it was named as a file."""
+    from .protocol import version_for
+
+    named = {Path(p).resolve() for p in patterns if Path(p).is_file()}
+    runs = [version_for(s) in candidate.protocols or Path(s.path).resolve() in named for s in scenarios]
+    return [s for s, r in zip(scenarios, runs) if r], [s.name for s, r in zip(scenarios, runs) if not r]
 
 
 def _indent(text: str) -> str:
@@ -153,11 +195,12 @@ def _report(args, registry) -> int:
     from harness.report.summary import write_json
     from harness.traces.atomic import atomic_write_text, write_failure
 
+    from .outputs import check_report_out
     from .parity import collect
     from .registry import get_candidate
     from .report import CandidateSection, catalogue_profiles, render_markdown, summary_document
 
-    out = _check_report_out(args.out)  # before minutes of runs: a folder, under a file, a reference folder
+    out = check_report_out(args.out)  # before minutes of runs: a folder, under a file, a reference folder
     profiles = catalogue_profiles(args.also_profile)
     _check_accuracy_arguments(args, profiles)
     candidates = [get_candidate(name, registry) for name in args.candidates]
@@ -173,11 +216,12 @@ def _report(args, registry) -> int:
 
     for c in candidates:
         spoken = [s for s in catalogue if version_for(s) in c.protocols]  # a network for a one-neuron port: not run
-        runs = collect(c, spoken, reference=args.reference, truth=args.truth, progress=_progress)
+        where = dict(reference=args.reference, truth=args.truth, reference_dir=Path(args.references),
+                     progress=_progress, workers=args.workers)
+        runs = collect(c, spoken, **where)
         finding_runs = []
         if c.findings and c.findings_dir().is_dir():
-            finding_runs = collect(c, _load([c.findings]), reference=args.reference, truth=args.truth,
-                                   progress=_progress)
+            finding_runs = collect(c, _load([str(c.findings_dir())]), **where)
         section = CandidateSection(c, runs, finding_runs, profiles=profiles, also=tuple(args.also_profile),
                                    left_out=[s.name for s in catalogue if version_for(s) not in c.protocols])
         section.judge(args.reference)
@@ -227,23 +271,6 @@ def eager_equivalence(candidate, scenario):
 
 
 # ------------------------------------------------------------------------------------------- helpers
-def _check_report_out(text: str) -> Path:
-    """--out PATH.md also writes PATH.json beside it: both must be writable files outside the reference folder."""
-    from harness.traces.atomic import check_output_file
-    from harness.traces.references import is_reference_folder
-
-    out = Path(text)
-    if out.suffix == ".json":
-        raise UsageError(f"--out {text}: the JSON summary is written beside the Markdown as "
-                         f"{out.with_suffix('.json').name}, over this file; give a .md name")
-    for path in (out, out.with_suffix(".json")):
-        check_output_file(path, "--out")
-        if is_reference_folder(path.parent):
-            raise UsageError(f"--out {text}: is inside the reference folder, where only `nest-parity record` "
-                             f"writes; choose another path")
-    return out
-
-
 def _load(patterns) -> list:
     from harness.scenario.discovery import find_scenarios
     from harness.scenario.schema import load_scenarios

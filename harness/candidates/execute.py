@@ -14,6 +14,10 @@ Containment (a candidate is someone else's code):
 * **its output**: read with limits (``protocol.read_traces``: array shapes and types from the NPZ headers
   before anything is loaded); its stderr only as a bounded tail.
 
+An in-process candidate (a ``python:`` entry, ``inprocess``) is a function called with the compiled inputs
+in memory: no folder, no child process; its result is checked by the same rules, and the scenario file and
+the reference folders are fingerprinted around the call as below.
+
 A network scenario is handed over in protocol version 2: a candidate whose registry entry does not list 2 in
 ``protocols`` is not run, and the run is an error that says so.
 * **everything else**: the inputs are made read-only, and the inputs, the scenario file and the reference
@@ -36,33 +40,13 @@ from harness.scenario.types import Scenario
 from harness.traces.traces import Traces
 
 from . import protocol
+from .errors import STDERR_TAIL_CHARS, CandidateError, CandidateUnavailable
 from .registry import Candidate
 
-STDERR_TAIL_CHARS = 4000
+__all__ = ["CandidateError", "CandidateUnavailable", "STDERR_TAIL_CHARS", "run_candidate", "tail"]
+
 CANDIDATE_MARKER = "NEST_PARITY_CANDIDATE"
 _KILL_ROUNDS = 50
-
-
-class CandidateError(Exception):
-    """A candidate run that produced no usable traces. ``status`` is always "error"."""
-
-    status = "error"
-
-    def __init__(self, candidate: str, scenario: str, reason: str, stderr: str = "",
-                 returncode: int | None = None):
-        self.candidate, self.scenario, self.reason = candidate, scenario, reason
-        self.stderr, self.returncode = stderr, returncode
-        super().__init__(self.describe())
-
-    def describe(self) -> str:
-        text = f"candidate {self.candidate!r} on {self.scenario!r}: {self.reason}"
-        if self.stderr.strip():
-            text += "\n--- its stderr (last lines) ---\n" + self.stderr.rstrip()
-        return text
-
-
-class CandidateUnavailable(CandidateError):
-    """The candidate's files are not there (e.g. its virtual environment was never built)."""
 
 
 def run_candidate(candidate: Candidate, scenario: Scenario, *, keep_dir: Path | None = None,
@@ -89,6 +73,8 @@ def run_candidate(candidate: Candidate, scenario: Scenario, *, keep_dir: Path | 
     except ValueError as exc:  # a network too large to hand over
         raise CandidateError(candidate.name, scenario.name, str(exc)) from None
     watched = _watched_paths(scenario, watch)
+    if candidate.in_process:
+        return _run_in_process(candidate, scenario, compiled, watched)
     if keep_dir is not None:
         return _run_in(candidate, scenario, compiled, Path(keep_dir), watched)
     with tempfile.TemporaryDirectory(prefix=f"candidate-{candidate.name}-") as tmp:
@@ -133,6 +119,26 @@ def _run_in(candidate: Candidate, scenario: Scenario, compiled, work: Path, watc
         "seconds": round(seconds, 3), "scenario_path": scenario.path, "scenario_hash": scenario.content_hash,
         "protocol_version": compiled.meta["format_version"],
     })
+    return traces
+
+
+def _run_in_process(candidate: Candidate, scenario: Scenario, compiled, watched: list) -> Traces:
+    """A ``python:`` entry, called here (``parity.collect`` calls this in a worker): no files are written."""
+    from .inprocess import run_inprocess
+
+    before = _fingerprints(watched)
+    traces, failure = None, None
+    try:
+        traces = run_inprocess(candidate, scenario, compiled)
+    except CandidateError as exc:
+        failure = exc
+    changed = _changes(before, _fingerprints(watched))
+    if changed:  # checked first, as for a command: a candidate that tampered with the references is not believed
+        raise CandidateError(candidate.name, scenario.name, "it changed the scenario or the references: "
+                             + ", ".join(changed), failure.stderr if failure else "")
+    if failure is not None:
+        raise failure
+    traces.provenance.update(scenario_path=scenario.path, scenario_hash=scenario.content_hash)
     return traces
 
 

@@ -31,6 +31,7 @@ is a plain ``pass`` (and a finding that still fails is still ``expected-fail``).
 from __future__ import annotations
 
 import dataclasses
+import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +40,7 @@ from harness.backends.sources import obtain_truth, produce
 from harness.errors import UsageError
 from harness.judge.accuracy import build_ladder, judge_accuracy
 from harness.judge.comparator import Comparison, compare
-from harness.judge.pool import run_bounded
+from harness.judge.pool import RunEnded, RunTimedOut, limit_message, run_bounded
 from harness.judge.tolerances import ACCURACY_PROFILE, resolve_tolerances
 from harness.scenario.types import Scenario
 from harness.traces.references import REFERENCE_DIR, reference_path
@@ -53,6 +54,7 @@ OK_VERDICTS = ("pass", "expected-fail")
 NEST_REFERENCES = ("nest", "stored")  # the references whose traces are NEST's (the ladder's middle rung)
 TRUTH_REFERENCES = ("truth", "stored-truth")
 TRUTH_MODES = ("auto", "stored", "live", "none")  # auto: the stored truth when valid, else solved now
+SCENARIO_SLACK_S = 60.0  # a worker's own start (imports, NEST's) beyond the three runs' limits
 
 
 @dataclass
@@ -128,35 +130,120 @@ def claimed_profile(candidate: Candidate, scenario: Scenario) -> str:
 
 
 def collect(candidate: Candidate, scenarios, *, reference: str = "nest", truth: str = "auto",
-            reference_dir: Path = REFERENCE_DIR, progress=None) -> list[Run]:
-    """Run the reference, the candidate and obtain the truth on every scenario (one at a time: candidates
-    are heavy). ``truth``: one of TRUTH_MODES (a truth reference is its own truth)."""
+            reference_dir: Path = REFERENCE_DIR, progress=None, workers: int = 1, on_run=None) -> list[Run]:
+    """Run the reference, the candidate and obtain the truth on every scenario; the runs in the order of
+    ``scenarios``. ``truth``: one of TRUTH_MODES (a truth reference is its own truth).
+
+    ``workers`` 1: one scenario after the other, the reference (and an in-process candidate, and a truth
+    solved now) each in a worker process within the candidate's ``timeout_s``. ``workers`` N > 1: up to N
+    scenarios at a time, each whole in a worker (``collect_in_worker``: its own NEST kernel; a command
+    candidate's program as a child of that worker). ``on_run(index, run)`` is called as each run ends."""
+    scenarios = list(scenarios)
+    if workers > 1 and len(scenarios) > 1:
+        from .workers import run_streaming
+
+        items = [(candidate, s, reference, truth, str(reference_dir)) for s in scenarios]
+        started = lambda i: progress and progress(f"{candidate.name}: {scenarios[i].name}")  # noqa: E731
+        return run_streaming(collect_in_worker, items, workers=workers, timeout=scenario_time_limit(candidate),
+                             failed=_lost_run, on_result=on_run, on_start=started)
     runs = []
-    for scenario in scenarios:
+    for i, scenario in enumerate(scenarios):
         if progress:
             progress(f"{candidate.name}: {scenario.name}")
-        started = time.perf_counter()
-        try:
-            # In a worker process within the candidate's own time limit: a hung NEST is an error too.
-            ref = run_bounded(produce, reference, scenario, Path(reference_dir), timeout=candidate.timeout_s,
-                              what=f"{scenario.path}: the {reference} run")
-        except UsageError as exc:
-            runs.append(Run(scenario, None, None, f"reference {reference}: {exc}", 0.0, reference_name=reference))
-            continue
-        try:
-            cand, error = run_candidate(candidate, scenario), None
-        except CandidateError as exc:
-            cand, error = None, exc.describe()
-        if reference in TRUTH_REFERENCES:
-            known, note = ref, f"the truth is the reference ({reference})"
-        else:  # no live solve for a candidate that gave nothing to measure; a stored truth is cheap to load
-            mode = "stored" if cand is None and truth == "auto" else truth
-            known, note = candidate_truth(scenario, mode, Path(reference_dir), candidate.timeout_s)
-        runs.append(Run(scenario, ref, cand, error, time.perf_counter() - started, known, note, reference))
+        run = _collect_one(candidate, scenario, reference, truth, Path(reference_dir), run_bounded)
+        runs.append(run)
+        if on_run is not None:
+            on_run(i, run)
     return runs
 
 
-def candidate_truth(scenario: Scenario, mode: str, reference_dir: Path, timeout_s: float) -> tuple:
+def scenario_time_limit(candidate: Candidate) -> float:
+    """A whole scenario in one worker: the reference, the candidate and the truth, each up to ``timeout_s``."""
+    return 3 * candidate.timeout_s + SCENARIO_SLACK_S
+
+
+def collect_in_worker(candidate: Candidate, scenario: Scenario, reference: str, truth: str,
+                      reference_dir: str) -> Run:
+    """One scenario's run inside a worker of ``collect``: every part runs here, bounded by an alarm."""
+    return _collect_one(candidate, scenario, reference, truth, Path(reference_dir), within)
+
+
+def within(task, *args, timeout: float, what: str = "the run"):
+    """``task(*args)`` in this process, ended by SIGALRM after ``timeout`` seconds (RunTimedOut).
+
+    For a worker's main thread, where no process of its own can be started (the pool's workers are daemons):
+    Python code (an in-process candidate, the truth's solver) is interrupted at the limit; a run inside NEST's
+    C++ is noticed only when it returns, and beyond that the parent's limit for the whole scenario ends it."""
+    def on_alarm(signum, frame):
+        raise _Alarm  # not an Exception: a port's `except Exception:` does not swallow it
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, timeout)
+    try:
+        return task(*args)
+    except _Alarm:
+        raise RunTimedOut(f"{what} {limit_message(timeout)}") from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+class _Alarm(BaseException):
+    """``within``'s time limit, raised wherever the task is when it strikes."""
+
+
+def _lost_run(item, reason: str) -> Run:
+    candidate, scenario, reference = item[:3]
+    seconds = scenario_time_limit(candidate) if "time limit" in reason else 0.0
+    return Run(scenario, None, None, f"the scenario's runs (reference, candidate and truth in one worker) {reason}",
+               seconds, reference_name=reference)
+
+
+def _collect_one(candidate: Candidate, scenario: Scenario, reference: str, truth: str, reference_dir: Path,
+                 bounded) -> Run:
+    """``bounded(task, *args, timeout=, what=)`` runs what may hang: ``run_bounded`` or ``within``."""
+    started = time.perf_counter()
+    try:
+        # Within the candidate's own time limit: a hung NEST is an error too.
+        ref = bounded(produce, reference, scenario, reference_dir, timeout=candidate.timeout_s,
+                      what=f"{scenario.path}: the {reference} run")
+    except UsageError as exc:
+        return Run(scenario, None, None, f"reference {reference}: {exc}", time.perf_counter() - started,
+                   reference_name=reference)
+    cand, error = _candidate_run(candidate, scenario, bounded, reference_dir)
+    if reference in TRUTH_REFERENCES:
+        known, note = ref, f"the truth is the reference ({reference})"
+    else:  # no live solve for a candidate that gave nothing to measure; a stored truth is cheap to load
+        mode = "stored" if cand is None and truth == "auto" else truth
+        known, note = candidate_truth(scenario, mode, reference_dir, candidate.timeout_s, bounded)
+    return Run(scenario, ref, cand, error, time.perf_counter() - started, known, note, reference)
+
+
+def _candidate_run(candidate: Candidate, scenario: Scenario, bounded,
+                   reference_dir: Path) -> tuple[Traces | None, str | None]:
+    """(traces, None) or (None, why): a command bounds itself (execute); a function is bounded here. The
+    references in use are watched too, wherever they are."""
+    watch = (reference_dir,)
+    try:
+        if not candidate.in_process:
+            return run_candidate(candidate, scenario, watch=watch), None
+        return bounded(_run_watched, candidate, scenario, watch, timeout=candidate.timeout_s,
+                       what=f"the call of {candidate.python}"), None
+    except CandidateError as exc:
+        return None, exc.describe()
+    except RunTimedOut:
+        return None, (f"candidate {candidate.name!r} on {scenario.name!r}: timed out after "
+                      f"{candidate.timeout_s:g} s (timeout_s in the registry)")
+    except RunEnded as exc:  # its worker died: a crash in the port's extension code, say
+        return None, f"candidate {candidate.name!r} on {scenario.name!r}: {exc}"
+
+
+def _run_watched(candidate: Candidate, scenario: Scenario, watch: tuple) -> Traces:
+    return run_candidate(candidate, scenario, watch=watch)  # positional arguments only, for a worker
+
+
+def candidate_truth(scenario: Scenario, mode: str, reference_dir: Path, timeout_s: float,
+                    bounded=run_bounded) -> tuple:
     """(truth traces or None, a note saying where they came from or why there are none)."""
     if mode not in TRUTH_MODES:
         raise UsageError(f"truth {mode!r}; allowed: {', '.join(TRUTH_MODES)}")
@@ -174,8 +261,8 @@ def candidate_truth(scenario: Scenario, mode: str, reference_dir: Path, timeout_
             note = f"no stored truth reference for {scenario.name}"
         why_live = f"{note}; "
     try:
-        live, note = run_bounded(obtain_truth, scenario, "live", reference_dir, timeout=timeout_s,
-                                 what=f"{scenario.path}: the truth")
+        live, note = bounded(obtain_truth, scenario, "live", reference_dir, timeout=timeout_s,
+                             what=f"{scenario.path}: the truth")
     except Exception as exc:  # noqa: BLE001 - a truth that could not be solved leaves the rungs unmeasured
         return None, f"{why_live}the truth could not be solved: {exc}"
     return live, f"{why_live}{note}, in a worker"
@@ -224,9 +311,20 @@ def _error(candidate: Candidate, run: Run, reference: str, profile: str, why: st
 
 
 def check_candidate(candidate: Candidate, scenarios, *, reference: str = "nest", profile: str | None = None,
-                    truth: str = "auto", progress=None) -> list[Outcome]:
-    runs = collect(candidate, scenarios, reference=reference, truth=truth, progress=progress)
-    return [judge(candidate, run, reference=reference, profile=profile) for run in runs]
+                    truth: str = "auto", reference_dir: Path = REFERENCE_DIR, progress=None, workers: int = 1,
+                    on_outcome=None) -> list[Outcome]:
+    """Every scenario's Outcome, in the order of ``scenarios``; ``on_outcome(index, outcome, run)`` is called
+    as each is judged (with ``workers`` > 1, in the order they finish)."""
+    outcomes = {}
+
+    def judged(index: int, run: Run) -> None:
+        outcomes[index] = judge(candidate, run, reference=reference, profile=profile)
+        if on_outcome is not None:
+            on_outcome(index, outcomes[index], run)
+
+    runs = collect(candidate, scenarios, reference=reference, truth=truth, reference_dir=reference_dir,
+                   progress=progress, workers=workers, on_run=judged)
+    return [outcomes[i] for i in range(len(runs))]
 
 
 def variant(candidate: Candidate, *extra_args: str, suffix: str) -> Candidate:

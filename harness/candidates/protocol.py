@@ -211,22 +211,42 @@ def read_traces(directory: Path, meta: dict) -> Traces:
     n_steps, record = meta["n_steps"], meta["record"]
     allowed = {"steps", "spike_steps", *record}
     arrays = _load_npz(path, {name: (n_steps, f"the {n_steps} values of one per step") for name in allowed})
+    return check_traces(arrays, meta, read_info(directory))
+
+
+def check_traces(arrays: dict, meta: dict, info=None, *, implied_steps: bool = False) -> Traces:
+    """Traces from arrays in memory, by the rules that ``read_traces`` applies to ``traces.npz`` (either
+    version): the same names, shapes, types, finiteness and spike order. ``implied_steps``: ``steps`` may be
+    left out (an in-process candidate), and is then 1..n_steps."""
+    if meta["format_version"] != FORMAT_VERSION:
+        from .protocol_network import check_network_traces
+
+        return check_network_traces(arrays, meta, info, implied_steps=implied_steps)
+    n_steps, record = meta["n_steps"], meta["record"]
+    allowed = {"steps", "spike_steps", *record}
     unknown = sorted(set(arrays) - allowed)
     if unknown:
         raise CandidateOutputError(f"{OUTPUT_TRACES} holds unknown arrays {', '.join(unknown)}; "
                                    f"allowed: steps, spike_steps, {', '.join(record)}")
+    expected = np.arange(1, n_steps + 1, dtype=np.int64)
+    if implied_steps and "steps" not in arrays:
+        arrays = {**arrays, "steps": expected}
     missing = [name for name in ("steps", "spike_steps", *record) if name not in arrays]
     if missing:
         raise CandidateOutputError(f"{OUTPUT_TRACES} lacks {', '.join(missing)}")
-    steps = _integer_array(arrays["steps"], "steps")
+    check_steps(arrays["steps"], n_steps)
+    variables = {name: _trace_values(arrays[name], name, n_steps) for name in record}
+    spikes = _spike_steps(arrays["spike_steps"], n_steps)
+    return Traces(scenario=meta["scenario"], tics_per_step=meta["tics_per_step"], steps=expected,
+                  variables=variables, spike_steps=spikes, provenance={"candidate_info": info})
+
+
+def check_steps(values: np.ndarray, n_steps: int) -> None:
+    steps = _integer_array(values, "steps")
     expected = np.arange(1, n_steps + 1, dtype=np.int64)
     if steps.shape != expected.shape or not np.array_equal(steps, expected):
         raise CandidateOutputError(f"steps must be 1..{n_steps} (one sample per step), got "
                                    f"{_describe_steps(steps)}")
-    variables = {name: _trace_values(arrays[name], name, n_steps) for name in record}
-    spikes = _spike_steps(arrays["spike_steps"], n_steps)
-    return Traces(scenario=meta["scenario"], tics_per_step=meta["tics_per_step"], steps=expected,
-                  variables=variables, spike_steps=spikes, provenance={"candidate_info": read_info(directory)})
 
 
 def read_info(directory: Path):

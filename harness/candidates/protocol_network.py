@@ -38,10 +38,10 @@ from .protocol import (
     OUTPUT_TRACES,
     CandidateOutputError,
     CompiledInputs,
-    _describe_steps,
     _integer_array,
     _load_npz,
     _values_check,
+    check_steps,
     read_info,
 )
 
@@ -161,28 +161,38 @@ def read_network_traces(directory, meta: dict) -> Traces:
     """The candidate's per-neuron traces, checked strictly against what ``meta`` (version 2) asked for."""
     path = directory / OUTPUT_TRACES  # present: protocol.read_traces checked it
     n_steps, n, record = meta["n_steps"], meta["n_neurons"], meta["record"]
-    recorded, labels = meta["record_neurons"], meta["record_labels"]
+    recorded = meta["record_neurons"]
     limits = {"steps": (n_steps, f"the {n_steps} values of one per step")}
     limits.update({name: (n_steps * len(recorded), f"the {n_steps} x {len(recorded)} values of one per step and "
                                                     f"recorded neuron") for name in record})
     limits.update({name: (n_steps * n, f"the {n_steps * n} spikes of every neuron spiking in every step")
                    for name in ("spike_steps", "spike_neurons")})
-    arrays = _load_npz(path, limits)
+    return check_network_traces(_load_npz(path, limits), meta, read_info(directory))
+
+
+def check_network_traces(arrays: dict, meta: dict, info=None, *, implied_steps: bool = False) -> Traces:
+    """Version 2 traces from arrays in memory (``protocol.check_traces``)."""
+    n_steps, n, record = meta["n_steps"], meta["n_neurons"], meta["record"]
+    recorded, labels = meta["record_neurons"], meta["record_labels"]
+    fixed = ("steps", "spike_steps", "spike_neurons")
+    unknown = sorted(set(arrays) - {*fixed, *record})
+    if unknown:  # in a file, _load_npz refused them already
+        raise CandidateOutputError(f"{OUTPUT_TRACES} holds unknown arrays {', '.join(unknown)}; allowed: "
+                                   f"{', '.join([*fixed, *record])}")
+    expected = np.arange(1, n_steps + 1, dtype=np.int64)
+    if implied_steps and "steps" not in arrays:
+        arrays = {**arrays, "steps": expected}
     missing = [name for name in ("steps", "spike_steps", "spike_neurons", *record) if name not in arrays]
     if missing:
         raise CandidateOutputError(f"{OUTPUT_TRACES} lacks {', '.join(missing)}"
                                    + ("; protocol version 2 reports spike_neurons (the neuron index of each spike)"
                                       if "spike_neurons" in missing else ""))
-    steps = _integer_array(arrays["steps"], "steps")
-    expected = np.arange(1, n_steps + 1, dtype=np.int64)
-    if steps.shape != expected.shape or not np.array_equal(steps, expected):
-        raise CandidateOutputError(f"steps must be 1..{n_steps} (one sample per step), got {_describe_steps(steps)}")
+    check_steps(arrays["steps"], n_steps)
     variables = {name: _neuron_values(arrays[name], name, n_steps, labels) for name in record}
     spike_steps, spike_neurons = _spikes(arrays["spike_steps"], arrays["spike_neurons"], n_steps, n)
     column = np.full(n, -1, dtype=np.int64)
     column[np.asarray(recorded, dtype=np.int64)] = np.arange(len(recorded))
     keep = column[spike_neurons] >= 0  # NEST's spike recorder sees the recorded neurons only
-    info = read_info(directory)
     return Traces(scenario=meta["scenario"], tics_per_step=meta["tics_per_step"], steps=expected,
                   variables=variables, spike_steps=spike_steps[keep], spike_neurons=column[spike_neurons[keep]],
                   neurons=tuple(labels), provenance={"candidate_info": info,

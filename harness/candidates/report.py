@@ -120,6 +120,8 @@ def _section(s: CandidateSection) -> list[str]:
     lines = [f"## Candidate `{c.name}`", "", c.description, ""]
     if info:
         keys = ("class", "package", "version", "brainstate", "jax", "dtype", "mode", "population", "xla_flags")
+        if not any(k in info for k in keys):  # another runner's description (the in-house ones, an in-process one)
+            keys = tuple(k for k in info if k != "protocol_version")
         lines += ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys),
                   "| " + " | ".join(f"`{info.get(k, '')}`" if info.get(k, "") != "" else "-" for k in keys) + " |", ""]
     lines += _catalogue_table(s)
