@@ -232,11 +232,13 @@ def tail(path: Path, limit: int = STDERR_TAIL_CHARS) -> str:
 
 # ------------------------------------------------------------------------------------------- watched files
 def _watched_paths(scenario: Scenario, extra) -> list[Path]:
-    from harness.traces.references import REFERENCE_DIR
+    from harness import catalogue
+    from harness.traces.references import REFERENCE_DIR, reference_folder
 
     from .registry import REPO_ROOT
 
-    paths = [Path(scenario.path), REFERENCE_DIR, REPO_ROOT / REFERENCE_DIR, *map(Path, extra)]
+    paths = [Path(scenario.path), REFERENCE_DIR, REPO_ROOT / REFERENCE_DIR, reference_folder(scenario),
+             catalogue.REFERENCES, *map(Path, extra)]
     return list({p.resolve(): p.resolve() for p in paths}.values())
 
 

@@ -43,7 +43,7 @@ from harness.judge.comparator import Comparison, compare
 from harness.judge.pool import RunEnded, RunTimedOut, limit_message, run_bounded
 from harness.judge.tolerances import ACCURACY_PROFILE, resolve_tolerances
 from harness.scenario.types import Scenario
-from harness.traces.references import REFERENCE_DIR, reference_path
+from harness.traces.references import REFERENCE_DIR, reference_file
 from harness.traces.traces import Traces
 
 from .execute import CandidateError, run_candidate
@@ -257,7 +257,7 @@ def candidate_truth(scenario: Scenario, mode: str, reference_dir: Path, timeout_
             return None, str(exc)
         if stored is not None:
             return stored, note
-        if not reference_path(scenario.name, reference_dir, "truth").exists():
+        if not reference_file(scenario, reference_dir, "truth").exists():
             note = f"no stored truth reference for {scenario.name}"
         why_live = f"{note}; "
     try:

@@ -38,11 +38,12 @@ from pathlib import Path
 
 import yaml
 
+from harness import catalogue
 from harness.errors import UsageError
 from harness.judge.tolerances import PROFILE_NAMES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_REGISTRY = REPO_ROOT / "candidates.yaml"
+DEFAULT_REGISTRY = catalogue.CANDIDATES  # the checkout's candidates.yaml, or the installed package's copy
 DEFAULT_TIMEOUT_S = 600.0
 ENTRY_KEYS = ("description", "command", "python", "timeout_s", "profile", "requires", "setup", "findings",
               "protocols")

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import multiprocessing
 import os
 import pickle
@@ -237,7 +238,7 @@ def run_bounded(task, *args, timeout: float = DEFAULT_TIMEOUT_S, what: str = "th
             if not _solo:
                 _solo.append(_Worker())
             worker = _solo[0]
-            worker.submit(0, task, args, timeout)
+            worker.submit(0, functools.partial(_in_folder, os.getcwd(), task), args, timeout)
             if not wait([worker.conn], timeout=timeout):
                 raise RunTimedOut(f"{what} {limit_message(timeout)}")
             kind, value = worker.receive()
@@ -251,6 +252,13 @@ def run_bounded(task, *args, timeout: float = DEFAULT_TIMEOUT_S, what: str = "th
     if kind == "raised":
         raise value
     raise WorkerDied(f"{what}: {value}")
+
+
+def _in_folder(folder: str, task, *args):
+    """The solo worker outlives a call, and its caller may have changed folder since: relative paths (a
+    scenario, the default reference folder) mean what they mean to the caller."""
+    os.chdir(folder)
+    return task(*args)
 
 
 def _close_solo() -> None:
