@@ -189,6 +189,7 @@ def test_a_passing_port_gets_its_junit_report_and_a_green_verdict(port):
     assert action.outputs["run"]["artifact-name"] == "nest-parity-engine"
 
 
+@pytest.mark.slow
 def test_a_broken_port_fails_the_verdict_unless_told_not_to(port):
     failing = port(candidate="broken", scenarios=SHORT[0], reference="stored", truth="none")
     done = failing.run_all()
@@ -213,6 +214,7 @@ def test_bad_input_fails_the_verdict_whatever_fail_on_regression_says(port):
     assert "did you mean 'engine'" in (action.workspace / "nest-parity-results" / "run.log").read_text()
 
 
+@pytest.mark.slow
 @pytest.mark.nest
 def test_the_default_reference_is_live_nest(port):
     action = port(candidate="engine", scenarios=SHORT[0])

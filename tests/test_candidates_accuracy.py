@@ -103,6 +103,7 @@ def test_a_port_with_a_real_error_fails_as_accurate_as_nest(tmp_path):
 
 
 # ------------------------------------------------------------------------------ findings and their claims
+@pytest.mark.slow
 def test_a_finding_judged_under_another_profile_informs_and_is_never_fixed(tmp_path):
     # Copies of two brainpy findings (same experiments, so their stored references apply) owned by the ports.
     findings = tmp_path / "findings"
@@ -136,6 +137,7 @@ inputs:
 """
 
 
+@pytest.mark.slow
 @pytest.mark.nest
 def test_a_finding_pinned_to_as_accurate_as_nest_is_judged_so_against_a_truth_solved_now(tmp_path):
     findings = tmp_path / "findings"
@@ -151,6 +153,7 @@ def test_a_finding_pinned_to_as_accurate_as_nest_is_judged_so_against_a_truth_so
 
 
 # ------------------------------------------------------------------------------ the command line
+@pytest.mark.slow
 def test_run_prints_the_ladder_and_refuses_the_accuracy_profile_without_nest(tmp_path, capsys):
     registry = tmp_path / "candidates.yaml"
     _registry(tmp_path)
@@ -165,6 +168,7 @@ def test_run_prints_the_ladder_and_refuses_the_accuracy_profile_without_nest(tmp
     assert "--truth none leaves nothing to judge" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_run_json_carries_the_ladder_and_compact_lines(tmp_path, capsys):
     engine = ["run", "engine", str(SCENARIO_DIR / "ampa_only.yaml"), str(SCENARIO_DIR / "gaba_only.yaml"),
               "--reference", "stored", "--json", str(tmp_path / "run.json")]
@@ -178,6 +182,7 @@ def test_run_json_carries_the_ladder_and_compact_lines(tmp_path, capsys):
 
 
 # ------------------------------------------------------------------------------ the report
+@pytest.mark.slow
 def test_the_report_shows_both_verdicts_the_worst_recordable_and_the_findings_reading(tmp_path):
     findings = tmp_path / "findings"
     findings.mkdir()

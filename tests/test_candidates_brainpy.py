@@ -14,9 +14,10 @@ from harness.scenario.schema import load_scenario
 
 REGISTRY = load_registry()
 BRAINPY = REGISTRY["brainpy"]
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.skipif(
     bool(BRAINPY.missing_requirements()),
-    reason="the brainpy candidate's environment .venv-brainpy does not exist; run `make candidate-brainpy`")
+    reason="the brainpy candidate's environment .venv-brainpy does not exist; run `make candidate-brainpy`"),
+    pytest.mark.slow]  # where .venv-brainpy exists these take minutes: make test, not make check
 
 SHORT = REPO / "scenarios" / "ports" / "brainpy" / "port_brainpy_short_mixed.yaml"
 

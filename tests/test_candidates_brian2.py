@@ -16,9 +16,14 @@ from harness.scenario.schema import load_scenario
 
 REGISTRY = load_registry()
 BRIAN2 = REGISTRY["brian2-rk4"]
-needs_brian2 = pytest.mark.skipif(
+_skip_without_brian2 = pytest.mark.skipif(
     bool(BRIAN2.missing_requirements()),
     reason="the Brian2 candidates' environment .venv-brian2 does not exist; run `make candidate-brian2`")
+
+
+def needs_brian2(test):
+    """Runs the port: skipped without .venv-brian2, and slow (make test) where it exists."""
+    return pytest.mark.slow(_skip_without_brian2(test))
 
 SHORT = REPO / "scenarios" / "ports" / "brian2-rk4" / "port_brian2_short_mixed.yaml"
 BRIAN2_CANDIDATES = [c for c in REGISTRY.values() if c.name.startswith("brian2")]

@@ -47,6 +47,7 @@ def _inprocess(tmp_path, body: str = "", *, timeout_s=60, findings=None, protoco
 
 
 # ------------------------------------------------------------------------------ the in-house engine in process
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["mixed_inputs", "nmda_25_ports", "net_nmda_pair", "net_summation_order"])
 def test_the_inprocess_engine_equals_the_out_of_process_engine_bit_for_bit(tmp_path, name):
     scenario = _scenario(name)
@@ -72,6 +73,7 @@ def test_an_inprocess_candidate_writes_no_files_and_starts_no_process(tmp_path, 
     assert sorted(os.listdir(tmp_path)) == before or set(os.listdir(tmp_path)) - set(before) == {"__pycache__"}
 
 
+@pytest.mark.slow
 def test_run_callable_judges_a_function_at_hand_by_the_same_rules():
     scenario = _scenario("ampa_only")
     assert run_callable(engine_inprocess.run, scenario).equals_exactly(run_python(scenario))
@@ -93,6 +95,7 @@ def test_run_callable_judges_a_function_at_hand_by_the_same_rules():
     ('raise RuntimeError("the port gave up")', "raised RuntimeError: the port gave up"),
     ('inputs.arrays["current"][0] = 1.0', "raised ValueError: assignment destination is read-only"),
 ])
+@pytest.mark.slow
 def test_a_broken_inprocess_candidate_is_an_error_never_a_comparison(tmp_path, body, message):
     with pytest.raises(CandidateError) as err:
         run_candidate(_inprocess(tmp_path, body), _scenario("dc_regular_firing"))
@@ -144,6 +147,7 @@ def test_registry_entries_name_exactly_one_way_to_run(tmp_path, capsys, entry, m
 
 
 # ------------------------------------------------------------------------------ in a worker, within timeout_s
+@pytest.mark.slow
 def test_collect_calls_an_inprocess_candidate_in_a_worker_within_its_timeout(tmp_path):
     scenario = _scenario("dc_regular_firing")
     elsewhere = _inprocess(tmp_path, f'assert os.getpid() != {os.getpid()}, "called in the parent"')
@@ -171,6 +175,7 @@ def test_workers_give_the_serial_results_in_the_scenarios_order_as_each_finishes
         assert all(v.max_abs == 0 for v in p.comparison.variables.values())
 
 
+@pytest.mark.slow
 def test_in_a_worker_a_hanging_function_is_ended_by_its_alarm_and_the_others_go_on(tmp_path):
     # It even catches every Exception: the alarm is not one.
     hangs = _inprocess(tmp_path, 'if inputs.meta["scenario"] == "rest_no_input":\n'
@@ -183,6 +188,7 @@ def test_in_a_worker_a_hanging_function_is_ended_by_its_alarm_and_the_others_go_
     assert [r.error for r in runs[1:]] == [None, None]
 
 
+@pytest.mark.slow
 def test_a_worker_past_its_limit_is_ended_with_what_it_started(tmp_path):
     pidfile = tmp_path / "child.pid"
     started = time.monotonic()
@@ -295,6 +301,7 @@ def test_workers_must_be_a_positive_number(capsys):
     assert exit_.value.code == 2 and "--workers" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_interrupted_workers_leave_nothing_behind():
     # SIGTERM reaches run_streaming as KeyboardInterrupt (the pool's rule): every worker is killed.
     script = textwrap.dedent("""

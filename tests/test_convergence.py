@@ -244,6 +244,7 @@ def test_the_command_writes_its_three_files_once(short_stiff, tmp_path, capsys):
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 
+@pytest.mark.slow
 @pytest.mark.nest
 def test_a_network_study_sets_the_tolerance_of_every_population(write_scenario):
     path = write_scenario("""\

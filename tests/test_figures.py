@@ -119,6 +119,7 @@ def test_an_identical_candidate_has_no_difference_panel_and_says_identical(mixed
     assert "bit-identical" in fig.get_suptitle()
 
 
+@pytest.mark.slow
 def test_a_variable_that_is_zero_on_both_sides_has_no_panel():
     scenario = load_scenario(SCENARIO_DIR / "gaba_only.yaml")
     reference, broken = run_python(scenario), run_variant("tau-reciprocal", scenario)
@@ -214,6 +215,7 @@ def test_a_network_tie_and_spikes():
     assert c.first_divergence() == ("E[2].s_NMDA", 3.0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, first_ms", [("mixed_inputs", 20.2), ("nmda_one_port", 10.6)])
 def test_the_nmda_unweighted_variant_is_named_by_its_nmda_rule(name, first_ms, mixed):
     """Today's catalogue: a four-variable tie at 20.2 ms in mixed_inputs (V_m, s_NMDA, I_AMPA, I_NMDA) that

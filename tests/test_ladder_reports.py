@@ -179,6 +179,7 @@ def report_run(folders):
     return code, out, err, out_dir
 
 
+@pytest.mark.slow
 @pytest.mark.nest
 def test_the_report_shows_how_far_nest_is_from_the_truth(report_run):
     code, out, err, folder = report_run

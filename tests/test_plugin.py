@@ -68,6 +68,7 @@ def test_the_exact_engine_passes_and_the_broken_copy_fails_with_the_comparators_
     result.stdout.fnmatch_lines(["*= nest-parity =*", "4 comparisons: 2 pass, 2 fail"])
 
 
+@pytest.mark.slow
 def test_the_session_report_lists_failures_first_and_replaces_only_an_earlier_report(pytester):
     _bar_project(pytester)
     pytester.runpytest(*PLUGIN, "--nest-parity-report", "rep").assert_outcomes(passed=2, failed=2)
@@ -155,6 +156,7 @@ def test_a_selection_that_names_nothing_is_a_collection_error_in_words(pytester)
 
 
 # ------------------------------------------------------------------------------------------- candidates
+@pytest.mark.slow
 def test_a_function_of_the_compiled_inputs_and_a_registered_candidate_are_judged_alike(pytester):
     pytester.makepyfile(test_ports="""
         import pytest
@@ -236,6 +238,7 @@ def test_regen_writes_missing_references_keeps_identical_ones_and_replaces_a_dif
     result.stdout.fnmatch_lines(["regen written   reference_traces/own_short.npz: overwritten (--force): V_m differs*"])
 
 
+@pytest.mark.slow
 def test_regen_keeps_the_installed_packages_references_and_refuses_a_project_without_a_folder(pytester, monkeypatch):
     """The packaged catalogue is the one the release was checked against: regen leaves it alone (and runs
     no NEST for it); a scenario whose project has no reference_traces/ has nowhere to be recorded."""
