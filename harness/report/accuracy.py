@@ -17,6 +17,7 @@ import numpy as np
 
 from harness.model.parameters import DEFAULT_GSL_ERROR_TOL, RECORDABLE_UNITS, RECORDABLES
 from harness.report.data import num
+from harness.report.panels import png_bytes
 
 NOT_CONVERGED = "†"  # marks a cell whose truth is not converged (short: the table is 9 columns wide)
 NOT_CONVERGED_WORDS = (f"{NOT_CONVERGED}: the truth is not converged there (solved ten times tighter it moved by 1 % "
@@ -183,7 +184,6 @@ WIDTH_IN = 7.5  # a printed page's text width: at print size 9 pt stays 9 pt
 PANEL_IN, LABELS_IN = 2.1, 2.6  # panel height; room for the rotated scenario names and the title
 DPI = 100
 FONT = 9  # the smallest text in the figure (ticks, legends); labels 10, title 11
-PALETTE_COLORS = 96
 
 
 def render_nest_truth_figure(outcomes, file_name: str) -> AccuracyFigure:
@@ -212,7 +212,7 @@ def render_nest_truth_figure(outcomes, file_name: str) -> AccuracyFigure:
         ("nan", "x", "#555555", "NaN (on top)")) if key in special]
     if keys:
         fig.legend(handles=keys, loc="outside lower center", ncol=len(keys), fontsize=FONT, frameon=False)
-    png = _png(fig)
+    png = png_bytes(fig, DPI)
     alt = (f"max |NEST - truth| of {len(rows)} scenarios, one dot per recordable, on a log axis per unit "
            f"({', '.join(unit for _, unit in groups)})")
     caption = (f"One dot per scenario and recordable at NEST's max |difference| from the stored truth, on a log "
@@ -278,15 +278,3 @@ def _proxy(ax, marker, face, label):
                    ls="none", label=label)[0]
 
 
-def _png(fig) -> bytes:
-    """PNG bytes with an adaptive palette (the HTML embeds them: a few colours cut the size threefold)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from PIL import Image
-
-    FigureCanvasAgg(fig)
-    raw = io.BytesIO()
-    fig.savefig(raw, format="png", dpi=DPI, facecolor="white")
-    image = Image.open(io.BytesIO(raw.getvalue())).convert("RGB")
-    small = io.BytesIO()
-    image.quantize(colors=PALETTE_COLORS, method=Image.Quantize.MEDIANCUT).save(small, format="PNG", optimize=True)
-    return small.getvalue()

@@ -233,13 +233,14 @@ def cut_off(axes, judged_until_ms: float | None, label_axis) -> None:
                     transform=blended_transform_factory(label_axis.transData, label_axis.transAxes))
 
 
-def png_bytes(fig) -> bytes:
+def png_bytes(fig, dpi: int = DPI) -> bytes:
+    """PNG bytes with an adaptive palette (the HTML embeds them: a few colours cut the size threefold)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from PIL import Image
 
     FigureCanvasAgg(fig)
     raw = io.BytesIO()
-    fig.savefig(raw, format="png", dpi=DPI, facecolor="white")
+    fig.savefig(raw, format="png", dpi=dpi, facecolor="white")
     image = Image.open(io.BytesIO(raw.getvalue())).convert("RGB")
     small = io.BytesIO()
     image.quantize(colors=PALETTE_COLORS, method=Image.Quantize.MEDIANCUT).save(small, format="PNG", optimize=True)
