@@ -62,6 +62,11 @@ def test_an_inprocess_candidate_writes_no_files_and_starts_no_process(tmp_path, 
     def refused(*args, **kwargs):
         raise AssertionError("an in-process candidate must not need this")
 
+    # The harness's own provenance asks git for the commit once per process (then cached): that is the
+    # harness, not the candidate, and it must not depend on which test ran first.
+    from harness.traces.provenance import base_provenance
+
+    base_provenance()
     for target in ("tempfile.TemporaryDirectory", "tempfile.mkdtemp", "tempfile.NamedTemporaryFile",
                    "subprocess.Popen", "harness.candidates.protocol.write_inputs",
                    "harness.candidates.protocol.write_traces", "numpy.savez"):

@@ -190,7 +190,7 @@ def check_report_folder(out: Path) -> str:
         return "absent"
     summary = json.loads((out / SUMMARY_FILE).read_text())
     block = summary["report"]
-    listed = set(block["files"].values()) | set(block["figures"].values())
+    listed = set(block["files"].values()) | set(block["figures"].values()) | set(block["accuracy"]["figures"])
     there = {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()}
     assert there == listed, (there, listed)
     assert (out / HTML_FILE).read_text().rstrip().endswith("</html>")
