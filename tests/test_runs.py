@@ -124,8 +124,18 @@ TOY_POOL = textwrap.dedent("""
 """)
 
 
+def _as_a_shell_starts_it() -> None:
+    """The child starts with SIGINT at its default and unblocked, as a shell starts a command: a child
+    inherits both from its parent, and in the whole suite (make test, two xdist workers) the worker that
+    starts these children was seen with SIGINT ignored or blocked, so Ctrl-C never reached the command
+    under test. Which earlier test leaves it so is not known yet (docs/testing.md)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def _start(argv) -> subprocess.Popen:
-    return subprocess.Popen(argv, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(argv, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            preexec_fn=_as_a_shell_starts_it)
 
 
 POOL_CALL = 'run_parallel(pool_tasks.nap, [(3600,)] * 3, workers=3, desc="t")'
