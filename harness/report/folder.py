@@ -49,8 +49,10 @@ def default_out_dir(now: datetime.date | None = None) -> Path:
     return REPORT_DIR / f"{(now or datetime.date.today()).isoformat()}-{short}"
 
 
-def check_out_dir(out: Path, force: bool) -> None:
-    """Refuse before anything runs: an existing report needs --force, and anything else is never replaced."""
+def existing_out_dir(out: Path) -> list | None:
+    """What every --out folder that is replaced whole must pass (a report's, a convergence study's): not inside
+    a reference folder; a missing one must be creatable (None: it does not exist yet); an existing one must be
+    a real folder, whose entries are returned, sorted."""
     from harness.traces.atomic import check_output_folder
     from harness.traces.references import is_reference_folder
 
@@ -60,10 +62,18 @@ def check_out_dir(out: Path, force: bool) -> None:
                          f"choose another --out")
     if not out.exists() and not out.is_symlink():
         check_output_folder(out, "--out")  # a file on the way, or a folder that cannot be written
-        return
+        return None
     if out.is_symlink() or not out.is_dir():
         raise UsageError(f"--out {out}: exists and is not a folder; choose another --out")
-    entries = list(out.iterdir())
+    return sorted(out.iterdir())
+
+
+def check_out_dir(out: Path, force: bool) -> None:
+    """Refuse before anything runs: an existing report needs --force, and anything else is never replaced."""
+    out = Path(out)
+    entries = existing_out_dir(out)
+    if entries is None:
+        return
     if entries and not (out / SUMMARY_FILE).is_file():
         raise UsageError(f"--out {out}: exists and is not a report folder (no {SUMMARY_FILE}); it is never "
                          f"replaced, even with --force; choose another --out")

@@ -115,19 +115,12 @@ def study_markdown(study, command: str) -> str:
 def check_study_dir(out: Path, force: bool) -> None:
     """Refuse before anything runs: an existing study needs --force, and a folder holding anything a study
     does not write is never replaced (--force replaces the folder whole)."""
-    from harness.traces.atomic import check_output_folder
-    from harness.traces.references import is_reference_folder
+    from harness.report.folder import existing_out_dir
 
     out = Path(out)
-    if is_reference_folder(out):
-        raise UsageError(f"--out {out}: is inside a reference folder, where only `nest-parity record` writes; "
-                         f"choose another --out")
-    if not out.exists() and not out.is_symlink():
-        check_output_folder(out, "--out")  # a file on the way, or a folder that cannot be written
+    entries = existing_out_dir(out)
+    if entries is None:
         return
-    if out.is_symlink() or not out.is_dir():
-        raise UsageError(f"--out {out}: exists and is not a folder; choose another --out")
-    entries = sorted(out.iterdir())
     for entry in entries:
         if entry.name not in STUDY_FILES or entry.is_symlink() or not entry.is_file():
             raise UsageError(f"--out {out}: holds {entry.name}, which a convergence study does not write; the "
