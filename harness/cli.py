@@ -142,6 +142,10 @@ def build_parser() -> argparse.ArgumentParser:
     from harness.candidates.cli import add_candidate_arguments
 
     add_candidate_arguments(sub)
+
+    from harness.sweep.cli import add_sweep_arguments
+
+    add_sweep_arguments(sub)
     return parser
 
 

@@ -328,6 +328,13 @@ def cmd_candidates(args) -> int:
     return run_candidates_command(args)
 
 
+def cmd_sweep(args) -> int:
+    from harness.sweep.cli import run_sweep_command
+
+    return run_sweep_command(args)
+
+
 COMMANDS = {"validate": cmd_validate, "run": cmd_run, "record": cmd_record, "compare": cmd_compare,
             "gate": cmd_gate, "selftest": cmd_selftest, "report": cmd_report, "fuzz": cmd_fuzz,
-            "convergence": cmd_convergence, "candidates": cmd_candidates, "export": cmd_export}
+            "convergence": cmd_convergence, "candidates": cmd_candidates, "export": cmd_export,
+            "sweep": cmd_sweep}

@@ -47,16 +47,31 @@ def open_client(scheduler: str | None, workers: int, *, memory_limit: str | None
         with client:
             yield client
         return
-    with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
-                          "distributed.worker.daemon": False}):
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                               silence_logs=logging.CRITICAL, memory_limit=memory_limit,
-                               env={WORKER_MARKER: str(os.getpid())})
+    # The marker goes into this process's environment while the cluster lives, so that every worker process,
+    # also one the nanny starts later in place of a dead one, carries it from exec (readable in /proc/PID/environ,
+    # as the process pool's workers do; Nanny(env=...) would set it only inside Python).
+    previous = os.environ.get(WORKER_MARKER)
+    os.environ[WORKER_MARKER] = str(os.getpid())
+    cluster = None
     try:
+        with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
+                              "distributed.worker.daemon": False}):
+            try:
+                cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                       dashboard_address=None, silence_logs=logging.CRITICAL,
+                                       memory_limit=memory_limit)
+            except RuntimeError as exc:  # a worker process that cannot start (no memory, no ports)
+                raise RuntimeError(f"the local Dask cluster of {workers} worker process(es) did not start: {exc}"
+                                   ) from exc
         with Client(cluster) as client:
             yield client
     finally:
-        cluster.close()
+        if cluster is not None:
+            cluster.close()
+        if previous is None:
+            os.environ.pop(WORKER_MARKER, None)
+        else:
+            os.environ[WORKER_MARKER] = previous
 
 
 def worker_name() -> str:

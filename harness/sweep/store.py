@@ -59,10 +59,10 @@ MANIFEST = "sweep.json"
 
 def write_part(out: Path, base: str, task: str, rows: list[dict]) -> Path:
     """``rows`` (dicts with the keys of COLUMNS; missing ones null) as one part, atomically."""
-    folder = Path(out) / RESULTS / f"base={_safe(base)}"
+    folder = Path(out) / RESULTS / f"base={safe_name(base)}"
     folder.mkdir(parents=True, exist_ok=True)
     table = pa.Table.from_pylist([{name: row.get(name) for name in COLUMNS} for row in rows], schema=SCHEMA)
-    path = folder / f"part-{_safe(task)}.parquet"
+    path = folder / f"part-{safe_name(task)}.parquet"
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     pq.write_table(table, temporary)
     os.replace(temporary, path)
@@ -98,5 +98,5 @@ def done_variants(out: Path) -> set[str]:
     return {v for f in files for v in pq.read_table(f, columns=["variant_id"]).column(0).to_pylist()}
 
 
-def _safe(text: str) -> str:
+def safe_name(text: str) -> str:
     return "".join(c if c.isalnum() or c in "._-" else "_" for c in text)

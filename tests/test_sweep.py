@@ -1,0 +1,196 @@
+"""``nest-parity sweep`` end to end on a 2-worker local Dask cluster: rows, resume, a killed worker, invalid
+variants, the Parquet schema, --show. Each sweep runs in its own process, as a person runs it."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from conftest import REPO
+from test_runs import wait_for, workers_of
+
+from harness.errors import EXIT_INTERRUPTED
+from harness.sweep import store
+
+pytestmark = [pytest.mark.nest, pytest.mark.slow]
+
+VARIABLES = 8  # seven recordables and the spikes: the rows of one variant x pair
+
+BASE = """\
+    base:
+      name: sweep_base
+      resolution: 0.1
+      duration: {duration}
+      params: {{gsl_error_tol: 1.0e-3}}
+      inputs:
+        - {{device: spike_generator, receptor: AMPA, weight: 20.0, spike_times: [5.0, 12.0, 30.3]}}
+        - {{device: spike_generator, receptor: NMDA, weight: 1.0, spike_times: [8.0, 25.0]}}
+        - {{device: dc_generator, amplitude: 250.0, start: 10.0, stop: 40.0}}
+"""
+
+
+def sweep_file(tmp_path: Path, body: str, *, duration: float = 50.0, name: str = "small") -> Path:
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(textwrap.dedent(f"name: {name}\n" + BASE.format(duration=duration) + body))
+    return path
+
+
+def sweep(*args, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "harness", "sweep", *map(str, args)], cwd=REPO, text=True,
+                          capture_output=True, timeout=kwargs.pop("timeout", 300), **kwargs)
+
+
+def rows_per_variant(out: Path) -> dict:
+    counts: dict = {}
+    for row in store.read_table(out).select(["variant_id", "pair", "variable"]).to_pylist():
+        key = (row["pair"], row["variable"])
+        counts.setdefault(row["variant_id"], []).append(key)
+    return counts
+
+
+def assert_each_variant_once(out: Path, ids: list[str], per_variant: int) -> None:
+    found = rows_per_variant(out)
+    assert sorted(found) == sorted(ids)
+    for variant_id, keys in found.items():
+        assert len(keys) == len(set(keys)), f"{variant_id} has a row twice: {keys}"
+        assert len(keys) in (per_variant, 1), f"{variant_id}: {len(keys)} rows"
+
+
+def listed_ids(path: Path) -> list[str]:
+    listing = sweep(path, "--list")
+    assert listing.returncode == 0, listing.stderr
+    return [line.split()[0] for line in listing.stdout.splitlines()[:-1]]
+
+
+GRID = """\
+    grid:
+      inputs[0].weight: [10.0, 40.0]
+      params.gsl_error_tol: [1.0e-3, 1.0e-6]
+    candidates: [python]
+    batch_size: 2
+"""
+
+
+def test_a_small_sweep_writes_one_row_per_variant_pair_and_variable(tmp_path):
+    path, out = sweep_file(tmp_path, GRID), tmp_path / "out"
+    result = sweep(path, "--out", out, "--workers", 2)
+    assert result.returncode == 0, result.stderr
+    ids = listed_ids(path)
+    assert len(ids) == 4
+    assert_each_variant_once(out, ids, VARIABLES)
+    table = store.read_table(out)
+    assert set(table.column("verdict").to_pylist()) == {"pass"}
+    assert set(table.column("pair").to_pylist()) == {"nest-vs-python"}
+    assert max(table.column("max_abs").drop_null().to_pylist()) == 0.0  # the engine equals NEST bit for bit
+    assert len({w for w in table.column("worker").to_pylist()}) >= 1
+    assert "4 variants: 4 pass, 0 fail, 0 error, 0 invalid; 4 run now, 0 already done" in result.stdout
+    frame = store.read_results(out)
+    assert sorted(set(frame["param:inputs[0].weight"])) == [10.0, 40.0]
+    assert (out / "report" / "report.html").is_file() and (out / "report" / "report.md").is_file()
+
+
+def test_the_parquet_parts_have_the_documented_schema(tmp_path):
+    path, out = sweep_file(tmp_path, GRID), tmp_path / "out"
+    assert sweep(path, "--out", out, "--workers", 2).returncode == 0
+    parts = store.parts(out)
+    assert parts and all(p.parent.name == "base=sweep_base" for p in parts)
+    for part in parts:
+        assert pq.read_schema(part).remove_metadata().equals(store.SCHEMA)
+    manifest = json.loads((out / store.MANIFEST).read_text())
+    assert manifest["name"] == "small" and manifest["axes"] == ["inputs[0].weight", "params.gsl_error_tol"]
+
+
+def test_show_writes_a_scenario_that_compare_reproduces(tmp_path):
+    path = sweep_file(tmp_path, GRID)
+    first = listed_ids(path)[1]
+    shown = sweep(path, "--show", first[:8])
+    assert shown.returncode == 0, shown.stderr
+    scenario = tmp_path / "v.yaml"
+    scenario.write_text(shown.stdout)
+    assert "weight: 10.0" in shown.stdout and "gsl_error_tol: 1.0e-06" in shown.stdout
+    compared = subprocess.run([sys.executable, "-m", "harness", "compare", str(scenario), "--truth", "none"],
+                              cwd=REPO, text=True, capture_output=True, timeout=120)
+    assert compared.returncode == 0, compared.stdout + compared.stderr
+    missing = sweep(path, "--show", "ffffffffffff")
+    assert missing.returncode == 2 and "no variant" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_an_interrupted_sweep_resumes_where_it_stopped(tmp_path):
+    path = sweep_file(tmp_path, GRID.replace("[10.0, 40.0]", "[10.0, 20.0, 30.0, 40.0]").replace(
+        "batch_size: 2", "batch_size: 1"), duration=150.0)
+    out = tmp_path / "out"
+    process = subprocess.Popen([sys.executable, "-m", "harness", "sweep", str(path), "--out", str(out),
+                                "--workers", "1"], cwd=REPO, text=True, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    try:
+        assert wait_for(lambda: len(store.parts(out)) >= 2, 120), "no part was written"
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == EXIT_INTERRUPTED, stderr
+    done = store.done_variants(out)
+    assert 2 <= len(done) < 8
+    assert wait_for(lambda: not workers_of(process.pid), 20), "the interrupted sweep left workers behind"
+    result = sweep(path, "--out", out, "--workers", 2)
+    assert result.returncode == 0, result.stderr
+    assert f"{8 - len(done)} run now, {len(done)} already done" in result.stdout
+    assert_each_variant_once(out, listed_ids(path), VARIABLES)
+
+
+def test_a_worker_killed_mid_sweep_loses_no_variant(tmp_path):
+    path = sweep_file(tmp_path, GRID.replace("[10.0, 40.0]", "[10.0, 20.0, 30.0]").replace(
+        "batch_size: 2", "batch_size: 1"), duration=400.0)
+    out = tmp_path / "out"
+    process = subprocess.Popen([sys.executable, "-m", "harness", "sweep", str(path), "--out", str(out),
+                                "--workers", "2"], cwd=REPO, text=True, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    killed = []
+    try:
+        # The workers import NEST at their first task; kill one while tasks run (after the first part).
+        assert wait_for(lambda: len(store.parts(out)) >= 1, 120), "no part was written"
+        victims = [pid for pid in workers_of(process.pid) if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+        assert victims, "no worker process found"
+        os.kill(victims[0], signal.SIGKILL)
+        killed.append(victims[0])
+        stdout, stderr = process.communicate(timeout=240)
+    finally:
+        process.kill()
+    assert process.returncode == 0, stderr
+    assert_each_variant_once(out, listed_ids(path), VARIABLES)
+    assert set(store.read_table(out).column("verdict").to_pylist()) == {"pass"}
+
+
+def test_invalid_variants_are_reported_by_id_and_key_path_and_the_rest_run(tmp_path):
+    # A resolution of 0.2 ms leaves the AMPA spike at 30.3 ms off the grid: the schema refuses those variants.
+    path = sweep_file(tmp_path, """\
+    grid:
+      resolution: [0.1, 0.2]
+      inputs[0].weight: [10.0, 40.0]
+    candidates: [python]
+    """)
+    out = tmp_path / "out"
+    result = sweep(path, "--out", out, "--workers", 2)
+    assert result.returncode == 0, result.stderr
+    table = store.read_table(out).to_pylist()
+    invalid = {r["variant_id"] for r in table if r["verdict"] == "invalid"}
+    passed = {r["variant_id"] for r in table if r["verdict"] == "pass"}
+    assert len(invalid) == 2 and len(passed) == 2
+    for variant_id in invalid:
+        assert f"invalid variant {variant_id}" in result.stderr
+    assert "spike_times" in result.stderr
+    assert all(r["error"] for r in table if r["verdict"] == "invalid")
+    assert "2 pass, 0 fail, 0 error, 2 invalid" in result.stdout
+
+
+def test_an_out_folder_of_another_sweep_is_refused(tmp_path):
+    out = tmp_path / "out"
+    assert sweep(sweep_file(tmp_path, GRID), "--out", out, "--workers", 1).returncode == 0
+    other = sweep_file(tmp_path, GRID.replace("10.0, 40.0", "11.0, 40.0"), name="other")
+    refused = sweep(other, "--out", out)
+    assert refused.returncode == 2 and "another sweep" in refused.stderr and "Traceback" not in refused.stderr
+    assert len(rows_per_variant(out)) == 4  # nothing of the first sweep's results was touched
