@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 SCENARIO ?= scenarios/mixed_inputs.yaml
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test check lint docs-numbers compare gate selftest report fuzz references truth-references clean
+.PHONY: venv test check lint docs-numbers compare gate selftest report fuzz references truth-references sweep clean
 
 venv: $(STAMP)
 
@@ -71,6 +71,12 @@ references: $(STAMP)
 # stores it in reference_traces/truth/; a differing one needs FORCE=1. About five minutes here (README, Benchmarks).
 truth-references: $(STAMP)
 	$(PY) -m harness record --truth $$(find scenarios -name '*.yaml' | sort) $(if $(FORCE),--force,)
+
+# A sweep on a local Dask cluster (docs/sweeps.md): SWEEP=sweeps/<name>.yaml (default the release sweep),
+# WORKERS=N, SCHEDULER=tcp://host:8786 for an existing cluster, OUT=DIR (default reports/sweeps/<name>), FORCE=1
+# to start over. A rerun resumes; the results (Parquet) are not committed, the summary beside them is.
+sweep: $(STAMP)
+	$(PY) -m harness sweep $(if $(SWEEP),$(SWEEP),sweeps/release.yaml)$(if $(WORKERS), --workers $(WORKERS))$(if $(SCHEDULER), --scheduler $(SCHEDULER))$(if $(OUT), --out $(OUT))$(if $(FORCE), --force)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,132 @@
+"""What a sweep costs: variants per minute on a local Dask cluster of 1 and 2 workers, the per-task overhead
+against the batch size, and what ``sweeps/release.yaml`` at 1x, 10x and 1,000x its size would cost on a
+cluster, with NEST alone (batched, in this process) measured side by side in the same run.
+
+    .venv/bin/python bench/bench_sweep.py                    # 32 variants of mixed_inputs, batch sizes 1 4 16
+    .venv/bin/python bench/bench_sweep.py --variants 64 --repeats 2
+
+Each sweep runs into a fresh temporary folder, so nothing is skipped as already done; its wall time includes
+starting the cluster (each worker imports NEST once). The release-sweep estimate scales the measured worker
+seconds per variant of the release sweep's own bases (a few of its variants are run here): the cost is
+variants x seconds / (nodes x cores) plus the cluster's start-up.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("PYNEST_QUIET", "1")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from harness.sweep import store  # noqa: E402
+from harness.sweep.expand import expand  # noqa: E402
+from harness.sweep.run import run_sweep  # noqa: E402
+from harness.sweep.spec import load_sweep  # noqa: E402
+
+RELEASE = ROOT / "sweeps" / "release.yaml"
+SIZES = (1, 10, 1000)
+NODES = (1, 10, 100)
+CORES_PER_NODE = 32
+
+
+def sweep_text(variants: int, batch_size: int) -> str:
+    tols = [10.0 ** -(2 + i % 5) for i in range(variants)]
+    scales = [0.5 + 0.1 * (i // 5) for i in range(variants)]
+    return (f"name: bench\nbase: {ROOT / 'scenarios' / 'mixed_inputs.yaml'}\n"
+            f"zip:\n  - params.gsl_error_tol: {tols}\n    weight_scale: {scales}\n"
+            f"candidates: [python]\nbatch_size: {batch_size}\n")
+
+
+def timed_sweep(folder: Path, variants: int, batch_size: int, workers: int) -> tuple[float, float]:
+    """(wall seconds, mean worker seconds per variant) of one fresh sweep."""
+    path = folder / f"bench-{variants}-{batch_size}.yaml"
+    path.write_text(sweep_text(variants, batch_size))
+    sweep = load_sweep(path)
+    out = Path(tempfile.mkdtemp(prefix="sweep-", dir=folder))
+    started = time.perf_counter()
+    outcome = run_sweep(sweep, expand(sweep), out, workers=workers)
+    wall = time.perf_counter() - started
+    if outcome.status != "pass":
+        raise SystemExit(f"the bench sweep did not pass: {outcome.summary(sweep.name)}")
+    seconds = store.read_results(out).drop_duplicates("variant_id")["seconds"]
+    return wall, float(seconds.mean())
+
+
+def nest_alone(folder: Path, variants: int) -> float:
+    """Seconds NEST alone takes for the same variants, batched in this process (NEST imported already)."""
+    from harness.backends.batch import run_batched, run_nest_batch
+
+    path = folder / "nest-alone.yaml"
+    path.write_text(sweep_text(variants, variants))
+    scenarios = [v.scenario for v in expand(load_sweep(path))]
+    run_batched(scenarios[:1], run_nest_batch)  # the import and the first kernel are not the variants'
+    started = time.perf_counter()
+    run_batched(scenarios, run_nest_batch)
+    return time.perf_counter() - started
+
+
+def release_estimate(folder: Path, workers: int) -> None:
+    if not RELEASE.is_file():
+        print(f"\n{RELEASE} not found: no release estimate")
+        return
+    sweep = load_sweep(RELEASE)
+    variants = [v for v in expand(sweep) if v.valid]
+    sample = variants[:: max(1, len(variants) // 48)][:48]
+    out = Path(tempfile.mkdtemp(prefix="release-sample-", dir=folder))
+    run_sweep(sweep, sample, out, workers=workers)
+    per_variant = float(store.read_results(out).drop_duplicates("variant_id")["seconds"].mean())
+    print(f"\nsweeps/release.yaml: {len(variants)} valid variants; {len(sample)} sampled here: "
+          f"{per_variant:.3f} worker-seconds per variant")
+    print(f"| size | variants | {' | '.join(f'{n} node(s) x {CORES_PER_NODE} cores' for n in NODES)} |")
+    print("|---|---|" + "---|" * len(NODES))
+    for size in SIZES:
+        n = len(variants) * size
+        cells = [_duration(n * per_variant / (nodes * CORES_PER_NODE)) for nodes in NODES]
+        print(f"| {size}x | {n:,} | {' | '.join(cells)} |")
+    print(f"(on this machine's {os.cpu_count()} cores: 1x takes {_duration(len(variants) * per_variant / os.cpu_count())})")
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--variants", type=int, default=32)
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 4, 16])
+    parser.add_argument("--no-release", action="store_true", help="skip the release-sweep estimate")
+    args = parser.parse_args()
+    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; {args.variants} variants of "
+          f"mixed_inputs (3,000 steps each), candidate python, profile exact; medians of {args.repeats}")
+    with tempfile.TemporaryDirectory(prefix="bench-sweep-") as tmp:
+        folder = Path(tmp)
+        nest = nest_alone(folder, args.variants)
+        print(f"NEST alone, batched in one process: {nest:.1f} s, {60 * args.variants / nest:.0f} variants/min\n")
+        print("| workers | batch size | wall s | variants/min | worker s per variant | sweep / NEST alone |")
+        print("|---|---|---|---|---|---|")
+        for batch_size in args.batch_sizes:
+            for workers in (1, 2):
+                runs = [timed_sweep(folder, args.variants, batch_size, workers) for _ in range(args.repeats)]
+                wall = statistics.median(r[0] for r in runs)
+                per = statistics.median(r[1] for r in runs)
+                print(f"| {workers} | {batch_size} | {wall:.1f} | {60 * args.variants / wall:.0f} | {per:.3f} | "
+                      f"{wall / nest:.1f} |")
+        if not args.no_release:
+            release_estimate(folder, 2)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
