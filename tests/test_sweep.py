@@ -99,7 +99,7 @@ def test_the_parquet_parts_have_the_documented_schema(tmp_path):
     parts = store.parts(out)
     assert parts and all(p.parent.name == "base=sweep_base" for p in parts)
     for part in parts:
-        assert pq.read_schema(part).remove_metadata().equals(store.SCHEMA)
+        assert pq.read_schema(part).remove_metadata().equals(store.FILE_SCHEMA)
     manifest = json.loads((out / store.MANIFEST).read_text())
     assert manifest["name"] == "small" and manifest["axes"] == ["inputs[0].weight", "params.gsl_error_tol"]
 

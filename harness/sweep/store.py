@@ -5,7 +5,8 @@ Layout of ``DIR`` (``--out``)::
     sweep.json                      the sweep file's name, content hash and axes; a rerun must match it
     results/base=<name>/part-<task>.parquet   one file per finished task (hive partitioning by base scenario)
 
-One row per variant x pair x variable (``COLUMNS``); a variant whose run failed or that the schema refused has
+One row per variant x pair x variable (``COLUMNS``; ``base`` is the partition's folder, not a column of the
+files); a variant whose run failed or that the schema refused has
 one row per pair (``variable`` null) with verdict ``error`` or ``invalid``. A part is written to a temporary
 name and renamed, so a crash leaves whole parts only; ``done_variants`` reads what is there, which is what a
 rerun skips.
@@ -32,19 +33,19 @@ COLUMNS = {
     "profile": (pa.string(), "the tolerance profile judged under"),
     "variable": (pa.string(), "a recordable, 'spikes', or null for an error or invalid variant"),
     "unit": (pa.string(), "the variable's unit"),
-    "max_abs": (pa.float64(), "max |candidate - reference| (a network's: over all neurons)"),
-    "max_rel": (pa.float64(), "max relative difference"),
-    "headroom": (pa.float64(), "min tolerance / |difference|: > 1 passes, inf if nothing differs"),
+    "max_abs": (pa.float64(), "the largest abs(candidate - reference) (a network's: over all neurons)"),
+    "max_rel": (pa.float64(), "the largest relative difference"),
+    "headroom": (pa.float64(), "the smallest tolerance / abs(difference): above 1 passes, inf if nothing differs"),
     "abs_tol": (pa.float64(), "the absolute tolerance"),
     "rel_tol": (pa.float64(), "the relative tolerance"),
     "passed": (pa.bool_(), "the variable (or the spikes) within tolerance"),
-    "truth_distance": (pa.float64(), "max |candidate - truth| where the truth was computed, else null"),
-    "nest_truth_distance": (pa.float64(), "max |NEST - truth| where the truth was computed, else null"),
+    "truth_distance": (pa.float64(), "the largest abs(candidate - truth) where the truth was computed, else null"),
+    "nest_truth_distance": (pa.float64(), "the largest abs(NEST - truth) where the truth was computed, else null"),
     "reference_spikes": (pa.int64(), "spikes row: the reference's spike count"),
     "candidate_spikes": (pa.int64(), "spikes row: the candidate's spike count"),
     "first_divergence": (pa.string(), "what first broke its tolerance in this pair, or null"),
     "first_divergence_ms": (pa.float64(), "when it did"),
-    "verdict": (pa.string(), "the variant x pair: pass | fail | error | invalid"),
+    "verdict": (pa.string(), "the variant x pair: pass, fail, error or invalid"),
     "error": (pa.string(), "why an error or invalid variant has no numbers"),
     "seconds": (pa.float64(), "the variant's share of its task's wall time"),
     "worker": (pa.string(), "host:pid of the worker that ran it"),
@@ -52,6 +53,8 @@ COLUMNS = {
     "scenario": (pa.string(), "the variant's scenario file (YAML), as `nest-parity sweep --show` writes it"),
 }
 SCHEMA = pa.schema([(name, kind) for name, (kind, _) in COLUMNS.items()])
+PARTITION = "base"  # a folder name, not a column of the files (a reader that merges both would refuse)
+FILE_SCHEMA = SCHEMA.remove(SCHEMA.get_field_index(PARTITION))
 VERDICTS = ("pass", "fail", "error", "invalid")
 RESULTS = "results"
 MANIFEST = "sweep.json"
@@ -59,9 +62,12 @@ MANIFEST = "sweep.json"
 
 def write_part(out: Path, base: str, task: str, rows: list[dict]) -> Path:
     """``rows`` (dicts with the keys of COLUMNS; missing ones null) as one part, atomically."""
-    folder = Path(out) / RESULTS / f"base={safe_name(base)}"
+    if base != safe_name(base):
+        raise ValueError(f"a base scenario's name must be a plain name to partition by: {base!r}")
+    folder = Path(out) / RESULTS / f"{PARTITION}={base}"
     folder.mkdir(parents=True, exist_ok=True)
-    table = pa.Table.from_pylist([{name: row.get(name) for name in COLUMNS} for row in rows], schema=SCHEMA)
+    table = pa.Table.from_pylist([{name: row.get(name) for name in FILE_SCHEMA.names} for row in rows],
+                                 schema=FILE_SCHEMA)
     path = folder / f"part-{safe_name(task)}.parquet"
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     pq.write_table(table, temporary)
@@ -74,11 +80,17 @@ def parts(out: Path) -> list[Path]:
 
 
 def read_table(out: Path) -> pa.Table:
-    """Every part's rows (the base column from the file, not from the partition's name)."""
+    """Every part's rows, the base column from the partition's folder, the columns in the order of COLUMNS."""
     files = parts(out)
     if not files:
         return SCHEMA.empty_table()
-    return pa.concat_tables([pq.read_table(f, schema=SCHEMA) for f in files])
+    tables = []
+    for f in files:
+        table = pq.read_table(f, schema=FILE_SCHEMA)
+        base = f.parent.name.split("=", 1)[1]
+        tables.append(table.append_column(PARTITION, pa.array([base] * table.num_rows, pa.string())).select(
+            SCHEMA.names))
+    return pa.concat_tables(tables)
 
 
 def read_results(out: Path):
