@@ -72,12 +72,13 @@ def combinations(sweep: Sweep):
 
 
 def draw(sweep: Sweep) -> list[dict]:
-    """The random draws: one uniform number per draw and axis from numpy's default generator seeded with
-    ``seed``, mapped onto the axis's range, so that an axis added at the end leaves the others' draws as
-    they were."""
+    """The random draws: per axis, ``n`` uniform numbers from numpy's default generator seeded with
+    ``[seed, the axis's position in random.ranges]``, mapped onto its range. So an axis added at the end leaves
+    the others' draws as they were, and a larger ``n`` extends the draws of a smaller one."""
     spec = sweep.random
-    uniforms = np.random.default_rng(spec.seed).random((spec.n, len(spec.ranges)))
-    return [{axis: _mapped(rng, float(u)) for (axis, rng), u in zip(spec.ranges, row)} for row in uniforms]
+    columns = [np.random.default_rng([spec.seed, j]).random(spec.n) for j in range(len(spec.ranges))]
+    return [{axis: _mapped(rng, float(column[i])) for (axis, rng), column in zip(spec.ranges, columns)}
+            for i in range(spec.n)]
 
 
 def _mapped(rng: dict, u: float):

@@ -100,13 +100,16 @@ def load_sweep(path) -> Sweep:
     description = read_string(raw, "description", "", problems, default="")
     bases = _bases(raw, path, name, problems)
     grid = _value_axes(raw.get("grid"), "grid", problems)
-    zips = _zip(raw.get("zip"), problems)
+    indexed_zips = _zip(raw.get("zip"), problems)
+    zips = [group for _, group in indexed_zips]
     draws = _random(raw.get("random"), problems)
-    axes = [a for a, _ in grid] + [a for group in zips for a, _ in group] + ([a for a, _ in draws.ranges]
-                                                                           if draws else [])
-    paths = _paths(raw, grid, zips, draws, problems)
+    places = [(a, f"grid.{a}", v) for a, v in grid]
+    places += [(a, f"zip[{g}].{a}", v) for g, group in indexed_zips for a, v in group]
+    places += [(a, f"random.ranges.{a}", r) for a, r in (draws.ranges if draws else ())]
+    axes = [a for a, _, _ in places]
+    paths = _paths(places, problems)
     _check_count(bases, grid, zips, draws, problems)
-    _check_against_bases(bases, grid, zips, draws, paths, problems)
+    _check_against_bases(bases, places, paths, problems)
     candidates = _candidates(raw, problems)
     profile, truth = _profile_and_truth(raw, problems)
     batch_size = _batch_size(raw, problems)
@@ -236,7 +239,7 @@ def _zip(block, problems: Problems) -> list:
             problems.add(f"zip[{g}]", "lists of unequal length (" + ", ".join(f"{a}: {n}" for a, n in lengths.items())
                                       + "); allowed: lists of one length, whose entries vary together")
         elif axes:
-            groups.append(tuple(axes))
+            groups.append((g, tuple(axes)))  # with its index in the file, for the messages
     return groups
 
 
@@ -306,11 +309,9 @@ def _range(spec, where: str, problems: Problems):
     return None
 
 
-def _paths(raw, grid, zips, draws, problems: Problems) -> dict:
-    """Every axis's parsed key path (None for a derived axis), each axis's name and values checked."""
-    places = [(a, f"grid.{a}", v) for a, v in grid]
-    places += [(a, f"zip[{g}].{a}", v) for g, group in enumerate(zips) for a, v in group]
-    places += [(a, f"random.ranges.{a}", r) for a, r in (draws.ranges if draws else ())]
+def _paths(places, problems: Problems) -> dict:
+    """Every axis's parsed key path (None for a derived axis), each axis's name and values checked.
+    ``places``: (axis, where in the file, values or a random range)."""
     paths, seen = {}, {}
     for axis, where, values in places:
         if axis in seen:
@@ -389,16 +390,23 @@ def _check_count(bases, grid, zips, draws, problems: Problems) -> None:
                          f"in one sweep (split it into several)")
 
 
-def _check_against_bases(bases, grid, zips, draws, paths, problems: Problems) -> None:
+def _check_against_bases(bases, places, paths, problems: Problems) -> None:
     """A key path that no base has (with the most NMDA ports swept) is a typo: a problem of the file. One that
     only some bases lack makes those bases' variants invalid (``harness.sweep.expand``)."""
     if not bases:
         return
-    values = dict(grid) | {a: v for group in zips for a, v in group}
-    for axis, rng in (draws.ranges if draws else ()):
-        values[axis] = rng["choice"] if "choice" in rng else [rng["low"] if not rng["integer"] else int(rng["low"])]
-    ports = values.get("nmda_ports")
-    most = max((v for v in ports or () if isinstance(v, int)), default=None)
+    first, wheres, ports = {}, {}, []
+    for axis, where, values in places:
+        wheres.setdefault(axis, where)
+        if isinstance(values, dict) and "choice" not in values:  # a range: its low end
+            first.setdefault(axis, int(values["low"]) if values["integer"] else values["low"])
+            values = [values["low"], values["high"]]
+        else:
+            values = values["choice"] if isinstance(values, dict) else values
+            first.setdefault(axis, values[0])
+        if axis == "nmda_ports":
+            ports = [int(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    most = max(ports, default=None)
     for axis, steps in paths.items():
         if steps is None:
             continue
@@ -411,20 +419,13 @@ def _check_against_bases(bases, grid, zips, draws, paths, problems: Problems) ->
             except NotApplicable:
                 pass
             try:
-                set_path(trial, axis, steps, values[axis][0])
+                set_path(trial, axis, steps, first[axis])
             except NotApplicable as exc:
                 why.append(f"{scenario.name}: {exc.message}")
                 continue
             break
         else:
-            where = next(w for a, w in _axis_places(grid, zips, draws) if a == axis)
-            problems.add(where, f"no base has this key path ({'; '.join(why)})")
-
-
-def _axis_places(grid, zips, draws):
-    yield from ((a, f"grid.{a}") for a, _ in grid)
-    yield from ((a, f"zip[{g}].{a}") for g, group in enumerate(zips) for a, _ in group)
-    yield from ((a, f"random.ranges.{a}") for a, _ in (draws.ranges if draws else ()))
+            problems.add(wheres[axis], f"no base has this key path ({'; '.join(why)})")
 
 
 # ------------------------------------------------------------------------------------------- what to run
