@@ -11,10 +11,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import itertools
-import math
 from dataclasses import dataclass
 
-import numpy as np
 import yaml
 
 from harness.errors import ScenarioError
@@ -22,6 +20,7 @@ from harness.scenario.fields import Problems
 from harness.scenario.schema import MAX_NAME, canonical_json, parse_scenario
 from harness.scenario.types import Scenario
 from harness.scenario.variants import label as changes_label
+from harness.sweep.draws import draw
 from harness.sweep.spec import Sweep
 from harness.sweep.transforms import NotApplicable, _copied, apply_transforms, set_path
 
@@ -69,27 +68,6 @@ def combinations(sweep: Sweep):
         for rows in itertools.product(*zips):
             for drawn in draws:
                 yield dict(point + tuple(pair for row in rows for pair in row) + drawn)
-
-
-def draw(sweep: Sweep) -> list[dict]:
-    """The random draws: per axis, ``n`` uniform numbers from numpy's default generator seeded with
-    ``[seed, the axis's position in random.ranges]``, mapped onto its range. So an axis added at the end leaves
-    the others' draws as they were, and a larger ``n`` extends the draws of a smaller one."""
-    spec = sweep.random
-    columns = [np.random.default_rng([spec.seed, j]).random(spec.n) for j in range(len(spec.ranges))]
-    return [{axis: _mapped(rng, float(column[i])) for (axis, rng), column in zip(spec.ranges, columns)}
-            for i in range(spec.n)]
-
-
-def _mapped(rng: dict, u: float):
-    if "choice" in rng:
-        return _copied(rng["choice"][min(int(u * len(rng["choice"])), len(rng["choice"]) - 1)])
-    low, high = rng["low"], rng["high"]
-    if rng["integer"]:
-        return min(int(low) + int(u * (int(high) - int(low) + 1)), int(high))
-    if rng["log"]:
-        return math.exp(math.log(low) + u * (math.log(high) - math.log(low)))
-    return low + u * (high - low)
 
 
 def make_variant(sweep: Sweep, scenario: Scenario, document: dict, changes: dict, seen=()) -> Variant | None:

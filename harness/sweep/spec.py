@@ -20,7 +20,6 @@ from harness.model.parameters import INITIAL_STATE, PARAMETER_NAMES
 from harness.scenario import bounds
 from harness.scenario.connections import ALL_KEYS as CONNECTION_KEYS
 from harness.scenario.fields import (
-    _EXPONENT_ONLY,
     Problems,
     check_keys,
     read_number,
@@ -35,12 +34,11 @@ from harness.scenario.loader import load_yaml
 from harness.scenario.populations import POPULATION_KEYS
 from harness.scenario.schema import _SAFE_NAME, MAX_NAME, TOP_KEYS, canonical_json, parse_scenario
 from harness.scenario.variants import EVERY_ENTRY, EVERY_KEY, parse_key_path
-from harness.sweep.transforms import TRANSFORMS, NotApplicable, set_nmda_ports, set_path
+from harness.sweep.draws import Draws, read_integer, read_random
+from harness.sweep.transforms import TRANSFORMS, NotApplicable, plain, set_nmda_ports, set_path
 
 SWEEP_KEYS = ("name", "description", "base", "grid", "zip", "random", "candidates", "profile", "truth",
               "batch_size", "timeout")
-RANDOM_KEYS = ("n", "seed", "ranges")
-RANGE_KEYS = ("low", "high", "log", "integer", "choice")
 TRUTH_MODES = ("none", "live", "stored")
 BUILTIN_CANDIDATES = ("python", "python-jax")
 # The keys an axis may start with: a variant's name is made from its id, and the rest do not change the run.
@@ -53,15 +51,6 @@ FIELD_NAMES = {  # the names a key path may end in under these keys (checked onc
 MAX_VARIANTS = 100_000  # a sweep beyond it is several sweeps (each a dataset of its own)
 MAX_BATCH = 10_000
 MAX_TIMEOUT_S = 7 * 24 * 3600.0
-
-
-@dataclass(frozen=True)
-class Draws:
-    """``random:``: ``n`` draws from ``ranges`` (axis -> its range, as checked), seeded."""
-
-    n: int
-    seed: int
-    ranges: tuple  # (axis, {"low", "high", "log", "integer"} | {"choice": [...]}), in file order
 
 
 @dataclass(frozen=True)
@@ -102,7 +91,7 @@ def load_sweep(path) -> Sweep:
     grid = _value_axes(raw.get("grid"), "grid", problems)
     indexed_zips = _zip(raw.get("zip"), problems)
     zips = [group for _, group in indexed_zips]
-    draws = _random(raw.get("random"), problems)
+    draws = read_random(raw.get("random"), problems)
     places = [(a, f"grid.{a}", v) for a, v in grid]
     places += [(a, f"zip[{g}].{a}", v) for g, group in indexed_zips for a, v in group]
     places += [(a, f"random.ranges.{a}", r) for a, r in (draws.ranges if draws else ())]
@@ -122,19 +111,6 @@ def load_sweep(path) -> Sweep:
                  axes=tuple(axes), candidates=candidates, profile=profile, truth=truth, batch_size=batch_size,
                  timeout=timeout, bases=tuple(bases), grid=tuple(grid), zip=tuple(zips), random=draws,
                  paths=paths)
-
-
-def plain(value, key=None):
-    """A value as the schema reads it: YAML 1.1's string ``1e-3`` becomes the number it means (the schema
-    accepts both), so that a variant's document and id do not depend on how a number was spelled. A name
-    or description stays text."""
-    if isinstance(value, dict):
-        return {k: (v if k in ("name", "description", "expect_reason") else plain(v)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    if isinstance(value, str) and _EXPONENT_ONLY.match(value.strip()):
-        return float(value)
-    return value
 
 
 # ---------------------------------------------------------------------------------------------------- bases
@@ -241,72 +217,6 @@ def _zip(block, problems: Problems) -> list:
         elif axes:
             groups.append((g, tuple(axes)))  # with its index in the file, for the messages
     return groups
-
-
-def _random(block, problems: Problems) -> Draws | None:
-    if block is None:
-        return None
-    if not isinstance(block, dict):
-        problems.add("random", f"expected a mapping with keys {', '.join(RANDOM_KEYS)}, got {type_name(block)}")
-        return None
-    check_keys(block, RANDOM_KEYS, "random", problems)
-    n = _integer(block, "n", "random", 1, MAX_VARIANTS, problems, "the number of draws")
-    seed = _integer(block, "seed", "random", 0, bounds.MAX_SEED, problems, "the seed of the draws")
-    ranges = block.get("ranges")
-    if not isinstance(ranges, dict) or not ranges:
-        problems.add("random.ranges", "missing; allowed: a mapping of axes to {low, high} (log, integer "
-                                      "optional) or {choice: [...]}" if ranges is None else
-                     f"expected a non-empty mapping of axes to ranges, got {type_name(ranges)}")
-        return None
-    checked = []
-    for axis, spec in ranges.items():
-        rng = _range(spec, f"random.ranges.{axis}", problems)
-        if rng is not None:
-            checked.append((str(axis), rng))
-    if n is None or seed is None or len(checked) != len(ranges):
-        return None
-    return Draws(n=n, seed=seed, ranges=tuple(checked))
-
-
-def _range(spec, where: str, problems: Problems):
-    allowed = "{low, high} with log: true|false and integer: true|false optional, or {choice: [values]}"
-    if not isinstance(spec, dict):
-        problems.add(where, f"expected a mapping, got {type_name(spec)}; allowed: {allowed}")
-        return None
-    check_keys(spec, RANGE_KEYS, where, problems)
-    if "choice" in spec:
-        others = [k for k in spec if k != "choice" and k in RANGE_KEYS]
-        choice = spec["choice"]
-        if others:
-            problems.add(where, f"choice with {', '.join(others)}; allowed: {allowed}")
-        elif not isinstance(choice, list) or not choice:
-            problems.add(f"{where}.choice", f"expected a non-empty list of values, got {type_name(choice)}")
-        else:
-            return {"choice": plain(choice)}
-        return None
-    low, high = (read_number(spec, k, where, problems) for k in ("low", "high"))
-    flags = {}
-    for k in ("log", "integer"):
-        flags[k] = spec.get(k, False)
-        if not isinstance(flags[k], bool):
-            problems.add(f"{where}.{k}", f"expected true or false, got {type_name(flags[k])} {shown(flags[k])}")
-    for k, v in (("low", low), ("high", high)):
-        if k not in spec:
-            problems.add(f"{where}.{k}", f"missing; allowed: {allowed}")
-        elif v is not None and flags["integer"] is True and v != int(v):
-            problems.add(f"{where}.{k}", f"{v} is not a whole number, as integer: true needs")
-    if low is None or high is None:
-        return None
-    if not low < high:
-        problems.add(where, f"low {low} is not below high {high}; allowed: low < high (a single value is a grid "
-                            f"axis of one value)")
-    elif flags["log"] is True and flags["integer"] is True:
-        problems.add(where, "log and integer together; allowed: one of them")
-    elif flags["log"] is True and low <= 0:
-        problems.add(f"{where}.low", f"{low} with log: true; allowed: low > 0 (drawn uniformly in log(value))")
-    else:
-        return {"low": low, "high": high, "log": flags["log"] is True, "integer": flags["integer"] is True}
-    return None
 
 
 def _paths(places, problems: Problems) -> dict:
@@ -469,21 +379,5 @@ def _profile_and_truth(raw, problems: Problems) -> tuple:
 
 
 def _batch_size(raw, problems: Problems) -> int:
-    size = _integer(raw, "batch_size", "", 1, MAX_BATCH, problems, "variants per task")
+    size = read_integer(raw, "batch_size", "", 1, MAX_BATCH, problems, "variants per task")
     return 16 if size is None else size
-
-
-def _integer(block, key, parent, low, high, problems: Problems, what: str):
-    where = f"{parent}.{key}" if parent else key
-    if key not in block:
-        if key in ("n", "seed"):
-            problems.add(where, f"missing; allowed: an integer from {low} to {high} ({what})")
-        return None
-    value = block[key]
-    if value is None:
-        return None  # a null is reported by refuse_nulls
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        problems.add(where, f"{shown(value)}; allowed: an integer from {low} to {high} ({what})")
-        return None
-    return value
-

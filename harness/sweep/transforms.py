@@ -9,6 +9,7 @@ that is a problem of the sweep file or of one variant (``harness.sweep.expand``)
 from __future__ import annotations
 
 from harness.model.parameters import RECEPTOR_TYPES
+from harness.scenario.fields import _EXPONENT_ONLY
 from harness.scenario.variants import EVERY_ENTRY, EVERY_KEY
 
 TRANSFORMS = ("weight_scale", "nmda_ports")
@@ -70,6 +71,19 @@ def set_nmda_ports(document: dict, k: int) -> None:
         if "seed" in copy and isinstance(copy["seed"], int) and not isinstance(copy["seed"], bool):
             copy["seed"] += j // len(nmda)
         entries.append(copy)
+
+
+def plain(value):
+    """A value as the schema reads it: YAML 1.1's string ``1e-3`` becomes the number it means (the schema
+    accepts both), so that a variant's document and id do not depend on how a number was spelled. A name
+    or description stays text."""
+    if isinstance(value, dict):
+        return {k: (v if k in ("name", "description", "expect_reason") else plain(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, str) and _EXPONENT_ONLY.match(value.strip()):
+        return float(value)
+    return value
 
 
 def set_path(document, axis: str, steps: list, value) -> None:
