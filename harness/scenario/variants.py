@@ -25,22 +25,33 @@ from harness.scenario.types import Scenario
 
 _SEGMENT = re.compile(r"(?P<key>[A-Za-z_][A-Za-z0-9_]*)?(?P<indexes>(\[[0-9]+\])*)")
 _INDEX = re.compile(r"\[([0-9]+)\]")
+# A sweep's wildcards (harness.sweep): "[*]" every entry of a list, "*" every key of a mapping. Neither can be
+# a key of a scenario file (keys are names), so the two strings stand for themselves in a parsed path.
+EVERY_ENTRY, EVERY_KEY = "[*]", "*"
+_WILD_SEGMENT = re.compile(r"(?P<key>[A-Za-z_][A-Za-z0-9_]*|\*)?(?P<indexes>(\[([0-9]+|\*)\])*)")
+_WILD_INDEX = re.compile(r"\[([0-9]+|\*)\]")
 
 
-def parse_key_path(path: str) -> list:
-    """``"inputs[2].weight"`` -> ``["inputs", 2, "weight"]``; UsageError for anything else."""
+def parse_key_path(path: str, wildcards: bool = False) -> list:
+    """``"inputs[2].weight"`` -> ``["inputs", 2, "weight"]``; UsageError for anything else.
+
+    ``wildcards``: also ``[*]`` (-> EVERY_ENTRY) and a segment ``*`` (-> EVERY_KEY), for a sweep's axes;
+    ``variant`` itself takes concrete paths only."""
     steps: list = []
     if not isinstance(path, str) or not path:
         raise UsageError(f"variant key {shown(path)}: expected a key path such as params.gsl_error_tol, "
                          f"resolution or inputs[2].weight")
+    segment_re, index_re = (_WILD_SEGMENT, _WILD_INDEX) if wildcards else (_SEGMENT, _INDEX)
     for segment in path.split("."):
-        match = _SEGMENT.fullmatch(segment)
-        if not segment or match is None or (match["key"] is None and (steps == [] or not match["indexes"])):
+        match = segment_re.fullmatch(segment)
+        if not segment or match is None or (match["key"] is None and (steps == [] or not match["indexes"])) or (
+                match["key"] == EVERY_KEY and steps == []):
+            extra = ", [*] for every entry of a list, * for every key of a mapping" if wildcards else ""
             raise UsageError(f"variant key {shown(path)}: {shown(segment)} is not a key; allowed: names joined "
-                             f"by '.', each optionally followed by list indexes such as [2]")
+                             f"by '.', each optionally followed by list indexes such as [2]{extra}")
         if match["key"] is not None:
             steps.append(match["key"])
-        steps.extend(int(i) for i in _INDEX.findall(match["indexes"]))
+        steps.extend(EVERY_ENTRY if i == "*" else int(i) for i in index_re.findall(match["indexes"]))
     return steps
 
 
