@@ -35,7 +35,7 @@ BASE = """\
 
 def sweep_file(tmp_path: Path, body: str, *, duration: float = 50.0, name: str = "small") -> Path:
     path = tmp_path / f"{name}.yaml"
-    path.write_text(textwrap.dedent(f"name: {name}\n" + BASE.format(duration=duration) + body))
+    path.write_text(f"name: {name}\n" + textwrap.dedent(BASE.format(duration=duration) + body))
     return path
 
 

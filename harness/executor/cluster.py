@@ -58,7 +58,7 @@ def open_client(scheduler: str | None, workers: int, *, memory_limit: str | None
                               "distributed.worker.daemon": False}):
             try:
                 cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                       dashboard_address=None, silence_logs=logging.CRITICAL,
+                                       dashboard_address=":0", silence_logs=logging.CRITICAL,
                                        memory_limit=memory_limit)
             except RuntimeError as exc:  # a worker process that cannot start (no memory, no ports)
                 raise RuntimeError(f"the local Dask cluster of {workers} worker process(es) did not start: {exc}"

@@ -78,7 +78,9 @@ def run_sweep_command(args) -> int:
 
 
 def _find(variants: list, wanted: str, sweep_path: str):
-    matches = [v for v in variants if v.id.startswith(wanted)]
+    from harness.sweep.expand import find
+
+    matches = find(variants, wanted)
     if len(matches) == 1:
         return matches[0]
     if not matches:

@@ -129,7 +129,8 @@ def run_sweep(sweep, variants: list, out: Path, *, scheduler: str | None = None,
     started = time.perf_counter()
     prepare_out(sweep, out, force=force)
     done = store.done_variants(out)
-    settings = Settings(sweep.name, tuple(sweep.candidates), sweep.profile, sweep.truth, reference_dir)
+    settings = Settings(sweep.name, tuple(sweep.candidates), sweep.profile, sweep.truth, reference_dir,
+                        getattr(sweep, "registry", None))
     _write_invalid(out, settings, [v for v in variants if not v.valid and v.id not in done])
     todo = [v for v in variants if v.valid and v.id not in done]
     retried: list = []

@@ -37,7 +37,7 @@ from harness.scenario.variants import EVERY_ENTRY, EVERY_KEY, parse_key_path
 from harness.sweep.draws import Draws, read_integer, read_random
 from harness.sweep.transforms import TRANSFORMS, NotApplicable, plain, set_nmda_ports, set_path
 
-SWEEP_KEYS = ("name", "description", "base", "grid", "zip", "random", "candidates", "profile", "truth",
+SWEEP_KEYS = ("name", "description", "base", "grid", "zip", "random", "candidates", "registry", "profile", "truth",
               "batch_size", "timeout")
 TRUTH_MODES = ("none", "live", "stored")
 BUILTIN_CANDIDATES = ("python", "python-jax")
@@ -65,6 +65,7 @@ class Sweep:
     truth: str = "none"
     batch_size: int = 16
     timeout: float | None = None
+    registry: str | None = None  # a candidate registry file (default: candidates.yaml), resolved
     bases: tuple = ()  # (Scenario, raw document), in file order; the raw document normalised (``plain``)
     grid: tuple = ()  # (axis, values)
     zip: tuple = ()  # groups, each a tuple of (axis, values) of one length
@@ -99,7 +100,8 @@ def load_sweep(path) -> Sweep:
     paths = _paths(places, problems)
     _check_count(bases, grid, zips, draws, problems)
     _check_against_bases(bases, places, paths, problems)
-    candidates = _candidates(raw, problems)
+    registry = _registry(raw, path, problems)
+    candidates = _candidates(raw, problems, registry)
     profile, truth = _profile_and_truth(raw, problems)
     batch_size = _batch_size(raw, problems)
     timeout = read_number(raw, "timeout", "", problems)
@@ -109,8 +111,8 @@ def load_sweep(path) -> Sweep:
     digest = hashlib.sha256(canonical_json({"sweep": raw, "bases": [s.content_hash for s, _ in bases]}).encode())
     return Sweep(path=path, name=name, description=description, content_hash="sha256:" + digest.hexdigest(),
                  axes=tuple(axes), candidates=candidates, profile=profile, truth=truth, batch_size=batch_size,
-                 timeout=timeout, bases=tuple(bases), grid=tuple(grid), zip=tuple(zips), random=draws,
-                 paths=paths)
+                 timeout=timeout, registry=registry, bases=tuple(bases), grid=tuple(grid), zip=tuple(zips),
+                 random=draws, paths=paths)
 
 
 # ---------------------------------------------------------------------------------------------------- bases
@@ -340,7 +342,19 @@ def _check_against_bases(bases, places, paths, problems: Problems) -> None:
 
 # ------------------------------------------------------------------------------------------- what to run
 
-def _candidates(raw, problems: Problems) -> tuple:
+def _registry(raw, path: Path, problems: Problems) -> str | None:
+    given = read_string(raw, "registry", "", problems, default=None)
+    if given is None:
+        return None
+    where = (path.parent / given) if not Path(given).is_absolute() else Path(given)
+    if not where.is_file():
+        problems.add("registry", f"{shown(given)}: no such file (relative to the sweep file's folder); allowed: a "
+                                 f"candidate registry such as candidates.yaml (docs/candidates.md)")
+        return None
+    return str(where.resolve())
+
+
+def _candidates(raw, problems: Problems, registry: str | None = None) -> tuple:
     given = raw.get("candidates", list(BUILTIN_CANDIDATES[:1]))
     if not isinstance(given, list) or not given:
         problems.add("candidates", f"expected a non-empty list of candidate names, got {type_name(given)}")
@@ -348,7 +362,7 @@ def _candidates(raw, problems: Problems) -> tuple:
     try:
         from harness.candidates.registry import load_registry
 
-        registered = tuple(load_registry())
+        registered = tuple(load_registry(registry))
     except UsageError as exc:
         problems.add("candidates", f"cannot read the candidate registry: {exc}")
         registered = ()

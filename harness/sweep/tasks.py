@@ -40,6 +40,7 @@ class Settings:
     profile: str
     truth: str  # none | live | stored
     reference_dir: str | None = None  # where stored truths are looked up (truth: stored)
+    registry: str | None = None  # the candidate registry of registered candidates (default: candidates.yaml)
 
 
 def run_task(items: list, settings: Settings, task: str) -> list[dict]:
@@ -49,7 +50,7 @@ def run_task(items: list, settings: Settings, task: str) -> list[dict]:
     started = time.perf_counter()
     scenarios = [item.scenario for item in items]
     nest = _produce(NEST, scenarios)
-    runs = {name: _produce(name, scenarios) for name in settings.candidates}
+    runs = {name: _produce(name, scenarios, settings.registry) for name in settings.candidates}
     truths = [_truth(s, settings) if settings.truth != "none" else (None, "no truth asked for") for s in scenarios]
     share = (time.perf_counter() - started) / max(1, len(items))
     where = worker_name()
@@ -63,7 +64,7 @@ def run_task(items: list, settings: Settings, task: str) -> list[dict]:
 
 
 # ------------------------------------------------------------------------------------------- runs
-def _produce(source: str, scenarios: list) -> list:
+def _produce(source: str, scenarios: list, registry: str | None = None) -> list:
     """``(traces, None)`` or ``(None, why)`` per scenario: batched where the source can, else one by one."""
     singles = [i for i, s in enumerate(scenarios) if not s.is_network]
     results: list = [None] * len(scenarios)
@@ -78,7 +79,7 @@ def _produce(source: str, scenarios: list) -> list:
             pass
     for i, scenario in enumerate(scenarios):
         if results[i] is None:
-            results[i] = _alone(source, scenario)
+            results[i] = _alone(source, scenario, registry)
     return results
 
 
@@ -92,7 +93,7 @@ def _batch_runner(source: str):
     return lambda scenarios, min_delay: [r.traces for r in batch.jax_batch_runs(scenarios, min_delay)]
 
 
-def _alone(source: str, scenario) -> tuple:
+def _alone(source: str, scenario, registry: str | None = None) -> tuple:
     try:
         if source == NEST or source in BATCHED:
             from harness.backends.sources import produce
@@ -101,7 +102,7 @@ def _alone(source: str, scenario) -> tuple:
         from harness.candidates.execute import run_candidate
         from harness.candidates.registry import get_candidate, load_registry
 
-        return run_candidate(get_candidate(source, load_registry()), scenario), None
+        return run_candidate(get_candidate(source, load_registry(registry)), scenario), None
     except Exception as exc:  # noqa: BLE001  (a crash on one variant is that variant's error)
         describe = getattr(exc, "describe", None)
         return None, describe() if callable(describe) else f"the {source} run raised {type(exc).__name__}: {exc}"
