@@ -213,3 +213,22 @@ def test_table_is_capped_and_exact_profile_says_tolerance_zero(tmp_path):
 def test_not_a_results_folder(tmp_path):
     with pytest.raises(UsageError, match="no sweep.json"):
         write_sweep_report(tmp_path, tmp_path / "rep")
+
+
+def test_no_results_yet_and_a_registered_candidate(tmp_path):
+    out = tmp_path / "empty"
+    out.mkdir()
+    _manifest(out)
+    paths = write_sweep_report(out, tmp_path / "rep")
+    md = paths["markdown"].read_text()
+    assert "**NO RESULTS**: 0 variants" in md and "(6 not run yet)" in md and "No variant has results yet." in md
+    assert paths["figures"] == [] and "No figure" in md
+    # a registered out-of-process candidate is reproduced by `candidates run`, the reference named when not nest
+    brainpy = "stored-vs-brainpy"
+    store.write_part(out, "ampa_only", "t0", [{**r, "reference": "stored", "candidate": "brainpy"}
+                                             for r in _judged(B, brainpy, "pass", 2e-7, 5.0)])
+    doc = json.loads(write_sweep_report(out, tmp_path / "rep", force=True)["summary"].read_text())
+    assert doc["worst"][0]["reproduce"] == (f"nest-parity sweep {SWEEP} --show {B} > {B}.yaml && nest-parity "
+                                            f"candidates run brainpy {B}.yaml --reference stored --profile integrator")
+    assert doc["pairs"] == [{"pair": brainpy, "candidate": "brainpy", "variants": 1, "pass": 1, "fail": 0,
+                             "error": 0, "invalid": 0, "smallest_headroom": 5.0, "at_variant": B}]

@@ -26,7 +26,6 @@ from pathlib import Path
 from harness.errors import UsageError
 from harness.report.data import num
 from harness.report.folder import HTML_FILE, MARKDOWN_FILE, SUMMARY_FILE, write_report_folder
-from harness.report.markdown import _md, _md_table
 from harness.report.summary import json_number
 from harness.sweep import store
 
@@ -124,17 +123,22 @@ class SweepReport:
         expected = self.manifest.get("variants")
         return expected - len(self.variant_verdicts) if isinstance(expected, int) else None
 
-    def pair_rows(self) -> list:
-        """One row per pair: its counts, and the smallest headroom of a variant with numbers."""
+    def pair_stats(self) -> list:
+        """Per pair: its counts, and its worst variant pair with numbers (None when it has none)."""
         out = []
-        for pair in dict.fromkeys(p.pair for p in sorted(self.pairs, key=lambda p: p.pair)):
+        for pair in sorted({p.pair for p in self.pairs}):
             mine = [p for p in self.pairs if p.pair == pair]
-            counts = {k: sum(p.verdict == k for p in mine) for k in COUNT_KEYS}
             judged = [p for p in mine if p.verdict in ("pass", "fail")]
-            worst = min(judged, key=PairResult.sort_key, default=None)
-            out.append((pair, mine[0].candidate, len(mine), *(counts[k] for k in COUNT_KEYS),
-                        num(worst.headroom) if worst else "-", worst.variant_id if worst else "-"))
+            out.append({"pair": pair, "candidate": mine[0].candidate, "variants": len(mine),
+                        **{k: sum(p.verdict == k for p in mine) for k in COUNT_KEYS},
+                        "worst": min(judged, key=PairResult.sort_key, default=None)})
         return out
+
+    def pair_rows(self) -> list:
+        """The verdicts-per-pair table's rows."""
+        return [(s["pair"], s["candidate"], s["variants"], *(s[k] for k in COUNT_KEYS),
+                 num(s["worst"].headroom) if s["worst"] else "-", s["worst"].variant_id if s["worst"] else "-")
+                for s in self.pair_stats()]
 
     def machines(self) -> str:
         """The hosts that ran it and their worker processes (the worker column is host:pid)."""
@@ -313,43 +317,15 @@ INTRO = ("Each variant is the base scenario with the changes shown, judged pair 
          "passes, inf where nothing differs.")
 
 
-# ------------------------------------------------------------------------------------------- Markdown
-def render_markdown(report: SweepReport, *, summary_only: bool = False, level: int = 1) -> str:
-    h = "#" * level
-    c = report.counts()
-    out = [f"{h} Sweep report: {report.name}", "",
-           f"**{report.verdict()}**: {c['total']} variant{'s' if c['total'] != 1 else ''}: "
-           + ", ".join(f"{c[k]} {k}" for k in COUNT_KEYS) + (f" ({report.not_run()} not run yet)"
-                                                             if report.not_run() else ""), "",
-           INTRO, "", report.worst_line(), "",
-           _md_table(("", ""), [(k, f"`{v}`" if k in ("file", "content hash") else v)
-                                for k, v in report.about_rows()]), "",
-           f"{h}# Verdicts per pair", "", _md_table(PAIR_HEADER, report.pair_rows()), ""]
-    if summary_only:
-        out += [f"The full report (every variant pair worst first, figures of the error against each swept axis): "
-                f"`nest-parity sweep {report.sweep_path} --report`.", ""]
-        return "\n".join(out)
-    out += [f"{h}# Worst variants first", ""]
-    rows = [(*r[:-1], f"`{r[-1]}`") for r in worst_rows(report)]
-    out += [_md_table(WORST_HEADER, rows), ""] if rows else ["No variant has results yet.", ""]
-    if more_words(report):
-        out += [more_words(report), ""]
-    out += [f"{h}# Error against each swept parameter", ""]
-    for f in report.figures:
-        out += [f"![{_md(f.alt)}]({f.name})", "", f"*{f.caption}*", ""]
-    if not report.figures:
-        out += ["No figure: nothing was swept, or no variant has numbers.", ""]
-    out += [f"Generated {report.created}.", ""]
-    return "\n".join(out)
-
-
 def summary_markdown(results_dir, *, level: int = 1) -> str:
     """The short page: header, counts and verdicts per pair, without the per-variant table and the figures.
     ``level`` is its top heading's (the release report embeds it one level below its own)."""
+    from harness.sweep.report_markdown import render_markdown
+
     return render_markdown(load(results_dir), summary_only=True, level=level)
 
 
-# ------------------------------------------------------------------------------------------- JSON and files
+# ------------------------------------------------------------------------------------------- the files
 def summary_document(report: SweepReport, *, summary_only: bool) -> dict:
     def pair_json(p: PairResult) -> dict:
         return {"variant_id": p.variant_id, "base": p.base, "variant": p.label, "changes": p.changes,
@@ -363,8 +339,9 @@ def summary_document(report: SweepReport, *, summary_only: bool) -> dict:
         "verdict": report.verdict(),
         "sweep": {k: report.manifest.get(k) for k in MANIFEST_KNOWN if k in report.manifest},
         "results": str(report.results_dir), "counts": report.counts(), "not_run": report.not_run(),
-        "pairs": [dict(zip(("pair", "candidate", "variants", *COUNT_KEYS, "smallest_headroom", "at_variant"), r))
-                  for r in report.pair_rows()],
+        "pairs": [{**{k: v for k, v in st.items() if k != "worst"},
+                   "smallest_headroom": json_number(st["worst"].headroom) if st["worst"] else None,
+                   "at_variant": st["worst"].variant_id if st["worst"] else None} for st in report.pair_stats()],
         "worst": [] if summary_only else [pair_json(p) for p in report.pairs[:MAX_ROWS]],
         "worst_not_shown": 0 if summary_only else max(0, len(report.pairs) - MAX_ROWS),
         "figures": {f.axis: f.name for f in report.figures},
@@ -374,6 +351,7 @@ def summary_document(report: SweepReport, *, summary_only: bool) -> dict:
 def report_files(report: SweepReport, *, summary_only: bool = False) -> dict:
     """Relative path -> bytes of everything in the report folder."""
     from harness.sweep.report_html import render_html
+    from harness.sweep.report_markdown import render_markdown
 
     files = {HTML_FILE: render_html(report, summary_only=summary_only).encode(),
              MARKDOWN_FILE: render_markdown(report, summary_only=summary_only).encode(),

@@ -99,6 +99,8 @@ def series(rows: list, axis: str, variable: str) -> tuple[list, dict]:
 def axis_figures(report) -> list:
     """One SweepFigure per swept axis of ``report`` (a ``harness.sweep.report.SweepReport``)."""
     rows = [{**r, "_changes": json.loads(r["changes"]) if r.get("changes") else {}} for r in _judged(report.rows)]
+    if not rows:  # no variant has numbers yet: a figure would only show an empty frame
+        return []
     variables = differing_variables(rows)
     no_numbers = sum(v in ("error", "invalid") for v in report.variant_verdicts.values())
     figures = []
