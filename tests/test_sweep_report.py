@@ -232,3 +232,19 @@ def test_no_results_yet_and_a_registered_candidate(tmp_path):
                                             f"candidates run brainpy {B}.yaml --reference stored --profile integrator")
     assert doc["pairs"] == [{"pair": brainpy, "candidate": "brainpy", "variants": 1, "pass": 1, "fail": 0,
                              "error": 0, "invalid": 0, "smallest_headroom": 5.0, "at_variant": B}]
+
+
+@pytest.mark.browser
+def test_the_html_renders_in_headless_chromium(results, tmp_path):
+    """As the release report's (tests/test_report.py): a missing browser is a failure, not a skip."""
+    from harness.report.browser import BrowserMissing, find_chromedriver, find_chromium, inspect_page
+
+    try:
+        chromium = {"executable": find_chromium(), "driver": find_chromedriver()}
+    except BrowserMissing as exc:
+        pytest.fail(str(exc), pytrace=False)
+    page = inspect_page(write_sweep_report(results, tmp_path / "rep")["html"], screenshot=False, **chromium)
+    assert page.errors == [] and page.external_requests == []
+    assert " ".join(page.state["headline"].split()).startswith("ERROR: 5 variants 1 pass 2 fail 1 error 1 invalid")
+    images = page.state["images"]
+    assert len(images) == 2 and all(i["complete"] and i["naturalWidth"] > 0 for i in images), images
