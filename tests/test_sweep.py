@@ -165,6 +165,36 @@ def test_a_worker_killed_mid_sweep_loses_no_variant(tmp_path):
     assert set(store.read_table(out).column("verdict").to_pylist()) == {"pass"}
 
 
+def test_a_variant_that_kills_every_worker_is_an_error_and_its_batch_neighbours_still_pass(tmp_path):
+    registry = tmp_path / "candidates.yaml"
+    registry.write_text(textwrap.dedent("""\
+        candidates:
+          killer:
+            description: the engine, but its process exits on an AMPA weight of 40 nS
+            python: "sweep_candidates:dies_on_heavy_ampa"
+            protocols: [1]
+            timeout_s: 60
+            profile: exact
+        """))
+    path = sweep_file(tmp_path, GRID.replace("candidates: [python]", "candidates: [killer]\n    registry: candidates.yaml"))
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "tests"), str(REPO)])}
+    result = sweep(path, "--out", out, "--workers", 2, env=env)
+    assert result.returncode == 1, result.stderr
+    assert "ran alone after their task's worker died twice" in result.stderr
+    rows = store.read_table(out).to_pylist()
+    verdicts = {}
+    for row in rows:
+        verdicts.setdefault((json.loads(row["changes"])["inputs[0].weight"], row["variant_id"]), set()).add(
+            row["verdict"])
+    assert sorted(verdicts.values(), key=sorted) == [{"error"}, {"error"}, {"pass"}, {"pass"}]
+    for (weight, _), verdict in verdicts.items():
+        assert verdict == ({"error"} if weight == 40.0 else {"pass"})
+    errors = [r for r in rows if r["verdict"] == "error"]
+    assert len(errors) == 2 and all("worker process died" in r["error"] for r in errors)
+    assert_each_variant_once(out, listed_ids(path), VARIABLES)
+
+
 def test_invalid_variants_are_reported_by_id_and_key_path_and_the_rest_run(tmp_path):
     # A resolution of 0.2 ms leaves the AMPA spike at 30.3 ms off the grid: the schema refuses those variants.
     path = sweep_file(tmp_path, """\

@@ -21,6 +21,7 @@ from harness.errors import EXIT_FAIL, EXIT_OK, UsageError
 
 SWEEP_DIR = Path("reports") / "sweeps"
 REPORT_SUBDIR = "report"
+SUMMARY = "summary.md"  # the summary alone, beside the results: committed for the release sweep
 SHOWN_INVALID = 20  # invalid variants named one by one on the terminal; the report lists all
 
 
@@ -108,8 +109,11 @@ def _report(out: Path, sweep, variants) -> int:
 
     if not store.parts(out):
         raise UsageError(f"--out {out}: holds no results of {sweep.path} yet; run the sweep first")
+    from harness.sweep.report import summary_markdown
+    from harness.traces.atomic import atomic_write_text
+
     paths = write_sweep_report(out, out / REPORT_SUBDIR, force=True)
-    shown = paths.get("html") if isinstance(paths, dict) else paths
-    print(f"wrote the sweep report {shown}")
+    atomic_write_text(out / SUMMARY, summary_markdown(out))
+    print(f"wrote the sweep report {paths['html']} and its summary {out / SUMMARY}")
     counts = verdict_counts(out, {v.id for v in variants})
     return EXIT_FAIL if counts.get("fail") or counts.get("error") else EXIT_OK

@@ -1,5 +1,5 @@
-"""The sweep report (``nest-parity sweep --report``): what a sweep's results dataset (``harness.sweep.store``)
-says, as a folder like the release report's (``harness.report.folder``)::
+"""The sweep report (written after each ``nest-parity sweep`` run, and by ``--report-only``): what a sweep's
+results dataset (``harness.sweep.store``) says, as a folder like the release report's (``harness.report.folder``)::
 
     <out>/report.html     one self-contained page: CSS inline, figures as data: URIs, no script, no fetch
     <out>/report.md       the same content; figures as relative links to figures/

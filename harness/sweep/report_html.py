@@ -46,7 +46,7 @@ def render_html(report: SweepReport, *, summary_only: bool = False) -> str:
     ]
     if summary_only:
         parts.append(f'<p class="note">The full report (every variant pair worst first, figures of the error against '
-                     f'each swept axis): <code>nest-parity sweep {_e(report.sweep_path)} --report</code>.</p>')
+                     f'each swept axis): <code>nest-parity sweep {_e(report.sweep_path)} --report-only</code>.</p>')
     else:
         parts += _worst_html(report) + _figures_html(report)
     parts.append(f'<p class="note">Generated {_e(report.created)}.</p>')

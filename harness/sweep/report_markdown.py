@@ -27,7 +27,7 @@ def render_markdown(report: SweepReport, *, summary_only: bool = False, level: i
            f"{h}# Verdicts per pair", "", _md_table(PAIR_HEADER, report.pair_rows()), ""]
     if summary_only:
         out += [f"The full report (every variant pair worst first, figures of the error against each swept axis): "
-                f"`nest-parity sweep {report.sweep_path} --report`.", ""]
+                f"`nest-parity sweep {report.sweep_path} --report-only`.", ""]
         return "\n".join(out)
     out += [f"{h}# Worst variants first", ""]
     rows = [(*r[:-1], f"`{r[-1]}`") for r in worst_rows(report)]
