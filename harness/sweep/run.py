@@ -56,12 +56,14 @@ class SweepOutcome:
 
 
 # ------------------------------------------------------------------------------------------- the output folder
-def prepare_out(sweep, out: Path, *, force: bool) -> None:
-    """Check ``out`` and write its manifest: a folder of another sweep (or not a sweep's) is never reused."""
+def prepare_out(sweep, out: Path, *, force: bool, **run: object) -> None:
+    """Check ``out`` and write its manifest: a folder of another sweep (or not a sweep's) is never reused.
+    ``run``: more fields for the manifest (the variant count, the scheduler, the workers)."""
     from harness.report.folder import existing_out_dir
 
     entries = existing_out_dir(out)
     manifest = Path(out) / store.MANIFEST
+    previous: dict = {}
     if entries:
         if not manifest.is_file():
             raise UsageError(f"--out {out}: exists and holds no {store.MANIFEST}, so it is not a sweep's results "
@@ -73,16 +75,47 @@ def prepare_out(sweep, out: Path, *, force: bool) -> None:
                                  f"hash {previous.get('content_hash')}; this file's is {sweep.content_hash}): "
                                  f"--force deletes them and starts over, or choose another --out")
             shutil.rmtree(Path(out) / store.RESULTS, ignore_errors=True)
+            previous = {}
         elif force:
             shutil.rmtree(Path(out) / store.RESULTS, ignore_errors=True)
+            previous = {}
     Path(out).mkdir(parents=True, exist_ok=True)
     document = {"name": sweep.name, "path": str(sweep.path), "content_hash": sweep.content_hash,
                 "axes": list(sweep.axes), "candidates": list(sweep.candidates), "profile": sweep.profile,
                 "truth": sweep.truth, "batch_size": sweep.batch_size,
-                "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
-    temporary = manifest.with_name(f".{manifest.name}.tmp")
-    temporary.write_text(json.dumps(document, indent=2) + "\n")
-    temporary.replace(manifest)
+                "started": previous.get("started", _now()), "machine": machine(), **run}
+    write_manifest(out, document)
+
+
+def write_manifest(out: Path, document: dict) -> None:
+    from harness.traces.atomic import atomic_write_text
+
+    atomic_write_text(Path(out) / store.MANIFEST, json.dumps(document, indent=2) + "\n")
+
+
+def finish_manifest(out: Path, **fields: object) -> None:
+    document = _read_manifest(Path(out) / store.MANIFEST)
+    write_manifest(out, {**document, "finished": _now(), **fields})
+
+
+def machine() -> str:
+    """What this (the client's) machine is: the CPU model and its cores; the workers' hosts are in the rows."""
+    import os
+    import platform
+
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} cores"
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
 
 def _read_manifest(path: Path) -> dict:
@@ -127,7 +160,8 @@ def run_sweep(sweep, variants: list, out: Path, *, scheduler: str | None = None,
     from harness.judge.pool import _interrupts_as_keyboard_interrupt
 
     started = time.perf_counter()
-    prepare_out(sweep, out, force=force)
+    prepare_out(sweep, out, force=force, variants=len(variants), scheduler=scheduler or "local",
+                workers=None if scheduler else workers)
     done = store.done_variants(out)
     settings = Settings(sweep.name, tuple(sweep.candidates), sweep.profile, sweep.truth, reference_dir,
                         getattr(sweep, "registry", None))
@@ -142,6 +176,7 @@ def run_sweep(sweep, variants: list, out: Path, *, scheduler: str | None = None,
             retried = [task[0].id for task in alone]
             _run_round(client, sweep, settings, alone, out, bar)  # a lost single variant gets error rows
     ids = {v.id for v in variants}
+    finish_manifest(out, seconds=round(time.perf_counter() - started, 1))
     return SweepOutcome(Path(out), len(variants), len(todo), len(ids & done), verdict_counts(out, ids),
                         time.perf_counter() - started, scheduler or workers, retried)
 
