@@ -138,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
         "fuzz", help="generated scenarios, NEST vs the reimplementation bit for bit; minimal failures become "
                      "scenario files"))
     _add_timeout_option(p, what="batch of generated scenarios")
-    _add_scheduler_option(p, what="each batch and network (the two searches at once)")
+    _add_scheduler_option(p, what="each batch and network, one at a time,")
 
     from harness.truth.convergence_cli import add_convergence_arguments
 
