@@ -1,6 +1,7 @@
 """harness.executor.dispatch: the process pool and a Dask cluster give the same results and outcomes; the gate
 judges the same with --scheduler local; a bad address is one line and exit 2; Ctrl-C leaves no worker."""
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -155,3 +156,38 @@ def test_an_interrupt_closes_the_local_cluster_and_exits_130(sig):
     finally:
         proc.kill()
         proc.wait()
+
+
+def _fuzz_args(tmp_path, **overrides):
+    import argparse
+
+    values = {"examples": 3, "networks": 2, "seed": 7, "profile": "dev", "timeout": 60.0, "scheduler": None,
+              "regressions_dir": str(tmp_path / "regressions"), "database": str(tmp_path / "examples")}
+    return argparse.Namespace(**{**values, **overrides})
+
+
+@pytest.mark.nest
+def test_fuzz_on_a_local_cluster_checks_the_same_examples_as_with_the_solo_worker(tmp_path, capsys):
+    from harness.fuzz.run import run_fuzz
+
+    summaries = []
+    for scheduler in (None, "local"):
+        assert run_fuzz(_fuzz_args(tmp_path, scheduler=scheduler)) == 0
+        line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("fuzz ("))
+        summaries.append(re.sub(r"\d+(\.\d+)? s\b|\(\d+ scenarios/min\)", "", line))  # the counts, not the times
+    assert summaries[0] == summaries[1] and "in 3 batches" in summaries[0] and "2 networks (" in summaries[0]
+
+
+@pytest.mark.nest
+def test_a_hung_fuzz_batch_on_a_local_cluster_ends_the_fuzzer_past_the_time_limit(tmp_path, capsys):
+    import pool_tasks
+
+    from harness.fuzz.run import run_fuzz
+
+    started = time.monotonic()
+    args = _fuzz_args(tmp_path, networks=0, timeout=2.0, scheduler="local")
+    assert run_fuzz(args, candidate=pool_tasks.hang_batch) == 1
+    assert time.monotonic() - started < 40  # two tries of 2 s, a worker restart each
+    assert "error: the batch (NEST and the candidate) ran past the time limit of 2 s" in capsys.readouterr().err
+    written = sorted((tmp_path / "regressions").glob("fuzz_*.yaml"))
+    assert written and all("ran past the time limit" in path.read_text() for path in written)
