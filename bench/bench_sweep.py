@@ -90,7 +90,8 @@ def release_estimate(folder: Path, workers: int) -> None:
         n = len(variants) * size
         cells = [_duration(n * per_variant / (nodes * CORES_PER_NODE)) for nodes in NODES]
         print(f"| {size}x | {n:,} | {' | '.join(cells)} |")
-    print(f"(on this machine's {os.cpu_count()} cores: 1x takes {_duration(len(variants) * per_variant / os.cpu_count())})")
+    here = _duration(len(variants) * per_variant / os.cpu_count())
+    print(f"(on this machine's {os.cpu_count()} cores: 1x takes {here})")
 
 
 def _duration(seconds: float) -> str:

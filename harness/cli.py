@@ -82,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: %(default)s)")
     _add_judging_options(p)
     _add_workers_option(p)
+    _add_scheduler_option(p)
     _add_timeout_option(p)
     p.add_argument("--json", metavar="PATH", default=str(GATE_REPORT_DIR / "gate.json"),
                    help="JSON summary (default: %(default)s)")
@@ -102,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
                         f"what a failing report looks like: {', '.join(VARIANTS)}")
     _add_judging_options(p)
     _add_workers_option(p)
+    _add_scheduler_option(p)
     _add_timeout_option(p)
 
     p = sub.add_parser("export", help="write traces (a scenario run on a backend, or a .npz trace file) or the "
@@ -127,13 +129,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where the variants' own scenarios live (default: %(default)s)")
     _add_references_option(p)
     _add_workers_option(p)
+    _add_scheduler_option(p)
     p.add_argument("--json", metavar="PATH", help="write what caught each variant to PATH")
 
     from harness.fuzz.run import add_fuzz_arguments  # light: hypothesis is imported only when fuzzing runs
 
-    _add_timeout_option(add_fuzz_arguments(sub.add_parser(
+    p = add_fuzz_arguments(sub.add_parser(
         "fuzz", help="generated scenarios, NEST vs the reimplementation bit for bit; minimal failures become "
-                     "scenario files")), what="batch of generated scenarios")
+                     "scenario files"))
+    _add_timeout_option(p, what="batch of generated scenarios")
+    _add_scheduler_option(p, what="each batch and network, one at a time,")
 
     from harness.truth.convergence_cli import add_convergence_arguments
 
@@ -168,6 +173,13 @@ def _add_threads_option(p) -> None:
 def _add_workers_option(p) -> None:
     p.add_argument("--workers", type=positive_int, default=None,
                    help="worker processes (default: the number of CPUs)")
+
+
+def _add_scheduler_option(p, what: str = "the scenarios") -> None:
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS|local",
+                   help=f"run {what} on Dask: local (a local cluster of worker processes) or the address of a "
+                        "running scheduler, such as tcp://10.0.0.5:8786 (default: the process pool; "
+                        "docs/executor.md)")
 
 
 def _add_timeout_option(p, what: str = "scenario") -> None:

@@ -197,7 +197,7 @@ def cmd_gate(args) -> int:
     scenarios = _load_all(find_scenarios(args.paths))
     _check_report_paths(args)
     result = run_gate(scenarios, profile=args.profile, reference_dir=Path(args.references), workers=args.workers,
-                      timeout=args.timeout)
+                      timeout=args.timeout, scheduler=args.scheduler)
     print(gate_table(result))
     seconds = {o.scenario: o.seconds for o in result.outcomes}
     _write_reports(args, gate_json(result), junit_xml("nest-parity gate", result.comparisons, seconds))
@@ -217,7 +217,8 @@ def cmd_selftest(args) -> int:
         catalogue = {s.name: s for s in _load_all([Path(args.catalogue) / f"{name}.yaml" for name in needed])}
         scenarios = None
     _check_report_paths(args)  # --json: a folder, under a file, in the reference folder; before the runs
-    result = run_selftest(catalogue, variants, scenarios, workers=args.workers, reference_dir=Path(args.references))
+    result = run_selftest(catalogue, variants, scenarios, workers=args.workers, reference_dir=Path(args.references),
+                          scheduler=args.scheduler)
     print(selftest_table(result))
     if args.json:
         try:  # checked before the work; a full or read-only disk can still fail here
@@ -254,7 +255,7 @@ def cmd_report(args) -> int:
         run_candidate, label, description = None, "python", "the harness's reimplementation (harness.model)"
     reports, gate = run_report(scenarios, profile=args.profile, reference_dir=Path(args.references),
                                workers=args.workers, run_candidate=run_candidate, candidate_label=label,
-                               timeout=args.timeout)
+                               timeout=args.timeout, scheduler=args.scheduler)
     extra = _stiff_convergence_figure(args, scenarios)
     report = build_report(reports, gate, candidate=label, candidate_description=description, accuracy_figures=extra,
                           command=shlex.join(["nest-parity", *args.argv]), baseline=baseline)

@@ -176,7 +176,8 @@ def test_a_variant_that_kills_every_worker_is_an_error_and_its_batch_neighbours_
             timeout_s: 60
             profile: exact
         """))
-    path = sweep_file(tmp_path, GRID.replace("candidates: [python]", "candidates: [killer]\n    registry: candidates.yaml"))
+    body = GRID.replace("candidates: [python]", "candidates: [killer]\n    registry: candidates.yaml")
+    path = sweep_file(tmp_path, body)
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "tests"), str(REPO)])}
     result = sweep(path, "--out", out, "--workers", 2, env=env)

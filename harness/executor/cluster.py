@@ -54,7 +54,10 @@ def open_client(scheduler: str | None, workers: int, *, memory_limit: str | None
     os.environ[WORKER_MARKER] = str(os.getpid())
     cluster = None
     try:
+        # worker-saturation 1.0: a worker holds only the task it runs. At Dask's default (1.1) a one-thread worker
+        # also holds the next task, and a worker's death counts against both: an innocent task was seen lost.
         with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
+                              "distributed.scheduler.worker-saturation": 1.0,
                               "distributed.worker.daemon": False}):
             try:
                 cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,

@@ -21,6 +21,11 @@ Time limit: with ``--timeout`` (the command line always sets it, default 600 s) 
 a worker process (``harness.judge.pool.run_bounded``). One past the limit ends the fuzzer at once, unshrunk (a
 shrink of a hang would cost the limit per try): its scenarios are written as regressions, the command
 says ``error`` and exits 1. Through the API without ``timeout``, everything runs in this process, unbounded.
+
+``--scheduler local|ADDRESS``: each batch and network runs as one task on a Dask cluster instead of the solo
+worker (``harness.executor.dispatch.bounded_runner``), so that one cluster serves the gate, the report and
+the fuzzer and NEST never runs on the machine that drives hypothesis. The searches stay one example at a time
+(hypothesis runs them so): on a local cluster that is one worker (docs/executor.md, the measurements).
 """
 from __future__ import annotations
 
@@ -182,8 +187,16 @@ def run_fuzz(args: argparse.Namespace, *, candidate=None, network_candidate=None
         from harness.fuzz.networks import NETWORK_CANDIDATES
 
         network_candidate = NETWORK_CANDIDATES[name]
-    return _fuzz(settings, Path(args.regressions_dir), database, candidate, getattr(args, "timeout", None),
-                 network_candidate=network_candidate)
+    from harness.executor.dispatch import bounded_runner
+
+    timeout, scheduler = getattr(args, "timeout", None), getattr(args, "scheduler", None)
+    if scheduler and timeout is None:
+        from harness.judge.pool import DEFAULT_TIMEOUT_S
+
+        timeout = DEFAULT_TIMEOUT_S  # on a cluster every run is bounded
+    with bounded_runner(scheduler) as bounded:
+        return _fuzz(settings, Path(args.regressions_dir), database, candidate, timeout,
+                     network_candidate=network_candidate, bounded=bounded)
 
 
 @dataclass(frozen=True)
@@ -223,7 +236,7 @@ def _settings_for(args) -> _Settings:
 
 
 def _fuzz(settings: _Settings, regressions_dir: Path, database: Path, candidate, timeout: float | None = None,
-          network_candidate=None) -> int:
+          network_candidate=None, bounded=None) -> int:
     from hypothesis import HealthCheck, Phase, given
     from hypothesis import settings as hypothesis_settings
     from hypothesis.database import DirectoryBasedExampleDatabase
@@ -245,7 +258,7 @@ def _fuzz(settings: _Settings, regressions_dir: Path, database: Path, candidate,
         @hypothesis_settings(max_examples=settings.examples, **common)
         @given(scenario_batches(max_size=settings.batch_size))
         def parity_holds(raws):
-            batches.judge(raws, lambda: check_batch(raws, candidate, stats, timeout))
+            batches.judge(raws, lambda: check_batch(raws, candidate, stats, timeout, bounded))
 
         searches.append((batches, batches.run(parity_holds, settings.seed)))
     if settings.networks and not any(s.hung or error for s, error in searches):
@@ -254,7 +267,7 @@ def _fuzz(settings: _Settings, regressions_dir: Path, database: Path, candidate,
         @hypothesis_settings(max_examples=settings.networks, **common)
         @given(network_dicts())
         def network_parity_holds(raw):
-            networks.judge([raw], lambda: check_network(raw, network_candidate, stats, timeout))
+            networks.judge([raw], lambda: check_network(raw, network_candidate, stats, timeout, bounded))
 
         searches.append((networks, networks.run(network_parity_holds, settings.seed)))
     errors = [error for _, error in searches if error]
@@ -279,10 +292,11 @@ def _fuzz(settings: _Settings, regressions_dir: Path, database: Path, candidate,
 
 
 def check_batch(raws: list[dict], candidate, stats: FuzzStats | None = None,
-                timeout: float | None = None) -> list[Failure]:
+                timeout: float | None = None, bounded=None) -> list[Failure]:
     """Validate the scenario dicts from YAML text, run them batched in NEST and the candidate, check all.
 
-    With ``timeout``, the runs happen in a worker process and RunTimedOut says that they took too long.
+    With ``timeout``, the runs happen in a worker process (``bounded``, default ``pool.run_bounded``) and
+    RunTimedOut says that they took too long.
     """
     from harness.fuzz.checks import invariant_violations, parity_differences
     from harness.judge.pool import RunTimedOut, run_bounded
@@ -292,8 +306,8 @@ def check_batch(raws: list[dict], candidate, stats: FuzzStats | None = None,
         if timeout is None:
             reference, runs = run_both(scenarios, candidate)
         else:
-            reference, runs = run_bounded(run_both, scenarios, candidate, timeout=timeout, what="the batch (NEST and "
-                                          "the candidate)")
+            reference, runs = (bounded or run_bounded)(run_both, scenarios, candidate, timeout=timeout,
+                                                       what="the batch (NEST and the candidate)")
     except RunTimedOut:
         raise
     except Exception as exc:  # a crash on a valid scenario is a failure to shrink too
@@ -309,7 +323,8 @@ def check_batch(raws: list[dict], candidate, stats: FuzzStats | None = None,
     return failures
 
 
-def check_network(raw: dict, candidate, stats: FuzzStats | None = None, timeout: float | None = None) -> list[Failure]:
+def check_network(raw: dict, candidate, stats: FuzzStats | None = None, timeout: float | None = None,
+                  bounded=None) -> list[Failure]:
     """One generated network through the validator, NEST (one thread) and the candidate; every check on it."""
     from harness.fuzz.networks import network_reasons, run_network_pair
     from harness.judge.pool import RunTimedOut, run_bounded
@@ -320,8 +335,8 @@ def check_network(raw: dict, candidate, stats: FuzzStats | None = None, timeout:
         if timeout is None:
             reference, run = run_network_pair(scenario, candidate)
         else:
-            reference, run = run_bounded(run_network_pair, scenario, candidate, timeout=timeout,
-                                         what="the network (NEST and the candidate)")
+            reference, run = (bounded or run_bounded)(run_network_pair, scenario, candidate, timeout=timeout,
+                                                      what="the network (NEST and the candidate)")
     except RunTimedOut:
         raise
     except Exception as exc:  # a crash on a valid network is a failure to shrink too

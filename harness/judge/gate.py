@@ -35,7 +35,7 @@ from typing import Callable
 from harness.backends.sources import load_stored, obtain_truth
 from harness.errors import UsageError
 from harness.judge.comparator import Comparison, compare
-from harness.judge.pool import DEFAULT_TIMEOUT_S, default_workers, run_parallel
+from harness.judge.pool import DEFAULT_TIMEOUT_S, default_workers
 from harness.judge.tolerances import DEFAULT_PROFILE, Tolerances, profile_tolerances, scenario_gsl_error_tol
 from harness.scenario.types import Scenario
 from harness.traces.references import REFERENCE_DIR, reference_file
@@ -229,11 +229,14 @@ def gate_tolerances(scenario: Scenario, profile: str | None) -> Tolerances:
 
 def run_gate(scenarios: list[Scenario], *, profile: str | None = None, reference_dir=REFERENCE_DIR,
              workers: int | None = None, run_candidate=None, desc: str = "gate",
-             timeout: float | None = None) -> GateResult:
+             timeout: float | None = None, scheduler: str | None = None) -> GateResult:
+    """Every scenario in the process pool, or on Dask with ``scheduler`` (harness.executor.dispatch)."""
+    from harness.executor.dispatch import map_tasks
+
     workers = workers or default_workers()
     timeout = timeout or DEFAULT_TIMEOUT_S
     started = time.perf_counter()
     items = [(s, profile, str(reference_dir), run_candidate) for s in scenarios]
-    outcomes = run_parallel(check_scenario, items, workers=workers, desc=desc, timeout=timeout,
-                            failed=lambda item, reason: error_outcome(item[0], item[1], reason, timeout))
+    outcomes = map_tasks(check_scenario, items, scheduler=scheduler, workers=workers, desc=desc, timeout=timeout,
+                         failed=lambda item, reason: error_outcome(item[0], item[1], reason, timeout))
     return GateResult(outcomes, time.perf_counter() - started, max(1, min(workers, len(items))), profile)

@@ -29,7 +29,7 @@ import numpy as np
 from harness import grid
 from harness.backends import python as python_backend
 from harness.judge.gate import LIVE, REGRESSION, GateResult, check_scenario, error_outcome
-from harness.judge.pool import default_workers, run_parallel
+from harness.judge.pool import default_workers
 from harness.model import neuron, population, rhs
 from harness.model.parameters import RECORDABLES
 from harness.network import delivery
@@ -312,12 +312,14 @@ class SelftestResult:
 
 
 def run_selftest(catalogue: dict, variants=None, scenarios=None, *, workers=None,
-                 reference_dir=REFERENCE_DIR) -> SelftestResult:
+                 reference_dir=REFERENCE_DIR, scheduler: str | None = None) -> SelftestResult:
     """Run each variant on its scenarios (or on ``scenarios``, a list of Scenario) under the exact profile.
 
     ``catalogue`` maps scenario names to loaded scenarios (the variants name the scenarios they need). The
-    control runs and the broken runs share one process pool.
+    control runs and the broken runs share one process pool (or one Dask cluster with ``scheduler``).
     """
+    from harness.executor.dispatch import map_tasks
+
     started = time.perf_counter()
     workers = workers or default_workers()
     chosen = [VARIANTS[name] for name in (variants or VARIANTS)]
@@ -325,8 +327,8 @@ def run_selftest(catalogue: dict, variants=None, scenarios=None, *, workers=None
     used = list({s.name: s for _, s in plan}.values())
     items = [(s, "exact", str(reference_dir), None) for s in used]
     items += [(s, "exact", str(reference_dir), functools.partial(run_variant, v.name)) for v, s in plan]
-    outcomes = run_parallel(check_scenario, items, workers=workers, desc="selftest",
-                            failed=lambda item, reason: error_outcome(item[0], item[1], reason, 0.0))
+    outcomes = map_tasks(check_scenario, items, scheduler=scheduler, workers=workers, desc="selftest",
+                         failed=lambda item, reason: error_outcome(item[0], item[1], reason, 0.0))
     wall = time.perf_counter() - started
     control = GateResult(outcomes[:len(used)], wall, max(1, min(workers, len(items))), "exact")
     catches = [judge(v, outcome) for (v, _), outcome in zip(plan, outcomes[len(used):])]

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import time
 
+from harness.executor.dispatch import map_tasks
 from harness.judge.gate import LIVE, GateResult, error_outcome, judged_outcome, produce_sources
-from harness.judge.pool import DEFAULT_TIMEOUT_S, default_workers, run_parallel
+from harness.judge.pool import DEFAULT_TIMEOUT_S, default_workers
 from harness.report.data import ScenarioReport
 from harness.scenario.types import Scenario
 from harness.traces.provenance import base_provenance, package_version
@@ -74,8 +75,9 @@ def _versions(traces) -> dict:
 
 def run_report(scenarios: list[Scenario], *, profile: str | None = None, reference_dir=REFERENCE_DIR,
                workers: int | None = None, run_candidate=None, candidate_label: str = "python",
-               timeout: float | None = None):
-    """Every scenario in the gate's process pool; returns (ScenarioReport list, GateResult).
+               timeout: float | None = None, scheduler: str | None = None):
+    """Every scenario in the gate's process pool (or on Dask with ``scheduler``, harness.executor.dispatch);
+    returns (ScenarioReport list, GateResult).
 
     A scenario past the time limit (its worker killed) is an ``error`` with no figure; the others go on.
     """
@@ -84,8 +86,8 @@ def run_report(scenarios: list[Scenario], *, profile: str | None = None, referen
     labels = (f"NEST {package_version('nest-simulator')}", candidate_label)
     started = time.perf_counter()
     items = [(s, profile, str(reference_dir), run_candidate, labels) for s in scenarios]
-    reports = run_parallel(report_task, items, workers=workers, desc="report", timeout=timeout,
-                           failed=lambda item, reason: _failed_report(item[0], item[1], reason, timeout))
+    reports = map_tasks(report_task, items, scheduler=scheduler, workers=workers, desc="report", timeout=timeout,
+                        failed=lambda item, reason: _failed_report(item[0], item[1], reason, timeout))
     gate = GateResult([r.outcome for r in reports], time.perf_counter() - started,
                       max(1, min(workers, len(items))), profile)
     return reports, gate
