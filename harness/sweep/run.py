@@ -138,9 +138,11 @@ def plan_tasks(variants: list, batch_size: int) -> list[list]:
     return [members[i:i + batch_size] for members in groups.values() for i in range(0, len(members), batch_size)]
 
 
-def task_key(sweep_name: str, variants: list) -> str:
-    digest = hashlib.sha256("\n".join(v.id for v in variants).encode()).hexdigest()[:12]
-    return f"{store.safe_name(sweep_name)}-{len(variants)}-{digest}"
+def task_key(sweep, variants: list) -> str:
+    """Stable (it names the task's part file) and the sweep's own: on a shared scheduler, equal keys are one
+    task, so the key covers the sweep's content hash (its candidates and profile) as well as the variants."""
+    text = "\n".join([sweep.content_hash, *(v.id for v in variants)])
+    return f"{store.safe_name(sweep.name)}-{len(variants)}-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
 
 
 def item_of(variant) -> Item:
@@ -165,7 +167,7 @@ def run_sweep(sweep, variants: list, out: Path, *, scheduler: str | None = None,
     done = store.done_variants(out)
     settings = Settings(sweep.name, tuple(sweep.candidates), sweep.profile, sweep.truth, reference_dir,
                         getattr(sweep, "registry", None))
-    _write_invalid(out, settings, [v for v in variants if not v.valid and v.id not in done])
+    _write_invalid(out, sweep, settings, [v for v in variants if not v.valid and v.id not in done])
     todo = [v for v in variants if v.valid and v.id not in done]
     retried: list = []
     if todo:
@@ -186,7 +188,7 @@ def _run_round(client, sweep, settings: Settings, tasks: list[list], out: Path, 
     single variant gets its error rows here)."""
     from harness.executor.cluster import stream
 
-    keys = [task_key(sweep.name, task) for task in tasks]
+    keys = [task_key(sweep, task) for task in tasks]
     items = [([item_of(v) for v in task], settings, key) for task, key in zip(tasks, keys)]
     lost = []
     for index, kind, value in stream(client, run_task, items, timeout=sweep.timeout, keys=keys):
@@ -225,12 +227,12 @@ def _yaml_or_none(variant):
         return None
 
 
-def _write_invalid(out: Path, settings: Settings, invalid: list) -> None:
+def _write_invalid(out: Path, sweep, settings: Settings, invalid: list) -> None:
     by_base = defaultdict(list)
     for v in invalid:
         by_base[v.base].append(v)
     for base, members in by_base.items():
-        key = "invalid-" + task_key(settings.sweep, members)
+        key = "invalid-" + task_key(sweep, members)
         rows = []
         for v in members:
             why = "; ".join(f"{path}: {message}" if path else message for path, message in v.problems)
