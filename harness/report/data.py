@@ -110,6 +110,7 @@ class Report:
     candidate_description: str = ""
     baseline: BaselineDiff | None = None
     accuracy: AccuracySection | None = None  # "How far NEST is from the truth" (harness.report.accuracy)
+    sweep: object = None  # harness.report.sweep_section.SweepSection: the committed release sweep's summary
 
     def ordered(self) -> list:
         """The scenarios as the report lists them: failing first, then drift, error, pass."""

@@ -126,6 +126,10 @@ def render_html(report: Report) -> str:
     if report.baseline is not None:
         parts.append(_baseline_html(report.baseline))
     parts.append(_accuracy_html(report))
+    if report.sweep is not None:
+        from harness.report.sweep_section import sweep_html
+
+        parts.append(sweep_html(report.sweep))
     parts.append("<h2>Provenance</h2>")
     parts.append(_table(("", ""), [(k, v) for k, v in report.provenance_rows()], cls="prov", num_from=99,
                         table_id="provenance").replace("<thead><tr><th></th><th></th></tr></thead>", ""))

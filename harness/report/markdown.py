@@ -66,6 +66,10 @@ def render_markdown(report: Report) -> str:
             out += ["", "Errors that grew:", "", _md_table(GREW_HEADER, grew_rows(b))]
         out.append("")
     out += _accuracy_markdown(report)
+    if report.sweep is not None:
+        from harness.report.sweep_section import sweep_markdown
+
+        out += sweep_markdown(report.sweep)
     out += ["## Provenance", "",
             _md_table(("", ""), [(k, f"`{v}`" if k == "command" else v) for k, v in report.provenance_rows()]), "",
             "## Per scenario", ""]

@@ -26,6 +26,7 @@ from harness.report.html import render_html
 from harness.report.markdown import render_markdown
 from harness.report.run import report_provenance
 from harness.report.summary import gate_json
+from harness.report.sweep_section import release_sweep_section
 
 
 def build_report(reports: list, gate: GateResult, *, candidate: str, command: str, candidate_description: str = "",
@@ -39,6 +40,7 @@ def build_report(reports: list, gate: GateResult, *, candidate: str, command: st
     document["provenance"] = report_provenance(command, reports)
     report = Report(reports, gate, document, candidate, command, candidate_description)
     report.accuracy = accuracy_section([sr.outcome for sr in reports], accuracy_figures)
+    report.sweep = release_sweep_section()
     if baseline is not None:
         report.baseline = diff_against_baseline(baseline[0], baseline[1], document)
     document["report"] = {
@@ -50,6 +52,7 @@ def build_report(reports: list, gate: GateResult, *, candidate: str, command: st
         "zero_difference": {sr.scenario: sr.figure.zero_difference for sr in reports if sr.figure is not None},
         "baseline": report.baseline.to_json() if report.baseline else None,
         "accuracy": report.accuracy.to_json(),
+        "release_sweep": report.sweep.to_json(),
     }
     return report
 

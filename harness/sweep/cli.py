@@ -22,6 +22,7 @@ from harness.errors import EXIT_FAIL, EXIT_OK, UsageError
 SWEEP_DIR = Path("reports") / "sweeps"
 REPORT_SUBDIR = "report"
 SUMMARY = "summary.md"  # the summary alone, beside the results: committed for the release sweep
+SUMMARY_JSON = "summary.json"  # the report's numbers, beside it (harness.report.sweep_section reads them)
 SHOWN_INVALID = 20  # invalid variants named one by one on the terminal; the report lists all
 
 
@@ -114,6 +115,7 @@ def _report(out: Path, sweep, variants) -> int:
 
     paths = write_sweep_report(out, out / REPORT_SUBDIR, force=True)
     atomic_write_text(out / SUMMARY, summary_markdown(out))
+    atomic_write_text(out / SUMMARY_JSON, Path(paths["summary"]).read_text())  # what the release report reads
     print(f"wrote the sweep report {paths['html']} and its summary {out / SUMMARY}")
     counts = verdict_counts(out, {v.id for v in variants})
     return EXIT_FAIL if counts.get("fail") or counts.get("error") else EXIT_OK
