@@ -13,8 +13,8 @@ variants x seconds / (nodes x cores) plus the cluster's start-up.
 from __future__ import annotations
 
 import argparse
+import math
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -34,6 +34,7 @@ RELEASE = ROOT / "sweeps" / "release.yaml"
 SIZES = (1, 10, 1000)
 NODES = (1, 10, 100)
 CORES_PER_NODE = 32
+STARTUP_S = 5.0  # a cluster's workers up and NEST imported (about 3 s here); a batch scheduler's queue comes on top
 
 
 def sweep_text(variants: int, batch_size: int) -> str:
@@ -59,16 +60,16 @@ def timed_sweep(folder: Path, variants: int, batch_size: int, workers: int) -> t
     return wall, float(seconds.mean())
 
 
-def nest_alone(folder: Path, variants: int) -> float:
-    """Seconds NEST alone takes for the same variants, batched in this process (NEST imported already)."""
-    from harness.backends.batch import run_batched, run_nest_batch
+def alone(folder: Path, variants: int, runner) -> float:
+    """Seconds one backend alone takes for the same variants, batched in this process (imported already)."""
+    from harness.backends.batch import run_batched
 
-    path = folder / "nest-alone.yaml"
+    path = folder / "alone.yaml"
     path.write_text(sweep_text(variants, variants))
     scenarios = [v.scenario for v in expand(load_sweep(path))]
-    run_batched(scenarios[:1], run_nest_batch)  # the import and the first kernel are not the variants'
+    run_batched(scenarios[:1], runner)  # the import and the first kernel are not the variants'
     started = time.perf_counter()
-    run_batched(scenarios, run_nest_batch)
+    run_batched(scenarios, runner)
     return time.perf_counter() - started
 
 
@@ -78,23 +79,34 @@ def release_estimate(folder: Path, workers: int) -> None:
         return
     sweep = load_sweep(RELEASE)
     variants = [v for v in expand(sweep) if v.valid]
-    sample = variants[:: max(1, len(variants) // 48)][:48]
+    # Whole tasks, as the sweep batches them: the first base's first batch at each resolution (each resolution
+    # is a third of the sweep). That base is the sweep's longest (300 ms), so the estimate errs high.
+    first = variants[0].base
+    sample = []
+    for resolution in sorted({v.scenario.resolution for v in variants}):
+        sample += [v for v in variants if v.base == first and v.scenario.resolution == resolution][:sweep.batch_size]
     out = Path(tempfile.mkdtemp(prefix="release-sample-", dir=folder))
     run_sweep(sweep, sample, out, workers=workers)
     per_variant = float(store.read_results(out).drop_duplicates("variant_id")["seconds"].mean())
-    print(f"\nsweeps/release.yaml: {len(variants)} valid variants; {len(sample)} sampled here: "
-          f"{per_variant:.3f} worker-seconds per variant")
-    print(f"| size | variants | {' | '.join(f'{n} node(s) x {CORES_PER_NODE} cores' for n in NODES)} |")
-    print("|---|---|" + "---|" * len(NODES))
+    print(f"\nsweeps/release.yaml: {len(variants)} valid variants; {len(sample)} of {first} sampled here (one "
+          f"batch of {sweep.batch_size} per resolution): {per_variant:.3f} worker-seconds per variant")
+    task = sweep.batch_size * per_variant
+    print(f"A task ({sweep.batch_size} variants) takes {task:.1f} s; a cluster runs ceil(tasks / workers) rounds of "
+          f"tasks, plus {STARTUP_S:g} s to start its workers (each imports NEST); one worker per core.")
+    print(f"| size | variants | tasks | {' | '.join(f'{n} node(s) x {CORES_PER_NODE} cores' for n in NODES)} |")
+    print("|---|---|---|" + "---|" * len(NODES))
     for size in SIZES:
         n = len(variants) * size
-        cells = [_duration(n * per_variant / (nodes * CORES_PER_NODE)) for nodes in NODES]
-        print(f"| {size}x | {n:,} | {' | '.join(cells)} |")
+        tasks = math.ceil(n / sweep.batch_size)
+        cells = [_duration(STARTUP_S + math.ceil(tasks / (nodes * CORES_PER_NODE)) * task) for nodes in NODES]
+        print(f"| {size}x | {n:,} | {tasks:,} | {' | '.join(cells)} |")
     here = _duration(len(variants) * per_variant / os.cpu_count())
     print(f"(on this machine's {os.cpu_count()} cores: 1x takes {here})")
 
 
 def _duration(seconds: float) -> str:
+    if seconds < 1:
+        return "< 1 s"
     if seconds < 120:
         return f"{seconds:.0f} s"
     if seconds < 7200:
@@ -109,21 +121,36 @@ def main() -> int:
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 4, 16])
     parser.add_argument("--no-release", action="store_true", help="skip the release-sweep estimate")
     args = parser.parse_args()
-    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; {args.variants} variants of "
+    from harness.sweep.run import machine
+
+    print(f"{machine()}; {args.variants} variants of "
           f"mixed_inputs (3,000 steps each), candidate python, profile exact; medians of {args.repeats}")
     with tempfile.TemporaryDirectory(prefix="bench-sweep-") as tmp:
         folder = Path(tmp)
-        nest = nest_alone(folder, args.variants)
-        print(f"NEST alone, batched in one process: {nest:.1f} s, {60 * args.variants / nest:.0f} variants/min\n")
+        from harness.backends.batch import run_nest_batch, run_python_batch
+
+        nest = alone(folder, args.variants, run_nest_batch)
+        engine = alone(folder, args.variants, run_python_batch)
+        print(f"NEST alone, batched in one process: {nest:.2f} s, {60 * args.variants / nest:.0f} variants/min; the "
+              f"exact engine alone, batched: {engine:.2f} s, {60 * args.variants / engine:.0f} variants/min\n")
         print("| workers | batch size | wall s | variants/min | worker s per variant | sweep / NEST alone |")
         print("|---|---|---|---|---|---|")
+        per_variant = {}
         for batch_size in args.batch_sizes:
             for workers in (1, 2):
                 runs = [timed_sweep(folder, args.variants, batch_size, workers) for _ in range(args.repeats)]
                 wall = statistics.median(r[0] for r in runs)
                 per = statistics.median(r[1] for r in runs)
+                per_variant.setdefault(batch_size, per)
                 print(f"| {workers} | {batch_size} | {wall:.1f} | {60 * args.variants / wall:.0f} | {per:.3f} | "
                       f"{wall / nest:.1f} |")
+        small, large = min(per_variant), max(per_variant)
+        if small != large:  # worker seconds per variant = overhead / batch size + marginal cost
+            overhead = (per_variant[small] - per_variant[large]) / (1 / small - 1 / large)
+            marginal = per_variant[large] - overhead / large
+            print(f"\nper task: {overhead:.2f} s of overhead (one NEST kernel set-up and one engine stepping loop "
+                  f"whatever the batch's size), plus {marginal:.3f} s per variant (fitted from batch sizes {small} "
+                  f"and {large}, 1 worker)")
         if not args.no_release:
             release_estimate(folder, 2)
     return 0
