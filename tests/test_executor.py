@@ -54,6 +54,7 @@ def test_a_raising_task_re_raises_its_exception(scheduler):
         map_tasks(tasks.raise_on, [(i, 2) for i in range(4)], scheduler=scheduler, workers=2, desc="t")
 
 
+@pytest.mark.slow
 def test_the_time_limit_ends_a_task_on_the_cluster():
     started = time.monotonic()
     results = map_tasks(tasks.nap, [(0.0,), (3600,)], scheduler="local", workers=2, desc="t", timeout=1.0,
@@ -97,6 +98,7 @@ def _numbers(doc: dict) -> dict:
 
 
 @pytest.mark.nest
+@pytest.mark.slow
 def test_the_gate_on_a_local_cluster_judges_as_the_process_pool_does(tmp_path, capsys):
     docs = {}
     for label, extra in (("pool", []), ("dask", ["--scheduler", "local"])):
@@ -140,6 +142,7 @@ TOY = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_an_interrupt_closes_the_local_cluster_and_exits_130(sig):
     proc = subprocess.Popen([sys.executable, "-c", TOY.format(tests=str(Path(__file__).parent))], cwd=REPO,
@@ -167,6 +170,7 @@ def _fuzz_args(tmp_path, **overrides):
 
 
 @pytest.mark.nest
+@pytest.mark.slow
 def test_fuzz_on_a_local_cluster_checks_the_same_examples_as_with_the_solo_worker(tmp_path, capsys):
     from harness.fuzz.run import run_fuzz
 
@@ -179,6 +183,7 @@ def test_fuzz_on_a_local_cluster_checks_the_same_examples_as_with_the_solo_worke
 
 
 @pytest.mark.nest
+@pytest.mark.slow
 def test_a_hung_fuzz_batch_on_a_local_cluster_ends_the_fuzzer_past_the_time_limit(tmp_path, capsys):
     import pool_tasks
 

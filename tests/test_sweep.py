@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -194,6 +195,66 @@ def test_a_variant_that_kills_every_worker_is_an_error_and_its_batch_neighbours_
     errors = [r for r in rows if r["verdict"] == "error"]
     assert len(errors) == 2 and all("worker process died" in r["error"] for r in errors)
     assert_each_variant_once(out, listed_ids(path), VARIABLES)
+
+
+def test_a_task_past_its_time_limit_ends_its_worker_and_only_the_hanging_variants_are_errors(tmp_path):
+    registry = tmp_path / "candidates.yaml"
+    registry.write_text(textwrap.dedent("""\
+        candidates:
+          sleeper:
+            description: the engine, but it hangs on an AMPA weight of 40 nS
+            python: "sweep_candidates:hangs_on_heavy_ampa"
+            protocols: [1]
+            timeout_s: 3600
+            profile: exact
+        """))
+    body = GRID.replace("candidates: [python]", "candidates: [sleeper]\n    registry: candidates.yaml\n    timeout: 10")
+    path = sweep_file(tmp_path, body.replace("batch_size: 2", "batch_size: 1"))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "tests"), str(REPO)])}
+    started = time.monotonic()
+    result = sweep(path, "--out", tmp_path / "out", "--workers", 2, env=env)
+    assert result.returncode == 1, result.stderr
+    assert time.monotonic() - started < 200  # two tries of 10 s per hanging variant, not an hour
+    rows = store.read_table(tmp_path / "out").to_pylist()
+    by_weight = {}
+    for row in rows:
+        by_weight.setdefault(json.loads(row["changes"])["inputs[0].weight"], set()).add(row["verdict"])
+    assert by_weight == {10.0: {"pass"}, 40.0: {"error"}}
+    assert all("time limit of 10 s" in r["error"] for r in rows if r["verdict"] == "error")
+
+
+def test_a_sweep_runs_on_an_existing_scheduler(tmp_path):
+    dask = Path(sys.executable).with_name("dask")
+    scheduler_file = tmp_path / "scheduler.json"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "PYNEST_QUIET": "1"}
+    logs = open(tmp_path / "cluster.log", "w")
+    scheduler = subprocess.Popen([str(dask), "scheduler", "--no-dashboard", "--port", "0", "--scheduler-file",
+                                  str(scheduler_file)], env=env, stdout=logs, stderr=logs, start_new_session=True)
+    worker = None
+    try:
+        assert wait_for(scheduler_file.exists, 60), "the scheduler did not start"
+        address = json.loads(scheduler_file.read_text())["address"]
+        worker = subprocess.Popen([str(dask), "worker", "--nthreads", "1", "--nworkers", "1", "--no-dashboard",
+                                   "--scheduler-file", str(scheduler_file)], env=env, stdout=logs, stderr=logs,
+                                  start_new_session=True)
+        path, out = sweep_file(tmp_path, GRID), tmp_path / "out"
+        result = sweep(path, "--out", out, "--scheduler", address)
+        assert result.returncode == 0, result.stderr
+        assert "4 variants: 4 pass" in result.stdout
+        assert_each_variant_once(out, listed_ids(path), VARIABLES)
+        manifest = json.loads((out / store.MANIFEST).read_text())
+        assert manifest["scheduler"] == address and manifest["workers"] is None
+        import psutil
+
+        ran_in = {int(w.rsplit(":", 1)[1]) for w in store.read_table(out).column("worker").to_pylist()}
+        children = {p.pid for p in psutil.Process(worker.pid).children(recursive=True)}
+        assert len(ran_in) == 1 and ran_in <= children  # the `dask worker`'s process ran them, no local cluster
+    finally:
+        for process in (worker, scheduler):
+            if process is not None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(10)
+        logs.close()
 
 
 def test_invalid_variants_are_reported_by_id_and_key_path_and_the_rest_run(tmp_path):
