@@ -257,6 +257,26 @@ def test_a_sweep_runs_on_an_existing_scheduler(tmp_path):
         logs.close()
 
 
+def test_a_sweep_with_the_truth_stores_the_ladders_distances_and_judges_as_accurate_as_nest(tmp_path):
+    path = sweep_file(tmp_path, """\
+    grid:
+      params.gsl_error_tol: [1.0e-2, 1.0e-9]
+    candidates: [python]
+    profile: as-accurate-as-nest
+    truth: live
+    """, duration=30.0)
+    out = tmp_path / "out"
+    result = sweep(path, "--out", out, "--workers", 2)
+    assert result.returncode == 0, result.stderr
+    rows = [r for r in store.read_table(out).to_pylist() if r["variable"] not in (None, "spikes")]
+    assert len(rows) == 2 * 7 and {r["pair"] for r in rows} == {"truth-vs-python"}
+    assert all(r["verdict"] == "pass" and r["profile"] == "as-accurate-as-nest" for r in rows)
+    v_m = {json.loads(r["changes"])["params.gsl_error_tol"]: r for r in rows if r["variable"] == "V_m"}
+    # NEST (and the engine, which equals it) is farther from the truth at the looser tolerance.
+    assert 0 < v_m[1e-9]["nest_truth_distance"] < v_m[1e-2]["nest_truth_distance"]
+    assert all(r["truth_distance"] == r["nest_truth_distance"] for r in rows)  # the engine is NEST bit for bit
+
+
 def test_invalid_variants_are_reported_by_id_and_key_path_and_the_rest_run(tmp_path):
     # A resolution of 0.2 ms leaves the AMPA spike at 30.3 ms off the grid: the schema refuses those variants.
     path = sweep_file(tmp_path, """\
