@@ -23,7 +23,6 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.errors import UsageError
 from harness.report.data import num
 from harness.report.folder import HTML_FILE, MARKDOWN_FILE, SUMMARY_FILE, write_report_folder
 from harness.report.summary import json_number
@@ -34,8 +33,8 @@ MAX_ROWS = 50  # the worst-first table's length; the rest are counted
 ERROR_CHARS = 160  # an error message in a table cell is cut here (summary.json keeps it whole)
 # Worst first: a run that failed says nothing about the port's numbers and must be looked at before any
 # failure; an invalid variant is a hole in the sweep; then a failure before a pass.
-VERDICT_ORDER = ("error", "invalid", "fail", "pass")
-COUNT_KEYS = ("pass", "fail", "error", "invalid")
+VERDICT_ORDER = store.WORST_FIRST
+COUNT_KEYS = store.VERDICTS
 WORST_HEADER = ("#", "variant id", "base", "changes", "pair", "verdict", "worst variable", "max |diff| (unit)",
                 "headroom (tolerance ÷ |diff|)", "first divergence (variable at ms) or error", "reproduce")
 PAIR_HEADER = ("pair", "candidate", "variants", "pass", "fail", "error", "invalid", "smallest headroom",
@@ -200,16 +199,7 @@ class SweepReport:
 def load(results_dir) -> SweepReport:
     """The report's content from a results folder (``sweep.json`` and ``results/``)."""
     results_dir = Path(results_dir)
-    manifest_path = results_dir / store.MANIFEST
-    if not manifest_path.is_file():
-        raise UsageError(f"{results_dir}: is not a sweep's results folder (no {store.MANIFEST}); pass the --out "
-                         f"of `nest-parity sweep`")
-    try:
-        manifest = json.loads(manifest_path.read_text())
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"{manifest_path}: cannot be read: {exc}") from None
-    if not isinstance(manifest, dict):
-        raise UsageError(f"{manifest_path}: is not a JSON object")
+    manifest = store.read_manifest(results_dir)
     rows = store.read_table(results_dir).to_pylist()
     pairs = _pair_results(rows)
     verdicts: dict = {}

@@ -29,8 +29,6 @@ from harness.errors import UsageError
 from harness.sweep import store
 from harness.sweep.tasks import Item, Settings, run_task
 
-SEVERITY = {"pass": 0, "fail": 1, "error": 2, "invalid": 3}
-
 
 @dataclass
 class SweepOutcome:
@@ -50,7 +48,7 @@ class SweepOutcome:
         return "fail" if self.counts.get("fail") else "pass"
 
     def summary(self, name: str) -> str:
-        counts = ", ".join(f"{self.counts.get(v, 0)} {v}" for v in SEVERITY)
+        counts = ", ".join(f"{self.counts.get(v, 0)} {v}" for v in store.VERDICTS)
         return (f"sweep {name}: {self.variants} variants: {counts}; {self.ran} run now, {self.skipped} already "
                 f"done; {self.seconds:.1f} s on {self.workers} worker(s); results in {self.out}")
 
@@ -68,7 +66,7 @@ def prepare_out(sweep, out: Path, *, force: bool, **run: object) -> None:
         if not manifest.is_file():
             raise UsageError(f"--out {out}: exists and holds no {store.MANIFEST}, so it is not a sweep's results "
                              f"folder; it is never written into; choose another --out")
-        previous = _read_manifest(manifest)
+        previous = store.read_manifest(out)
         if previous.get("content_hash") != sweep.content_hash:
             if not force:
                 raise UsageError(f"--out {out}: holds the results of another sweep ({previous.get('path')}, content "
@@ -94,7 +92,7 @@ def write_manifest(out: Path, document: dict) -> None:
 
 
 def finish_manifest(out: Path, **fields: object) -> None:
-    document = _read_manifest(Path(out) / store.MANIFEST)
+    document = store.read_manifest(out)
     write_manifest(out, {**document, "finished": _now(), **fields})
 
 
@@ -121,14 +119,6 @@ def machine() -> str:
 
 def _now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-
-
-def _read_manifest(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"{path}: cannot be read as a sweep manifest ({exc}); move the folder away or choose "
-                         f"another --out") from None
 
 
 # ------------------------------------------------------------------------------------------- planning
@@ -248,9 +238,8 @@ def _write_invalid(out: Path, sweep, settings: Settings, invalid: list) -> None:
 def verdict_counts(out: Path, ids: set) -> dict:
     """verdict -> variants of ``ids`` in the dataset (a variant's verdict is its worst pair's)."""
     table = store.read_table(out).select(["variant_id", "verdict"]).to_pylist()
-    worst: dict = {}
+    verdicts: dict = {}
     for row in table:
         if row["variant_id"] in ids:
-            previous = worst.get(row["variant_id"], "pass")
-            worst[row["variant_id"]] = max(previous, row["verdict"], key=SEVERITY.__getitem__)
-    return {v: sum(w == v for w in worst.values()) for v in SEVERITY}
+            verdicts[row["variant_id"]] = store.worst(verdicts.get(row["variant_id"], "pass"), row["verdict"])
+    return {v: sum(w == v for w in verdicts.values()) for v in store.VERDICTS}

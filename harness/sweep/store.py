@@ -55,7 +55,8 @@ COLUMNS = {
 SCHEMA = pa.schema([(name, kind) for name, (kind, _) in COLUMNS.items()])
 PARTITION = "base"  # a folder name, not a column of the files (a reader that merges both would refuse)
 FILE_SCHEMA = SCHEMA.remove(SCHEMA.get_field_index(PARTITION))
-VERDICTS = ("pass", "fail", "error", "invalid")
+VERDICTS = ("pass", "fail", "error", "invalid")  # in the order counts are shown
+WORST_FIRST = ("error", "invalid", "fail", "pass")  # a variant's verdict is its worst pair's
 RESULTS = "results"
 MANIFEST = "sweep.json"
 
@@ -73,6 +74,29 @@ def write_part(out: Path, base: str, task: str, rows: list[dict]) -> Path:
     pq.write_table(table, temporary)
     os.replace(temporary, path)
     return path
+
+
+def worst(a: str, b: str) -> str:
+    """The worse of two verdicts (``WORST_FIRST``)."""
+    return min(a, b, key=WORST_FIRST.index)
+
+
+def read_manifest(out: Path) -> dict:
+    """``DIR/sweep.json``; UsageError when it is missing or not a JSON object."""
+    from harness.errors import UsageError
+
+    path = Path(out) / MANIFEST
+    if not path.is_file():
+        raise UsageError(f"{out}: is not a sweep's results folder (no {MANIFEST}); pass the --out of "
+                         f"`nest-parity sweep`")
+    try:
+        document = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{path}: cannot be read as a sweep manifest ({exc}); move the folder away or choose "
+                         f"another --out") from None
+    if not isinstance(document, dict):
+        raise UsageError(f"{path}: is not a JSON object, so no sweep manifest")
+    return document
 
 
 def parts(out: Path) -> list[Path]:
