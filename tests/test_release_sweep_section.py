@@ -14,7 +14,8 @@ def test_the_committed_release_sweep_summary_describes_the_sweep_file_as_it_is()
     assert section.verdict == "PASS"
     rows = dict(section.rows)
     assert rows["variants"].startswith("2160: 2160 pass, 0 fail, 0 error, 0 invalid")
-    assert section.pairs == [("nest-vs-python", 2160, 2160, 0, 0, 0, "inf")]
+    assert section.pairs == [("nest-vs-python", 2160, 2160, 0, 0, 0, "inf"),
+                             ("nest-vs-python-jax", 2160, 2160, 0, 0, 0, "inf")]
 
 
 def test_a_changed_sweep_file_or_base_makes_the_summary_stale(tmp_path):
