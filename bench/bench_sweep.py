@@ -7,8 +7,9 @@ cluster, with NEST alone (batched, in this process) measured side by side in the
 
 Each sweep runs into a fresh temporary folder, so nothing is skipped as already done; its wall time includes
 starting the cluster (each worker imports NEST once). The release-sweep estimate scales the measured worker
-seconds per variant of the release sweep's own bases (a few of its variants are run here): the cost is
-variants x seconds / (nodes x cores) plus the cluster's start-up.
+seconds per variant of the release sweep: those of its last whole run when its results are here
+(``make sweep``), else of a few of its batches run now (which pay the JAX engine's compilations that a whole
+run amortises, so they err high); a cluster runs ceil(tasks / workers) rounds of tasks, plus its start-up.
 """
 from __future__ import annotations
 
@@ -73,12 +74,31 @@ def alone(folder: Path, variants: int, runner) -> float:
     return time.perf_counter() - started
 
 
+def measured_release(sweep) -> float | None:
+    """Worker seconds per variant of the last whole run of the release sweep (``make sweep``), if its results
+    are here and are of this sweep file: a whole run amortises what a sample cannot (the JAX engine compiles a
+    program per batch shape once per worker)."""
+    results = ROOT / "reports" / "sweeps" / sweep.name
+    try:
+        if store.read_manifest(results).get("content_hash") != sweep.content_hash:
+            return None
+    except Exception:  # noqa: BLE001  (no results: sample instead)
+        return None
+    seconds = store.read_results(results).drop_duplicates("variant_id")["seconds"].dropna()
+    return float(seconds.mean()) if len(seconds) else None
+
+
 def release_estimate(folder: Path, workers: int) -> None:
     if not RELEASE.is_file():
         print(f"\n{RELEASE} not found: no release estimate")
         return
     sweep = load_sweep(RELEASE)
     variants = [v for v in expand(sweep) if v.valid]
+    measured = measured_release(sweep)
+    if measured is not None:
+        print(f"\nsweeps/release.yaml: {len(variants)} valid variants; from its last whole run "
+              f"(reports/sweeps/{sweep.name}): {measured:.3f} worker-seconds per variant")
+        return _estimate_table(sweep, variants, measured)
     # Whole tasks, as the sweep batches them: the first base's first batch at each resolution (each resolution
     # is a third of the sweep). That base is the sweep's longest (300 ms), so the estimate errs high.
     first = variants[0].base
@@ -90,6 +110,10 @@ def release_estimate(folder: Path, workers: int) -> None:
     per_variant = float(store.read_results(out).drop_duplicates("variant_id")["seconds"].mean())
     print(f"\nsweeps/release.yaml: {len(variants)} valid variants; {len(sample)} of {first} sampled here (one "
           f"batch of {sweep.batch_size} per resolution): {per_variant:.3f} worker-seconds per variant")
+    _estimate_table(sweep, variants, per_variant)
+
+
+def _estimate_table(sweep, variants: list, per_variant: float) -> None:
     task = sweep.batch_size * per_variant
     print(f"A task ({sweep.batch_size} variants) takes {task:.1f} s; a cluster runs ceil(tasks / workers) rounds of "
           f"tasks, plus {STARTUP_S:g} s to start its workers (each imports NEST); one worker per core.")
@@ -120,6 +144,7 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 4, 16])
     parser.add_argument("--no-release", action="store_true", help="skip the release-sweep estimate")
+    parser.add_argument("--release-only", action="store_true", help="only the release-sweep estimate")
     args = parser.parse_args()
     from harness.sweep.run import machine
 
@@ -127,6 +152,9 @@ def main() -> int:
           f"mixed_inputs (3,000 steps each), candidate python, profile exact; medians of {args.repeats}")
     with tempfile.TemporaryDirectory(prefix="bench-sweep-") as tmp:
         folder = Path(tmp)
+        if args.release_only:
+            release_estimate(folder, 2)
+            return 0
         from harness.backends.batch import run_nest_batch, run_python_batch
 
         nest = alone(folder, args.variants, run_nest_batch)
