@@ -146,9 +146,9 @@ def main() -> int:
     parser.add_argument("--no-release", action="store_true", help="skip the release-sweep estimate")
     parser.add_argument("--release-only", action="store_true", help="only the release-sweep estimate")
     args = parser.parse_args()
-    from harness.sweep.run import machine
+    from harness.traces.provenance import machine_description
 
-    print(f"{machine()}; {args.variants} variants of "
+    print(f"{machine_description()}; {args.variants} variants of "
           f"mixed_inputs (3,000 steps each), candidate python, profile exact; medians of {args.repeats}")
     with tempfile.TemporaryDirectory(prefix="bench-sweep-") as tmp:
         folder = Path(tmp)

@@ -31,25 +31,14 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from harness.traces.provenance import machine_description  # noqa: E402
+
 PYTHON = sys.executable
 BLOCK = re.compile(r"(<!-- docs-numbers:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- /docs-numbers:(?P=name) -->)",
                    re.S)
 DOCUMENTS = ["README.md", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "docs").glob("*.md"))]
-
-
-def machine() -> str:
-    """The CPU as lscpu names it, its widest vector unit and its core count (what the numbers depend on)."""
-    info: dict[str, str] = {}
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            info.setdefault(key.strip(), value.strip())
-    except OSError:
-        pass
-    flags = set(info.get("flags", "").split())
-    isa = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
-    family = f"family {info['cpu family']} model {info['model']}, " if "cpu family" in info else ""
-    return f"{info.get('model name', 'unknown CPU')} ({family}{isa}), {os.cpu_count()} cores"
 
 
 def run(args: list[str], **kwargs) -> tuple[subprocess.CompletedProcess, float]:
@@ -167,7 +156,7 @@ def main() -> int:
         return 1
     if args.check:
         return 0
-    today, where = datetime.date.today().isoformat(), machine()
+    today, where = datetime.date.today().isoformat(), machine_description()
     blocks: dict[str, str] = {}
     with tempfile.TemporaryDirectory() as tmp:
         blocks |= measure_gate(Path(tmp))

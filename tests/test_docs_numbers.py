@@ -31,5 +31,5 @@ def test_every_marked_passage_in_the_docs_is_one_the_script_generates():
 
 
 def test_machine_names_the_vector_unit_and_cores():
-    where = docs_numbers.machine()
+    where = docs_numbers.machine_description()  # harness.traces.provenance, shared with the sweep manifest
     assert ("AVX-512" in where or "AVX2" in where or "no AVX2" in where) and "cores" in where

@@ -28,6 +28,7 @@ from pathlib import Path
 from harness.errors import UsageError
 from harness.sweep import store
 from harness.sweep.tasks import Item, Settings, run_task
+from harness.traces.provenance import machine_description
 
 
 @dataclass
@@ -81,7 +82,7 @@ def prepare_out(sweep, out: Path, *, force: bool, **run: object) -> None:
     document = {"name": sweep.name, "path": str(sweep.path), "content_hash": sweep.content_hash,
                 "axes": list(sweep.axes), "candidates": list(sweep.candidates), "profile": sweep.profile,
                 "truth": sweep.truth, "batch_size": sweep.batch_size,
-                "started": previous.get("started", _now()), "machine": machine(), **run}
+                "started": previous.get("started", _now()), "machine": machine_description(), **run}
     write_manifest(out, document)
 
 
@@ -94,27 +95,6 @@ def write_manifest(out: Path, document: dict) -> None:
 def finish_manifest(out: Path, **fields: object) -> None:
     document = store.read_manifest(out)
     write_manifest(out, {**document, "finished": _now(), **fields})
-
-
-def machine() -> str:
-    """What this (the client's) machine is: the CPU model and its cores; the workers' hosts are in the rows."""
-    import os
-    import platform
-
-    model, vector = platform.processor() or platform.machine(), ""
-    try:
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
-    except OSError:
-        lines = []
-    for line in lines:
-        key, _, value = line.partition(":")
-        if key.strip() == "model name":
-            model = value.strip()
-        elif key.strip() == "flags":  # recorded, never relied on: NumPy's exp differs by 1 ulp on AVX-512
-            flags = value.split()
-            vector = ", AVX-512" if "avx512f" in flags else ", AVX2" if "avx2" in flags else ""
-            break
-    return f"{model}{vector}, {os.cpu_count()} cores"
 
 
 def _now() -> str:

@@ -58,6 +58,22 @@ def platform_info() -> dict:
     }
 
 
+def machine_description() -> str:
+    """The CPU as /proc/cpuinfo names it, its widest vector unit and its core count: what the timings depend
+    on (and NumPy's exp, which differs by 1 ulp on AVX-512). Recorded beside numbers, never relied on."""
+    info: dict[str, str] = {}
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            info.setdefault(key.strip(), value.strip())
+    except OSError:
+        pass
+    flags = set(info.get("flags", "").split())
+    isa = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
+    family = f"family {info['cpu family']} model {info['model']}, " if "cpu family" in info else ""
+    return f"{info.get('model name', platform.processor() or 'unknown CPU')} ({family}{isa}), {os.cpu_count()} cores"
+
+
 def base_provenance() -> dict:
     return {
         "harness_version": __version__,
