@@ -306,3 +306,24 @@ def test_an_out_folder_of_another_sweep_is_refused(tmp_path):
     refused = sweep(other, "--out", out)
     assert refused.returncode == 2 and "another sweep" in refused.stderr and "Traceback" not in refused.stderr
     assert len(rows_per_variant(out)) == 4  # nothing of the first sweep's results was touched
+
+
+def test_a_port_runs_the_file_with_its_own_candidate_and_profile_as_another_sweep(tmp_path):
+    path, out = sweep_file(tmp_path, GRID), tmp_path / "out"
+    assert sweep(path, "--out", out, "--workers", 2).returncode == 0
+    other = tmp_path / "port"
+    result = sweep(path, "--out", other, "--workers", 2, "--candidate", "engine-inprocess", "--profile", "integrator")
+    assert result.returncode == 0, result.stderr
+    table = store.read_table(other)
+    assert set(table.column("pair").to_pylist()) == {"nest-vs-engine-inprocess"}
+    assert set(table.column("profile").to_pylist()) == {"integrator"}
+    assert sorted(rows_per_variant(other)) == sorted(rows_per_variant(out))  # the same variants, the same ids
+    manifest, own = (json.loads((d / store.MANIFEST).read_text()) for d in (other, out))
+    assert manifest["content_hash"] != own["content_hash"] and manifest["name"] == "small-engine-inprocess"
+    mixed = sweep(path, "--out", out, "--candidate", "engine-inprocess")  # never into the file's own results
+    assert mixed.returncode == 2 and "another sweep" in mixed.stderr
+    bad = sweep(path, "--candidate", "no-such-port", "--profile", "nope")
+    assert bad.returncode == 2 and "no-such-port" in bad.stderr and "nope" in bad.stderr
+    needs_truth = sweep(path, "--profile", "as-accurate-as-nest")  # the file says truth: none
+    assert needs_truth.returncode == 2 and "--truth: none with profile as-accurate-as-nest" in needs_truth.stderr
+    assert "Traceback" not in bad.stderr

@@ -39,6 +39,12 @@ def add_sweep_arguments(sub) -> argparse.ArgumentParser:
                    help="an existing Dask scheduler (tcp://host:8786); default: a local cluster of --workers processes")
     p.add_argument("--workers", type=positive_int, default=default_workers(),
                    help="worker processes of the local cluster (default: the number of CPUs, %(default)s here)")
+    p.add_argument("--candidate", action="append", metavar="NAME",
+                   help="run this candidate instead of the file's candidates (repeatable): python, python-jax or a "
+                        "name in the registry; another sweep, with a results folder of its own")
+    p.add_argument("--profile", metavar="NAME", help="judge under this tolerance profile instead of the file's")
+    p.add_argument("--truth", metavar="MODE", help="none, live or stored instead of the file's truth: (live solves "
+                                                   "each variant's truth; as-accurate-as-nest needs it)")
     p.add_argument("--force", action="store_true",
                    help="delete the results already in --out and start over (also those of another sweep)")
     what = p.add_mutually_exclusive_group()
@@ -51,10 +57,12 @@ def add_sweep_arguments(sub) -> argparse.ArgumentParser:
 
 def run_sweep_command(args) -> int:
     from harness.sweep.expand import expand, variant_yaml
+    from harness.sweep.overrides import overridden
     from harness.sweep.spec import load_sweep
 
-    sweep = load_sweep(Path(args.sweep))
-    variants = expand(sweep)
+    file_sweep = load_sweep(Path(args.sweep))
+    variants = expand(file_sweep)
+    sweep = overridden(file_sweep, candidates=args.candidate, profile=args.profile, truth=args.truth)
     if args.show:
         sys.stdout.write(variant_yaml(_find(variants, args.show, args.sweep)))
         return EXIT_OK
