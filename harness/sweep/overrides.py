@@ -4,8 +4,9 @@ A port's author runs the release sweep on the port without editing the file::
 
     nest-parity sweep sweeps/release.yaml --candidate brainpy --profile as-accurate-as-nest --truth live
 
-The result is another sweep: its content hash covers the overrides, so its results never mix with the file's own in one ``--out``
-(and its default ``--out`` has a folder of its own), and its variants keep their ids (the same scenarios).
+The result is another sweep: its content hash covers the overrides, so its results never mix with the file's
+own in one ``--out`` (and its default ``--out`` has a folder of its own), and its variants keep their ids (the
+same scenarios).
 """
 from __future__ import annotations
 
