@@ -128,8 +128,8 @@ def stream(client, fn, items, *, timeout: float | None = None, keys=None):
             index = futures[future]
             try:
                 yield index, "ok", future.result()
-            except KilledWorker as exc:
-                yield index, "lost", _lost_reason(exc, timeout)
+            except KilledWorker:
+                yield index, "lost", _lost_reason(timeout)
             except Exception as exc:  # noqa: BLE001  (the task's own exception, handed to the caller)
                 yield index, "raised", exc
             finally:
@@ -138,7 +138,7 @@ def stream(client, fn, items, *, timeout: float | None = None, keys=None):
         client.cancel(list(futures))
 
 
-def _lost_reason(exc, timeout: float | None) -> str:
+def _lost_reason(timeout: float | None) -> str:
     limit = f" or ran past the time limit of {timeout:g} s (--timeout)" if timeout else ""
     return (f"its worker process died{limit} on every worker that tried it "
             f"({ALLOWED_FAILURES + 1} attempts on a local cluster)")

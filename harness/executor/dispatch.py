@@ -25,6 +25,7 @@ from harness.judge.pool import (
     RunTimedOut,
     WorkerDied,
     _expected_cost,
+    _failure,
     _interrupts_as_keyboard_interrupt,
     default_workers,
     limit_message,
@@ -74,12 +75,6 @@ def map_tasks(task, items, *, scheduler: str | None = None, workers: int | None 
 def _item_name(item) -> str:
     name = next((getattr(x, "name", None) for x in item if hasattr(x, "n_steps")), None)
     return str(name) if name else "task"
-
-
-def _failure(failed, item, reason: str):
-    if failed is None:
-        raise (RunTimedOut if "time limit" in reason else WorkerDied)(reason)
-    return failed(item, reason)
 
 
 # ------------------------------------------------------------------------------------------- one at a time

@@ -74,7 +74,11 @@ def run_sweep_command(args) -> int:
         return EXIT_OK
     out = Path(args.out) if args.out else SWEEP_DIR / sweep.name
     if args.report_only:
-        return _report(out, sweep, variants)
+        _report(out, sweep)
+        from harness.sweep.run import verdict_counts
+
+        counts = verdict_counts(out, {v.id for v in variants})
+        return EXIT_FAIL if counts.get("fail") or counts.get("error") else EXIT_OK
     _say_invalid(variants)
     from harness.sweep.run import run_sweep
 
@@ -82,7 +86,7 @@ def run_sweep_command(args) -> int:
     if outcome.retried_alone:
         print(f"note: {len(outcome.retried_alone)} variant(s) ran alone after their task's worker died twice",
               file=sys.stderr)
-    _report(out, sweep, variants)
+    _report(out, sweep)  # the outcome already holds the counts: the report is all that is left to write
     print(outcome.summary(sweep.name))
     return EXIT_OK if outcome.status == "pass" else EXIT_FAIL
 
@@ -111,19 +115,15 @@ def _say_invalid(variants: list) -> None:
         print(f"{len(invalid)} of {len(variants)} variants are invalid and will not run", file=sys.stderr)
 
 
-def _report(out: Path, sweep, variants) -> int:
+def _report(out: Path, sweep) -> None:
+    """The sweep report in ``out/report/``, and the summary alone beside the results."""
     from harness.sweep import store
-    from harness.sweep.report import write_sweep_report
-    from harness.sweep.run import verdict_counts
+    from harness.sweep.report import summary_markdown, write_sweep_report
+    from harness.traces.atomic import atomic_write_text
 
     if not store.parts(out):
         raise UsageError(f"--out {out}: holds no results of {sweep.path} yet; run the sweep first")
-    from harness.sweep.report import summary_markdown
-    from harness.traces.atomic import atomic_write_text
-
     paths = write_sweep_report(out, out / REPORT_SUBDIR, force=True)
     atomic_write_text(out / SUMMARY, summary_markdown(out))
     atomic_write_text(out / SUMMARY_JSON, Path(paths["summary"]).read_text())  # what the release report reads
     print(f"wrote the sweep report {paths['html']} and its summary {out / SUMMARY}")
-    counts = verdict_counts(out, {v.id for v in variants})
-    return EXIT_FAIL if counts.get("fail") or counts.get("error") else EXIT_OK

@@ -68,14 +68,12 @@ def prepare_out(sweep, out: Path, *, force: bool, **run: object) -> None:
             raise UsageError(f"--out {out}: exists and holds no {store.MANIFEST}, so it is not a sweep's results "
                              f"folder; it is never written into; choose another --out")
         previous = store.read_manifest(out)
-        if previous.get("content_hash") != sweep.content_hash:
-            if not force:
-                raise UsageError(f"--out {out}: holds the results of another sweep ({previous.get('path')}, content "
-                                 f"hash {previous.get('content_hash')}; this file's is {sweep.content_hash}): "
-                                 f"--force deletes them and starts over, or choose another --out")
-            shutil.rmtree(Path(out) / store.RESULTS, ignore_errors=True)
-            previous = {}
-        elif force:
+        other = previous.get("content_hash") != sweep.content_hash
+        if other and not force:
+            raise UsageError(f"--out {out}: holds the results of another sweep ({previous.get('path')}, content "
+                             f"hash {previous.get('content_hash')}; this file's is {sweep.content_hash}): "
+                             f"--force deletes them and starts over, or choose another --out")
+        if force:
             shutil.rmtree(Path(out) / store.RESULTS, ignore_errors=True)
             previous = {}
     Path(out).mkdir(parents=True, exist_ok=True)
@@ -141,7 +139,7 @@ def run_sweep(sweep, variants: list, out: Path, *, scheduler: str | None = None,
                 workers=None if scheduler else workers)
     done = store.done_variants(out)
     settings = Settings(sweep.name, tuple(sweep.candidates), sweep.profile, sweep.truth, reference_dir,
-                        getattr(sweep, "registry", None))
+                        sweep.registry)
     _write_invalid(out, sweep, settings, [v for v in variants if not v.valid and v.id not in done])
     todo = [v for v in variants if v.valid and v.id not in done]
     retried: list = []
